@@ -1,0 +1,66 @@
+# County evaluation suite. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+SAMPLE := data/raw/sample
+JOBS   ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help env fonts browser sample data build report test test-all lab bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+env: $(STAMP) ## create .venv and install the project with its dependencies
+
+fonts: ## make sure a CJK font is installed (Debian/Ubuntu: fonts-noto-cjk), so Chinese renders
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing fonts-noto-cjk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; \
+	  else echo "No CJK font found: install one (apt-get install fonts-noto-cjk) or Chinese reports will refuse to render." >&2; fi; }
+
+browser: ## make sure headless Chromium is installed for the report-site browser test (Debian)
+	@command -v chromium >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found: the browser test will be skipped." >&2; fi; }
+
+$(SAMPLE)/ground_truth.json: | $(STAMP)
+	$(BIN)/python -m analysis synth --seed 0 --out $(SAMPLE)
+
+sample: $(SAMPLE)/ground_truth.json ## generate the synthetic sample prefecture (raw exports) if missing
+
+data/processed/sources.json: $(SAMPLE)/ground_truth.json
+	$(BIN)/python -m analysis ingest $(SAMPLE) --out data/processed --quiet
+
+data: data/processed/sources.json ## ingest the sample exports into data/processed
+
+build: data ## compute all result tables for all regions
+	$(BIN)/python -m analysis build
+
+report: env fonts data ## run every notebook for every sample county into reports/ (index: reports/index.html)
+	$(BIN)/python -m analysis run --region all --notebook all --jobs $(JOBS)
+
+test: env fonts browser data ## run the test suite (heavy tests marked slow are left out)
+	$(BIN)/python -m pytest -n $(JOBS) -m "not slow" tests
+
+test-all: env fonts browser data ## run every test, including the slow ones
+	$(BIN)/python -m pytest -n $(JOBS) tests
+
+lab: env data ## open JupyterLab on the notebooks with the project's environment
+	$(BIN)/jupyter lab notebooks/
+
+bench: env ## run the benchmarks (minutes; see benchmarks/README.md)
+	$(BIN)/python benchmarks/bench_income.py
+	$(BIN)/python benchmarks/bench_twfe.py
+	$(BIN)/python benchmarks/bench_render.py
+
+clean: ## remove generated data and reports (keeps data/raw exports other than the sample)
+	rm -rf data/processed/* reports/* $(SAMPLE)

@@ -1,0 +1,115 @@
+"""Command line: ``python -m analysis <command>``.
+
+Commands
+--------
+synth          generate the synthetic sample prefecture as raw exports (with ground truth)
+ingest         read exports (CSV/XLSX) into the canonical Parquet tables, pseudonymised and checked
+build          compute every result table for all regions once
+regions        list the regions in the processed data
+run            build, then execute the notebooks per region with papermill into HTML reports
+
+Data problems are printed as located messages (file, row, column) and the command exits with status 2,
+without a Python traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analysis.config import DATA_PROCESSED, REPORTS, SAMPLE_RAW
+from analysis.errors import DataError, ParameterError
+
+
+def _synth(args) -> int:
+    from analysis import synth
+    written = synth.write(args.out, seed=args.seed, counties=args.counties,
+                          households_per_county=args.households_per_county)
+    print(f"wrote {len(written)} files to {args.out} (SYNTHETIC data, seed {args.seed})")
+    return 0
+
+
+def _ingest(args) -> int:
+    from analysis import ingest
+    result = ingest.ingest(args.paths, out_dir=args.out, progress=not args.quiet)
+    print(result.report())
+    print(f"wrote {args.out}/households and {args.out}/members")
+    return 0
+
+
+def _build(args) -> int:
+    from analysis import results
+    written = results.build(args.data_dir)
+    print(f"wrote {len(written)} result tables to {results.results_dir(args.data_dir)}")
+    return 0
+
+
+def _regions(args) -> int:
+    from analysis import data
+    print("\n".join(data.list_regions(args.data_dir, args.level)))
+    return 0
+
+
+def _run(args) -> int:
+    from analysis import pipeline, results
+    summary = pipeline.run(
+        regions=args.region, notebooks=args.notebook, lang=args.lang, jobs=args.jobs,
+        data_dir=args.data_dir, output_dir=args.output_dir, force=args.force, retry_failed=args.retry_failed,
+        timeout=args.timeout, scheduler=args.scheduler, prepare=lambda: results.build(args.data_dir))
+    print(summary.describe() if hasattr(summary, "describe") else summary)
+    if summary.exit_code:
+        print(f"failed: {', '.join(sorted(set(summary.failed)))}", file=sys.stderr)
+    return summary.exit_code
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="generate the synthetic sample prefecture (raw exports + ground truth)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", type=Path, default=SAMPLE_RAW)
+    s.add_argument("--counties", type=int, default=7)
+    s.add_argument("--households-per-county", type=int, default=400)
+    s.set_defaults(func=_synth)
+
+    s = sub.add_parser("ingest", help="read exports into data/processed (canonical Parquet)")
+    s.add_argument("paths", nargs="+", type=Path, help="CSV/XLSX files or folders holding them")
+    s.add_argument("--out", type=Path, default=DATA_PROCESSED)
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_ingest)
+
+    s = sub.add_parser("build", help="compute all result tables for all regions")
+    s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
+    s.set_defaults(func=_build)
+
+    s = sub.add_parser("regions", help="list the regions in the processed data")
+    s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
+    s.add_argument("--level", default="county", choices=["county", "prefecture"])
+    s.set_defaults(func=_regions)
+
+    s = sub.add_parser("run", help="render the notebooks for each region into reports/")
+    s.add_argument("--region", default="all", help="a county name, or 'all' (default)")
+    s.add_argument("--notebook", default="all", help="e.g. 01-income-growth, 01, or 'all' (default)")
+    s.add_argument("--jobs", type=int, default=None, help="parallel runs (default: number of cores)")
+    s.add_argument("--lang", default="zh", choices=["zh", "en"])
+    s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
+    s.add_argument("--output-dir", type=Path, default=REPORTS)
+    s.add_argument("--force", action="store_true", help="re-run even when nothing changed")
+    s.add_argument("--retry-failed", action="store_true", help="re-run only what failed last time")
+    s.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
+    s.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler")
+    s.set_defaults(func=_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DataError as exc:
+        print(f"Input data problems ({len(exc.problems)}); nothing was written:\n{exc.report()}", file=sys.stderr)
+        return 2
+    except (ParameterError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,98 @@
+"""Paths and configuration tables: thresholds, price deflators, header aliases, labels, weights.
+
+Configuration is data: every table here is a file under ``analysis/config/`` that users edit. A user's
+own copy of any of these files can be placed in a directory named by the environment variable
+``ANALYSIS_CONFIG_DIR`` (or passed as ``config_dir``); a file found there replaces the shipped one.
+
+Examples
+--------
+>>> from analysis import config
+>>> config.thresholds().query("province == '*' and year == 2024")["threshold"].item()
+7500.0
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from analysis.errors import DataError, Problem
+
+PACKAGE_CONFIG = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_CONFIG.parent.parent
+DATA_RAW = PROJECT_ROOT / "data" / "raw"
+DATA_PROCESSED = PROJECT_ROOT / "data" / "processed"
+REPORTS = PROJECT_ROOT / "reports"
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+SAMPLE_RAW = DATA_RAW / "sample"
+
+
+def config_path(name: str, config_dir: str | Path | None = None) -> Path:
+    """The file ``name`` from ``config_dir`` (or ``$ANALYSIS_CONFIG_DIR``) if it is there, else shipped."""
+    user_dir = config_dir or os.environ.get("ANALYSIS_CONFIG_DIR")
+    if user_dir and (Path(user_dir) / name).is_file():
+        return Path(user_dir) / name
+    return PACKAGE_CONFIG / name
+
+
+@lru_cache(maxsize=32)
+def _read_yaml(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        raise DataError(Problem(str(path), row, None, f"not valid YAML: {exc}")) from None
+
+
+def load_yaml(name: str, config_dir: str | Path | None = None) -> dict:
+    """A YAML configuration file as a dict (cached; treat the result as read-only)."""
+    return _read_yaml(config_path(name, config_dir))
+
+
+def thresholds(config_dir: str | Path | None = None) -> pd.DataFrame:
+    """Monitoring income thresholds (监测范围), yuan per person per year, by ``province`` x ``year``.
+
+    A row with province ``*`` applies to any province without its own row for that year.
+    """
+    path = config_path("thresholds.csv", config_dir)
+    table = pd.read_csv(path, dtype={"province": "string"}, encoding="utf-8")
+    table["threshold"] = table["threshold"].astype("float64")
+    table["year"] = table["year"].astype("int64")
+    return table[["province", "year", "threshold"]]
+
+
+def threshold_for(frame: pd.DataFrame, config_dir: str | Path | None = None,
+                  table: pd.DataFrame | None = None) -> pd.Series:
+    """The monitoring threshold applying to each row of ``frame`` (by its ``province`` and ``year``).
+
+    Raises :class:`DataError` naming the years for which no threshold is configured.
+    """
+    table = thresholds(config_dir) if table is None else table
+    province = frame["province"] if "province" in frame else pd.Series("*", index=frame.index)
+    keys = pd.DataFrame({"province": province.astype("string").fillna("*"),
+                         "year": frame["year"].astype("int64")}, index=frame.index)
+    own = keys.merge(table, on=["province", "year"], how="left")["threshold"]
+    default = keys[["year"]].merge(table[table["province"] == "*"], on="year", how="left")["threshold"]
+    result = own.fillna(default)
+    result.index = frame.index
+    if result.isna().any():
+        years = sorted(keys.loc[result.isna(), "year"].unique().tolist())
+        raise DataError(Problem("thresholds.csv", None, "threshold",
+                                f"no monitoring threshold configured for year(s) {years}; "
+                                "add rows for them (province '*' applies to all provinces)"))
+    return result
+
+
+def cpi_index(config_dir: str | Path | None = None, base_year: int = 2020) -> pd.Series:
+    """Consumer price level by year, ``base_year`` = 1.0, chained from the previous-year index table."""
+    table = pd.read_csv(config_path("cpi.csv", config_dir), encoding="utf-8").sort_values("year")
+    level = (table["cpi_prev_year_100"] / 100).cumprod()
+    level.index = table["year"].astype("int64")
+    if base_year not in level.index:
+        raise DataError(Problem("cpi.csv", None, "year", f"base year {base_year} is not in the table"))
+    return level / level[base_year]

@@ -1,0 +1,142 @@
+"""Indicators by region x year, computed for all regions in one vectorized pass.
+
+Income (this module), employment and training (:mod:`analysis.labour`), poverty and basic needs
+(:mod:`analysis.poverty`) share one shape: the ``by`` columns, ``year``, then the measures.
+
+Examples
+--------
+>>> from analysis import data, indicators
+>>> households = data.load("households")  # doctest: +SKIP
+>>> indicators.income_growth(households, by=("county",)).head()  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from analysis import config, schema
+from analysis.labour import employment, training, training_by_type  # noqa: F401  (one entry point)
+from analysis.poverty import basic_needs, poverty  # noqa: F401
+
+SOURCES = ("wage", "business", "property", "transfer")
+
+
+def _check(frame: pd.DataFrame, by: Sequence[str], needed: Sequence[str]) -> list[str]:
+    by = [by] if isinstance(by, str) else list(by)
+    missing = [c for c in [*by, *needed] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"missing column(s) {missing}; the table has: {', '.join(map(str, frame.columns))}")
+    if "year" in by:
+        raise ValueError("`by` must not include 'year': every result is already by year")
+    return by
+
+
+def weighted_median(frame: pd.DataFrame, keys: list[str], value: str, weight: str) -> pd.Series:
+    """Median of ``value`` within groups of ``keys``, each row counting ``weight`` times (lower median)."""
+    ordered = frame[[*keys, value, weight]].sort_values([*keys, value], kind="stable")
+    cum = ordered.groupby(keys, sort=False, dropna=False)[weight].cumsum()
+    half = ordered.groupby(keys, sort=False, dropna=False)[weight].transform("sum") / 2
+    first = ordered[cum >= half].groupby(keys, sort=False, dropna=False)[value].first()
+    return first
+
+
+def income_growth(households: pd.DataFrame, by: Sequence[str] = ("county",), thresholds: pd.DataFrame | None = None,
+                  cpi: pd.Series | None = None) -> pd.DataFrame:
+    """Per-capita net income, its growth and composition, and the share below the threshold.
+
+    One row per region x year with: the ``by`` columns, ``year``, ``households``, ``persons``,
+    ``income_pc`` (total net income / total persons, as official statistics compute per-capita income),
+    ``median_income_pc`` (median of household per-capita income over persons), ``growth_nominal`` and
+    ``growth_real`` (against the same region's previous calendar year; NaN when that year is absent),
+    ``share_wage``, ``share_business``, ``share_property``, ``share_transfer`` (shares of net income;
+    business net of production expenses, so the four add up to 1), ``threshold`` (person-weighted mean
+    of the monitoring thresholds that apply) and ``share_below_threshold`` (persons in households whose
+    per-capita net income is below their province x year monitoring threshold).
+
+    Parameters
+    ----------
+    households : canonical households table.
+    by : grouping columns, e.g. ``("county",)``, ``("prefecture",)``, ``("county", "household_type")``.
+    thresholds : province x year table (default ``analysis/config/thresholds.csv``).
+    cpi : price level by year (default ``analysis/config/cpi.csv``, national CPI, NBS communiqués).
+    """
+    by = _check(households, by, ["year", "size", "net_income", "net_income_pc", *schema.INCOME_COMPONENTS,
+                                 "expense_production"])
+    keys = [*by, "year"]
+    thr = config.threshold_for(households, table=thresholds)
+    size = households["size"].astype("float64")
+    work = pd.DataFrame({
+        **{k: households[k] for k in keys},
+        "persons": size,
+        "net_income": households["net_income"],
+        "net_income_pc": households["net_income_pc"],
+        "wage": households["income_wage"],
+        "business": households["income_business"] - households["expense_production"],
+        "property": households["income_property"],
+        "transfer": households["income_transfer"],
+        "below": size * (households["net_income_pc"] < thr),
+        "thr_w": size * thr,
+    })
+    grouped = work.groupby(keys, dropna=False, observed=True)
+    sums = grouped[["persons", "net_income", *SOURCES, "below", "thr_w"]].sum()
+    out = pd.DataFrame({"households": grouped.size(), "persons": sums["persons"].astype("int64")})
+    out["income_pc"] = sums["net_income"] / sums["persons"]
+    out["median_income_pc"] = weighted_median(work, keys, "net_income_pc", "persons")
+    for s in SOURCES:
+        out[f"share_{s}"] = sums[s] / sums["net_income"]
+    out["threshold"] = sums["thr_w"] / sums["persons"]
+    out["share_below_threshold"] = sums["below"] / sums["persons"]
+    out = out.reset_index()
+    out["year"] = out["year"].astype("int64")
+    out = _add_growth(out, by, cpi if cpi is not None else config.cpi_index())
+    cols = [*keys, "households", "persons", "income_pc", "median_income_pc", "growth_nominal", "growth_real",
+            *[f"share_{s}" for s in SOURCES], "threshold", "share_below_threshold"]
+    return out[cols].sort_values(keys, ignore_index=True)
+
+
+def _add_growth(table: pd.DataFrame, by: list[str], cpi: pd.Series) -> pd.DataFrame:
+    """Growth against the same region's previous calendar year (a gap in years gives NaN, not a jump)."""
+    missing = sorted(set(table["year"]) - set(cpi.index))
+    if missing:
+        raise ValueError(f"the CPI table has no value for year(s) {missing}; add them to cpi.csv")
+    prev = table[[*by, "year", "income_pc"]].assign(year=table["year"] + 1).rename(columns={"income_pc": "prev"})
+    merged = table.merge(prev, on=[*by, "year"], how="left")
+    merged["growth_nominal"] = merged["income_pc"] / merged["prev"] - 1
+    deflator = merged["year"].map(cpi) / (merged["year"] - 1).map(cpi)
+    merged["growth_real"] = (1 + merged["growth_nominal"]) / deflator - 1
+    return merged.drop(columns="prev")
+
+
+def relative_to(table: pd.DataFrame, reference: pd.DataFrame, on: Sequence[str], columns: Sequence[str],
+                suffix: str = "_ref") -> pd.DataFrame:
+    """Attach ``reference`` values (e.g. the prefecture's) beside each row of ``table`` and their difference."""
+    ref = reference[[*on, "year", *columns]].rename(columns={c: f"{c}{suffix}" for c in columns})
+    out = table.merge(ref, on=[*on, "year"], how="left")
+    for c in columns:
+        out[f"{c}_diff"] = out[c] - out[f"{c}{suffix}"]
+    return out
+
+
+def pc_distribution(households: pd.DataFrame, region: str | None = None, level: str = "county") -> pd.DataFrame:
+    """Household per-capita income with its threshold and person weight, for distribution plots."""
+    frame = households if region is None else households[households[level] == region]
+    thr = config.threshold_for(frame)
+    return pd.DataFrame({"year": frame["year"].astype("int64"), "household_type": frame["household_type"],
+                         "net_income_pc": frame["net_income_pc"], "persons": frame["size"].astype("int64"),
+                         "threshold": thr, "below": frame["net_income_pc"] < thr}).reset_index(drop=True)
+
+
+def group_growth(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> pd.DataFrame:
+    """Income per capita and growth for 脱贫户, monitoring targets and all households, long format.
+
+    ``group`` is ``poverty_exited``, ``monitored`` (any monitoring type) or ``all``.
+    """
+    by = _check(households, by, ["household_type", "monitoring_type"])
+    parts = [households.assign(group="all"),
+             households[households["household_type"] == "poverty_exited"].assign(group="poverty_exited"),
+             households[households["monitoring_type"].fillna("none") != "none"].assign(group="monitored")]
+    stacked = pd.concat(parts, ignore_index=True)
+    table = income_growth(stacked, by=[*by, "group"])
+    return table[[*by, "group", "year", "households", "persons", "income_pc", "growth_nominal", "growth_real"]]
+

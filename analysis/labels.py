@@ -1,0 +1,64 @@
+"""Display labels and messages in Chinese or English, from the one catalogue in ``analysis/config``.
+
+Examples
+--------
+>>> from analysis import labels
+>>> labels.text("columns.income_pc", "en")
+'Net income per capita (yuan)'
+>>> labels.code_label("household_type", "poverty_exited", "zh")
+'脱贫户'
+"""
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+import pandas as pd
+
+from analysis.config import load_yaml
+from analysis.errors import ParameterError
+
+Lang = Literal["zh", "en"]
+LANGS = get_args(Lang)
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if allowed, else raise :class:`ParameterError` naming the allowed values."""
+    if lang not in LANGS:
+        raise ParameterError(f"lang must be one of {list(LANGS)}, not {lang!r}")
+    return lang
+
+
+def _messages() -> dict:
+    return load_yaml("messages.yaml")
+
+
+def text(key: str, lang: str = "zh", **values) -> str:
+    """The message at dotted ``key`` in ``lang``, with ``values`` filled in."""
+    check_lang(lang)
+    node = _messages()
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(f"no message {key!r} in messages.yaml")
+        node = node[part]
+    template = node[lang]
+    return template.format(**values) if values else template
+
+
+def code_label(column: str, code: str, lang: str = "zh") -> str:
+    """The display label of a canonical code (e.g. household_type 'poverty_exited' -> 脱贫户)."""
+    check_lang(lang)
+    cat = load_yaml("catalogue.yaml")
+    for section in ("values",):
+        entry = cat[section].get(column, {}).get(code)
+        if entry:
+            return entry[lang]
+    for section in ("risk_types", "aid_types"):
+        if column == section and code in cat[section]:
+            return cat[section][code][lang]
+    return str(code)
+
+
+def rename_columns(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """A copy of ``frame`` with column names replaced by their display labels where one exists."""
+    names = _messages()["columns"]
+    return frame.rename(columns={c: names[c][lang] for c in frame.columns if c in names})

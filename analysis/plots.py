@@ -1,0 +1,144 @@
+"""Figures (seaborn / matplotlib) with Chinese or English labels and a CJK font that renders.
+
+:func:`setup` finds an installed CJK font and makes it the default; with ``lang="zh"`` and no such font it
+raises instead of drawing empty boxes. On Debian/Ubuntu install one with ``apt-get install fonts-noto-cjk``;
+Windows (Microsoft YaHei) and macOS (PingFang) have one already.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import pandas as pd
+import seaborn as sns
+from matplotlib import font_manager
+
+from analysis import labels
+
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK JP",
+                "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
+                "Heiti SC", "Arial Unicode MS")
+PALETTE = {"region": "#1f5aa6", "prefecture": "#9aa5b1", "threshold": "#c0392b",
+           "all": "#1f5aa6", "poverty_exited": "#e67e22", "monitored": "#8e44ad"}
+
+
+class FontError(RuntimeError):
+    """No font able to draw Chinese characters is installed."""
+
+
+def cjk_font() -> str | None:
+    """The family name of an installed CJK font, or ``None``."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((f for f in CJK_FAMILIES if f in installed), None)
+    if found is None:
+        # matplotlib caches the font list; a font installed after the cache was built needs a rescan.
+        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((f for f in CJK_FAMILIES if f in installed), None)
+    return found
+
+
+def setup(lang: str = "zh") -> str | None:
+    """Set the seaborn theme and a CJK font; raise :class:`FontError` for Chinese output without one."""
+    labels.check_lang(lang)
+    family = cjk_font()
+    if family is None and lang == "zh":
+        raise FontError("no CJK font is installed, so Chinese labels would show as empty boxes. Install one "
+                        "(Debian/Ubuntu: apt-get install fonts-noto-cjk) or run with lang='en'.")
+    sns.set_theme(style="whitegrid", context="notebook")
+    plt.rcParams["font.sans-serif"] = ([family] if family else []) + ["DejaVu Sans"]
+    plt.rcParams["font.family"] = "sans-serif"
+    plt.rcParams["axes.unicode_minus"] = False
+    plt.rcParams["figure.dpi"] = 110
+    return family
+
+
+def _done(fig):
+    """Lay out and close ``fig``: the caller's display shows it once (not again when the cell ends)."""
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def _yuan_axis(ax) -> None:
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def _years_axis(ax, years) -> None:
+    ax.set_xticks(sorted(set(int(y) for y in years)))
+
+
+def income_trend(region_table: pd.DataFrame, prefecture_table: pd.DataFrame, region: str, lang: str = "zh"):
+    """Per-capita income of the region and its prefecture over the years, with the monitoring threshold."""
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    ax.plot(region_table["year"], region_table["income_pc"], marker="o", color=PALETTE["region"], label=region)
+    ax.plot(prefecture_table["year"], prefecture_table["income_pc"], marker="s", ls="--",
+            color=PALETTE["prefecture"], label=labels.text("groups.prefecture", lang))
+    ax.step(region_table["year"], region_table["threshold"], where="mid", color=PALETTE["threshold"],
+            label=labels.text("income.threshold_label", lang))
+    ax.set_title(labels.text("income.fig_trend", lang))
+    ax.set_ylabel(labels.text("income.axis_yuan", lang))
+    ax.set_xlabel(labels.text("columns.year", lang))
+    ax.set_ylim(bottom=0)
+    _yuan_axis(ax)
+    _years_axis(ax, region_table["year"])
+    ax.legend(frameon=False)
+    return _done(fig)
+
+
+def income_composition(region_table: pd.DataFrame, lang: str = "zh"):
+    """Stacked per-capita income by source (wages, net business, property, transfers) by year."""
+    sources = ["wage", "business", "property", "transfer"]
+    values = pd.DataFrame({labels.text(f"sources.{s}", lang): region_table[f"share_{s}"] * region_table["income_pc"]
+                           for s in sources})
+    values.index = region_table["year"].astype(int)
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    values.plot.bar(stacked=True, ax=ax, color=sns.color_palette("Set2", len(sources)), width=0.7, rot=0)
+    ax.set_title(labels.text("income.fig_composition", lang))
+    ax.set_ylabel(labels.text("income.axis_yuan", lang))
+    ax.set_xlabel(labels.text("columns.year", lang))
+    _yuan_axis(ax)
+    ax.legend(frameon=False, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    return _done(fig)
+
+
+def income_distribution(dist: pd.DataFrame, year: int, lang: str = "zh"):
+    """Histogram of household per-capita income (persons-weighted) against the threshold in ``year``."""
+    d = dist[dist["year"] == year]
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    upper = d["net_income_pc"].quantile(0.99)
+    sns.histplot(data=d[d["net_income_pc"] <= upper], x="net_income_pc", weights="persons", bins=40,
+                 hue=d["household_type"].map(lambda c: labels.code_label("household_type", c, lang)),
+                 multiple="stack", ax=ax, palette=[PALETTE["all"], PALETTE["poverty_exited"]])
+    threshold = d["threshold"].median()
+    ax.axvline(threshold, color=PALETTE["threshold"], lw=2)
+    ax.annotate(f"{labels.text('income.threshold_label', lang)} {threshold:,.0f}", (threshold, ax.get_ylim()[1] * 0.9),
+                xytext=(6, 0), textcoords="offset points", color=PALETTE["threshold"])
+    ax.set_title(labels.text("income.fig_distribution", lang, year=year))
+    ax.set_xlabel(labels.text("income.axis_yuan", lang))
+    ax.set_ylabel(labels.text("columns.persons", lang))
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.set_title("")
+        legend.set_frame_on(False)
+    return _done(fig)
+
+
+def group_growth(table: pd.DataFrame, lang: str = "zh"):
+    """Real growth of per-capita income for 脱贫户, monitoring targets and all households, by year."""
+    t = table.dropna(subset=["growth_real"]).copy()
+    t["label"] = t["group"].map(lambda g: labels.text(f"groups.{g}", lang))
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    order = [labels.text(f"groups.{g}", lang) for g in ("all", "poverty_exited", "monitored")]
+    sns.barplot(data=t, x="year", y="growth_real", hue="label", hue_order=order, ax=ax,
+                palette=[PALETTE[g] for g in ("all", "poverty_exited", "monitored")])
+    ax.axhline(0, color="black", lw=0.8)
+    ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    ax.set_title(labels.text("income.fig_groups", lang))
+    ax.set_ylabel(labels.text("columns.growth_real", lang))
+    ax.set_xlabel(labels.text("columns.year", lang))
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.set_title("")
+        legend.set_frame_on(False)
+    return _done(fig)

@@ -1,0 +1,103 @@
+"""Result tables for all regions, computed once and stored under ``data/processed/results/``.
+
+Heavy computation happens here, in one vectorized pass over all regions; each per-region notebook then
+reads its slice. ``build()`` is what ``python -m analysis run`` calls before rendering.
+
+Examples
+--------
+>>> from analysis import results
+>>> results.build()  # doctest: +SKIP
+>>> results.load("income_growth", region="北岭县")  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import data, indicators
+from analysis.config import DATA_PROCESSED
+
+RESULTS = "results"
+
+
+def _income(h, m):
+    return indicators.income_growth(h, by=("prefecture", "county"))
+
+
+def _income_prefecture(h, m):
+    return indicators.income_growth(h, by=("prefecture",))
+
+
+def _groups(h, m):
+    return indicators.group_growth(h, by=("prefecture", "county"))
+
+
+def _groups_prefecture(h, m):
+    return indicators.group_growth(h, by=("prefecture",))
+
+
+def _employment(h, m):
+    return indicators.employment(m, by=("prefecture", "county"))
+
+
+def _employment_prefecture(h, m):
+    return indicators.employment(m, by=("prefecture",))
+
+
+def _training(h, m):
+    return indicators.training(m, by=("prefecture", "county"))
+
+
+# name -> function(households, members) -> table with region columns and year
+TABLES: dict[str, Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]] = {
+    "income_growth": _income,
+    "income_growth_prefecture": _income_prefecture,
+    "group_growth": _groups,
+    "group_growth_prefecture": _groups_prefecture,
+    "employment": _employment,
+    "employment_prefecture": _employment_prefecture,
+    "training": _training,
+}
+
+
+def results_dir(data_dir: str | Path | None = None) -> Path:
+    return Path(data_dir or DATA_PROCESSED) / RESULTS
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` atomically (a temporary name in the same folder, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def build(data_dir: str | Path | None = None, tables: list[str] | None = None) -> dict[str, Path]:
+    """Compute every result table for all regions and store it; returns the paths written."""
+    households = data.load("households", data_dir)
+    members = data.load("members", data_dir)
+    written = {}
+    for name in tables or list(TABLES):
+        path = results_dir(data_dir) / f"{name}.parquet"
+        write_parquet(TABLES[name](households, members), path)
+        written[name] = path
+    return written
+
+
+def load(name: str, data_dir: str | Path | None = None, region: str | None = None,
+         level: str = "county") -> pd.DataFrame:
+    """A stored result table, optionally one region's rows (by ``level``)."""
+    path = results_dir(data_dir) / f"{name}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"no result table {name!r} at {path}; run `python -m analysis build` first")
+    frame = pd.read_parquet(path)
+    if region is not None:
+        frame = frame[frame[level] == region].reset_index(drop=True)
+    return frame

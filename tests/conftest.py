@@ -1,0 +1,27 @@
+"""Shared fixtures: a small synthetic prefecture, ingested and built once per test session."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("ANALYSIS_PSEUDONYM_KEY", "test-key-not-secret")
+
+
+@pytest.fixture(scope="session")
+def small_raw(tmp_path_factory):
+    """Raw exports of a 3-county synthetic prefecture (one XLSX, one GBK CSV, one UTF-8 CSV)."""
+    from analysis import synth
+    out = tmp_path_factory.mktemp("raw")
+    synth.write(out, seed=7, counties=3, households_per_county=60)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_processed(small_raw, tmp_path_factory):
+    """The small prefecture ingested into canonical Parquet, with result tables built."""
+    from analysis import ingest, results
+    out = tmp_path_factory.mktemp("processed")
+    ingest.ingest([small_raw], out_dir=out)
+    results.build(out)
+    return out

@@ -1,0 +1,107 @@
+"""income_growth: exact values on a hand-built frame, and agreement with an independent computation."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import data, indicators
+
+
+def _households() -> pd.DataFrame:
+    # County A: two households in 2021 and 2022; county B: one household in 2021 only.
+    rows = [
+        # county, id, year, size, wage, business, property, transfer, expense, type, monitoring
+        ("A", "h1", 2021, 2, 8000, 2000, 0, 1000, 1000, "poverty_exited", "unstable"),
+        ("A", "h2", 2021, 4, 30000, 6000, 1000, 3000, 0, "general", "none"),
+        ("A", "h1", 2022, 2, 10000, 2000, 0, 1000, 1000, "poverty_exited", "unstable"),
+        ("A", "h2", 2022, 4, 32000, 6000, 1000, 3000, 2000, "general", "none"),
+        ("B", "h3", 2021, 3, 12000, 3000, 0, 3000, 0, "general", "none"),
+    ]
+    f = pd.DataFrame(rows, columns=["county", "household_id", "year", "size", "income_wage", "income_business",
+                                    "income_property", "income_transfer", "expense_production", "household_type",
+                                    "monitoring_type"])
+    f["prefecture"] = "P"
+    f["province"] = "X省"
+    f["net_income"] = f[["income_wage", "income_business", "income_property", "income_transfer"]].sum(axis=1) \
+        - f["expense_production"]
+    f["net_income_pc"] = f["net_income"] / f["size"]
+    return f
+
+
+THRESHOLDS = pd.DataFrame({"province": ["*", "*"], "year": [2021, 2022], "threshold": [6000.0, 6500.0]})
+CPI = pd.Series({2020: 1.0, 2021: 1.0, 2022: 1.02})
+
+
+def test_exact_values_by_county():
+    out = indicators.income_growth(_households(), by=("county",), thresholds=THRESHOLDS, cpi=CPI)
+    a21 = out[(out["county"] == "A") & (out["year"] == 2021)].iloc[0]
+    # A 2021: net incomes h1 = 8000+2000+0+1000-1000 = 10000 (5000 pc), h2 = 40000 (10000 pc)
+    assert a21["households"] == 2 and a21["persons"] == 6
+    assert a21["income_pc"] == pytest.approx(50000 / 6)          # total / persons, not mean of pc
+    assert a21["median_income_pc"] == 10000                        # persons: 2 at 5000, 4 at 10000
+    assert a21["share_wage"] == pytest.approx(38000 / 50000)
+    assert a21["share_business"] == pytest.approx((8000 - 1000) / 50000)   # net of production expenses
+    assert a21["share_transfer"] == pytest.approx(4000 / 50000)
+    assert a21[["share_wage", "share_business", "share_property", "share_transfer"]].sum() == pytest.approx(1)
+    assert a21["share_below_threshold"] == pytest.approx(2 / 6)    # h1's 2 persons at 5000 < 6000
+    assert np.isnan(a21["growth_nominal"])
+    a22 = out[(out["county"] == "A") & (out["year"] == 2022)].iloc[0]
+    # A 2022: h1 = 12000, h2 = 40000 -> 52000 / 6
+    assert a22["income_pc"] == pytest.approx(52000 / 6)
+    assert a22["growth_nominal"] == pytest.approx(52000 / 50000 - 1)
+    assert a22["growth_real"] == pytest.approx((52000 / 50000) / 1.02 - 1)
+    assert a22["share_below_threshold"] == pytest.approx(2 / 6)    # h1 6000 pc < 6500
+    assert a22["threshold"] == 6500
+
+
+def test_prefecture_and_subgroups():
+    h = _households()
+    pref = indicators.income_growth(h, by=("prefecture",), thresholds=THRESHOLDS, cpi=CPI)
+    p21 = pref[pref["year"] == 2021].iloc[0]
+    assert p21["income_pc"] == pytest.approx((50000 + 18000) / 9)
+    assert p21["households"] == 3
+    sub = indicators.income_growth(h, by=("county", "household_type"), thresholds=THRESHOLDS, cpi=CPI)
+    pe = sub[(sub["county"] == "A") & (sub["household_type"] == "poverty_exited")].set_index("year")
+    assert pe.loc[2021, "income_pc"] == 5000 and pe.loc[2022, "income_pc"] == 6000
+    assert pe.loc[2022, "growth_nominal"] == pytest.approx(0.2)
+
+
+def test_year_gap_gives_nan_not_a_jump():
+    h = _households()
+    h = h[~((h["county"] == "A") & (h["year"] == 2021))]
+    h = pd.concat([h, _households().query("county == 'A' and year == 2021").assign(year=2020)])
+    thr = pd.concat([THRESHOLDS, pd.DataFrame({"province": ["*"], "year": [2020], "threshold": [6000.0]})])
+    out = indicators.income_growth(h, by=("county",), thresholds=thr, cpi=CPI)
+    assert np.isnan(out[(out["county"] == "A") & (out["year"] == 2022)]["growth_nominal"].item())
+
+
+def test_input_not_mutated():
+    h = _households()
+    before = h.copy(deep=True)
+    indicators.income_growth(h, by=("county",), thresholds=THRESHOLDS, cpi=CPI)
+    pd.testing.assert_frame_equal(h, before)
+
+
+def test_missing_columns_named():
+    with pytest.raises(ValueError, match="income_wage"):
+        indicators.income_growth(_households().drop(columns="income_wage"), thresholds=THRESHOLDS, cpi=CPI)
+
+
+def test_matches_independent_computation(small_processed):
+    """On the ingested sample: a plain loop over counties and years, written separately from the module."""
+    h = data.load("households", small_processed)
+    out = indicators.income_growth(h, by=("county",)).set_index(["county", "year"])
+    thresholds = {2020: 6000, 2021: 6000, 2022: 6500, 2023: 7000, 2024: 7500}   # 示例省 in thresholds.csv
+    for (county, year), grp in h.groupby(["county", "year"]):
+        persons = grp["size"].sum()
+        income = (grp["income_wage"] + grp["income_business"] + grp["income_property"] + grp["income_transfer"]
+                  - grp["expense_production"]).sum()
+        row = out.loc[(county, year)]
+        assert row["persons"] == persons
+        assert row["income_pc"] == pytest.approx(income / persons, rel=1e-12)
+        below = grp.loc[grp["net_income_pc"] < thresholds[year], "size"].sum()
+        assert row["share_below_threshold"] == pytest.approx(below / persons)
+        expanded = np.repeat(grp["net_income_pc"].to_numpy(), grp["size"].to_numpy())
+        assert row["median_income_pc"] == np.sort(expanded)[(len(expanded) - 1) // 2]
+        assert row["share_wage"] == pytest.approx(grp["income_wage"].sum() / income)
