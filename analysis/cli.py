@@ -6,6 +6,7 @@ synth          generate the synthetic sample prefecture as raw exports (with gro
 ingest         read exports (CSV/XLSX) into the canonical Parquet tables, pseudonymised and checked
 build          compute every result table for all regions once
 regions        list the regions in the processed data
+audit-privacy  scan processed data and reports for names, ID numbers and phone numbers
 run            build, then execute the notebooks per region with papermill into HTML reports
 
 Data problems are printed as located messages (file, row, column) and the command exits with status 2,
@@ -62,6 +63,16 @@ def _run(args) -> int:
     return summary.exit_code
 
 
+def _audit(args) -> int:
+    from analysis import privacy
+    known = privacy.raw_identities(args.raw) if args.raw else None
+    findings = privacy.scan(args.paths, known)
+    for file, kind, value in findings[:200]:
+        print(f"{file}: {kind} {value}")
+    print(f"{len(findings)} personal value(s) found" if findings else "no personal data found")
+    return 1 if findings else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -87,6 +98,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
     s.add_argument("--level", default="county", choices=["county", "prefecture"])
     s.set_defaults(func=_regions)
+
+    s = sub.add_parser("audit-privacy", help="scan processed data and reports for personal data")
+    s.add_argument("paths", nargs="+", type=Path, help="folders or files to scan (e.g. data/processed reports)")
+    s.add_argument("--raw", nargs="*", type=Path, help="raw exports whose names/IDs/phones must not appear")
+    s.set_defaults(func=_audit)
 
     s = sub.add_parser("run", help="render the notebooks for each region into reports/")
     s.add_argument("--region", default="all", help="a county name, or 'all' (default)")

@@ -14,7 +14,7 @@ from typing import Literal, get_args
 
 import pandas as pd
 
-from analysis.config import load_yaml
+from analysis.config import PACKAGE_CONFIG, load_yaml
 from analysis.errors import ParameterError
 
 Lang = Literal["zh", "en"]
@@ -29,7 +29,15 @@ def check_lang(lang: str) -> str:
 
 
 def _messages() -> dict:
-    return load_yaml("messages.yaml")
+    """messages.yaml merged with every messages_<topic>.yaml beside it (one catalogue, a file per report)."""
+    merged = dict(load_yaml("messages.yaml"))
+    for path in sorted(PACKAGE_CONFIG.glob("messages_*.yaml")):
+        for key, value in load_yaml(path.name).items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return merged
 
 
 def text(key: str, lang: str = "zh", **values) -> str:

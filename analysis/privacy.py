@@ -24,8 +24,9 @@ KEY_ENV = "ANALYSIS_PSEUDONYM_KEY"
 KEY_FILE = PROJECT_ROOT / ".pseudonym_key"
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = "10X98765432"  # GB 11643-1999: check character for (sum of weighted digits) mod 11
-ID_PATTERN = re.compile(r"(?<!\d)[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\d)")
-PHONE_PATTERN = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+ID_PATTERN = re.compile(r"(?<![0-9A-Za-z.])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z.])")
+# Not inside a longer token: hex pseudonyms and decimals hold digit runs that are not phone numbers.
+PHONE_PATTERN = re.compile(r"(?<![0-9A-Za-z.])1[3-9]\d{9}(?![0-9A-Za-z.])")
 
 
 def pseudonym_key(key_file: Path | None = None) -> bytes:
@@ -89,3 +90,63 @@ def personal_columns_by_content(frame: pd.DataFrame, sample: int = 200) -> dict[
         elif phones >= 0.5:
             flagged[col] = "phone"
     return flagged
+
+
+SCANNED = (".parquet", ".html", ".htm", ".ipynb", ".csv", ".json", ".md", ".txt", ".xlsx")
+
+
+def _cells(path: Path) -> tuple[set[str], str]:
+    """The distinct text cells of a table file (Parquet, XLSX), or the whole text of any other file."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        cells: set[str] = set()
+        for col in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_bool_dtype(frame[col]):
+                cells |= set(frame[col].astype("string").dropna().unique().tolist())
+        return cells, ""
+    if suffix == ".xlsx":
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, header=None)
+        return {v for s in sheets.values() for v in s.fillna("").to_numpy().ravel().tolist() if v}, ""
+    return set(), path.read_text(encoding="utf-8", errors="replace")
+
+
+def _mask(value: str, keep: int) -> str:
+    return value[:keep] + "*" * (len(value) - keep)
+
+
+def scan(paths, known: set[str] | None = None) -> list[tuple[str, str, str]]:
+    """Find resident ID numbers (valid check character), mobile numbers and any ``known`` values (e.g. the
+    names of the raw exports) in the data and report files under ``paths``.
+
+    Table files are checked cell by cell (a known value must fill a cell); other files as text.
+    Returns ``(file, kind, masked value)`` for each finding; an empty list means nothing was found.
+    """
+    known = {k for k in (known or set()) if len(k) >= 2}
+    pattern = re.compile("|".join(map(re.escape, sorted(known, key=len, reverse=True)))) if known else None
+    findings, files = [], []
+    for p in map(Path, paths):
+        files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SCANNED) if p.is_dir() else [p]
+    for f in files:
+        cells, text = _cells(f)
+        blob = text or "\n".join(cells)
+        for kind, value in find_identifiers(blob):
+            findings.append((str(f), kind, _mask(value, 4)))
+        hits = (cells & known) if cells else set(pattern.findall(text)) if pattern else set()
+        findings += [(str(f), "known value", _mask(v, 1)) for v in sorted(hits)]
+    return findings
+
+
+def raw_identities(raw_paths) -> set[str]:
+    """Names, ID numbers and phone numbers found in raw exports, to check that none reaches the outputs."""
+    from analysis.ingest import expand_paths, header_index
+    from analysis.readers import normalize_header, read_raw
+    index = header_index()
+    values: set[str] = set()
+    for path in expand_paths(raw_paths):
+        raw = read_raw(path)
+        for header in raw.frame.columns:
+            hit = index.get(normalize_header(header))
+            if hit and hit[0].startswith("personal:"):
+                values |= {v for v in raw.frame[header].unique() if len(v) >= 2}
+    return values

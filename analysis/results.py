@@ -64,6 +64,20 @@ TABLES: dict[str, Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]] = {
 }
 
 
+def _register_topic_tables() -> None:
+    """Result tables declared by the topic report modules (``RESULT_TABLES`` in each)."""
+    import importlib
+    for module in ("analysis.report_employment", "analysis.report_training", "analysis.report_monitoring",
+                   "analysis.report_assessment"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        TABLES.update(getattr(mod, "RESULT_TABLES", {}))
+
+
 def results_dir(data_dir: str | Path | None = None) -> Path:
     return Path(data_dir or DATA_PROCESSED) / RESULTS
 
@@ -81,6 +95,7 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def build(data_dir: str | Path | None = None, tables: list[str] | None = None) -> dict[str, Path]:
     """Compute every result table for all regions and store it; returns the paths written."""
+    _register_topic_tables()
     households = data.load("households", data_dir)
     members = data.load("members", data_dir)
     written = {}

@@ -1,0 +1,38 @@
+"""Personal data: pseudonyms are keyed, ID check characters are verified, the scanner finds what it must."""
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import privacy
+
+
+def test_id_check_character():
+    # GB 11643-1999 worked example: 11010519491231002 -> check character X
+    assert privacy.id_check_char("11010519491231002") == "X"
+    assert privacy.is_valid_id("11010519491231002X")
+    assert not privacy.is_valid_id("110105194912310021")
+
+
+def test_pseudonyms_depend_on_key_and_are_stable():
+    ids = pd.Series(["4101020001", "4101020002", None], dtype="string")
+    a = privacy.pseudonymize(ids, b"key-1", "H")
+    assert a.iloc[0] == privacy.pseudonymize(ids, b"key-1", "H").iloc[0]
+    assert a.iloc[0] != privacy.pseudonymize(ids, b"key-2", "H").iloc[0]
+    assert a.iloc[0] != a.iloc[1] and pd.isna(a.iloc[2])
+    assert "4101020001" not in a.iloc[0]
+
+
+def test_scanner_finds_raw_and_passes_processed(small_raw, small_processed):
+    known = privacy.raw_identities([small_raw])
+    assert len(known) > 100
+    raw_findings = privacy.scan([small_raw], known)
+    kinds = {k for _, k, _ in raw_findings}
+    assert {"id_number", "phone", "known value"} <= kinds          # the check can fail
+    assert privacy.scan([small_processed], known) == []
+
+
+def test_scanner_ignores_hex_and_decimals(tmp_path):
+    (tmp_path / "a.md").write_text("P5d77541391234567 0.13912345678 not phones", encoding="utf-8")
+    assert privacy.scan([tmp_path]) == []
+    (tmp_path / "b.md").write_text("call 13912345678", encoding="utf-8")
+    assert [k for _, k, _ in privacy.scan([tmp_path])] == ["phone"]
