@@ -12,10 +12,12 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
-from analysis import config, schema
+from analysis import config, engine, schema
+from analysis.errors import DataError, Problem
 from analysis.labour import employment, training, training_by_type  # noqa: F401  (one entry point)
 from analysis.poverty import basic_needs, poverty  # noqa: F401
 
@@ -41,8 +43,8 @@ def weighted_median(frame: pd.DataFrame, keys: list[str], value: str, weight: st
     return first
 
 
-def income_growth(households: pd.DataFrame, by: Sequence[str] = ("county",), thresholds: pd.DataFrame | None = None,
-                  cpi: pd.Series | None = None) -> pd.DataFrame:
+def income_growth(households: pd.DataFrame | str | Path, by: Sequence[str] = ("county",),
+                  thresholds: pd.DataFrame | None = None, cpi: pd.Series | None = None) -> pd.DataFrame:
     """Per-capita net income, its growth and composition, and the share below the threshold.
 
     One row per region x year with: the ``by`` columns, ``year``, ``households``, ``persons``,
@@ -56,15 +58,48 @@ def income_growth(households: pd.DataFrame, by: Sequence[str] = ("county",), thr
 
     Parameters
     ----------
-    households : canonical households table.
+    households : canonical households table, or the path of a Parquet file or dataset folder holding it
+        (then DuckDB aggregates it without loading it into memory; the results are the same).
     by : grouping columns, e.g. ``("county",)``, ``("prefecture",)``, ``("county", "household_type")``.
     thresholds : province x year table (default ``analysis/config/thresholds.csv``).
     cpi : price level by year (default ``analysis/config/cpi.csv``, national CPI, NBS communiqués).
     """
-    by = _check(households, by, ["year", "size", "net_income", "net_income_pc", *schema.INCOME_COMPONENTS,
-                                 "expense_production"])
+    thresholds = config.thresholds() if thresholds is None else thresholds
+    if isinstance(households, (str, Path)):
+        by = [by] if isinstance(by, str) else list(by)
+        if "year" in by:
+            raise ValueError("`by` must not include 'year': every result is already by year")
+        sums = engine.income_aggregates(households, by, thresholds)
+    else:
+        by = _check(households, by, ["year", "size", "net_income", "net_income_pc", *schema.INCOME_COMPONENTS,
+                                     "expense_production"])
+        sums = _income_sums(households, by, thresholds)
+    if sums["no_threshold"].any():
+        years = sorted(sums.loc[sums["no_threshold"] > 0, "year"].unique().tolist())
+        raise DataError(Problem("thresholds.csv", None, "threshold",
+                                f"no monitoring threshold configured for year(s) {years}; add rows for them "
+                                "(province '*' applies to all provinces)"))
     keys = [*by, "year"]
-    thr = config.threshold_for(households, table=thresholds)
+    out = sums[keys].copy()
+    out["households"] = sums["households"].astype("int64")
+    out["persons"] = sums["persons"].astype("int64")
+    out["income_pc"] = sums["net_income"] / sums["persons"]
+    out["median_income_pc"] = sums["median_income_pc"]
+    for s in SOURCES:
+        out[f"share_{s}"] = sums[s] / sums["net_income"]
+    out["threshold"] = sums["thr_w"] / sums["persons"]
+    out["share_below_threshold"] = sums["below"] / sums["persons"]
+    out["year"] = out["year"].astype("int64")
+    out = _add_growth(out, by, cpi if cpi is not None else config.cpi_index())
+    cols = [*keys, "households", "persons", "income_pc", "median_income_pc", "growth_nominal", "growth_real",
+            *[f"share_{s}" for s in SOURCES], "threshold", "share_below_threshold"]
+    return out[cols].sort_values(keys, ignore_index=True)
+
+
+def _income_sums(households: pd.DataFrame, by: list[str], thresholds: pd.DataFrame) -> pd.DataFrame:
+    """In-memory twin of :func:`analysis.engine.income_aggregates`."""
+    keys = [*by, "year"]
+    thr = config.threshold_for(households, table=thresholds, strict=False)
     size = households["size"].astype("float64")
     work = pd.DataFrame({
         **{k: households[k] for k in keys},
@@ -77,22 +112,13 @@ def income_growth(households: pd.DataFrame, by: Sequence[str] = ("county",), thr
         "transfer": households["income_transfer"],
         "below": size * (households["net_income_pc"] < thr),
         "thr_w": size * thr,
+        "no_threshold": thr.isna(),
     })
     grouped = work.groupby(keys, dropna=False, observed=True)
-    sums = grouped[["persons", "net_income", *SOURCES, "below", "thr_w"]].sum()
-    out = pd.DataFrame({"households": grouped.size(), "persons": sums["persons"].astype("int64")})
-    out["income_pc"] = sums["net_income"] / sums["persons"]
-    out["median_income_pc"] = weighted_median(work, keys, "net_income_pc", "persons")
-    for s in SOURCES:
-        out[f"share_{s}"] = sums[s] / sums["net_income"]
-    out["threshold"] = sums["thr_w"] / sums["persons"]
-    out["share_below_threshold"] = sums["below"] / sums["persons"]
-    out = out.reset_index()
-    out["year"] = out["year"].astype("int64")
-    out = _add_growth(out, by, cpi if cpi is not None else config.cpi_index())
-    cols = [*keys, "households", "persons", "income_pc", "median_income_pc", "growth_nominal", "growth_real",
-            *[f"share_{s}" for s in SOURCES], "threshold", "share_below_threshold"]
-    return out[cols].sort_values(keys, ignore_index=True)
+    sums = grouped[["persons", "net_income", *SOURCES, "below", "thr_w", "no_threshold"]].sum()
+    sums["households"] = grouped.size()
+    sums["median_income_pc"] = weighted_median(work, keys, "net_income_pc", "persons")
+    return sums.reset_index()
 
 
 def _add_growth(table: pd.DataFrame, by: list[str], cpi: pd.Series) -> pd.DataFrame:

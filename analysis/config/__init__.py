@@ -67,10 +67,11 @@ def thresholds(config_dir: str | Path | None = None) -> pd.DataFrame:
 
 
 def threshold_for(frame: pd.DataFrame, config_dir: str | Path | None = None,
-                  table: pd.DataFrame | None = None) -> pd.Series:
+                  table: pd.DataFrame | None = None, strict: bool = True) -> pd.Series:
     """The monitoring threshold applying to each row of ``frame`` (by its ``province`` and ``year``).
 
-    Raises :class:`DataError` naming the years for which no threshold is configured.
+    Raises :class:`DataError` naming the years for which no threshold is configured (with ``strict``;
+    otherwise those rows get NaN).
     """
     table = thresholds(config_dir) if table is None else table
     province = frame["province"] if "province" in frame else pd.Series("*", index=frame.index)
@@ -80,7 +81,7 @@ def threshold_for(frame: pd.DataFrame, config_dir: str | Path | None = None,
     default = keys[["year"]].merge(table[table["province"] == "*"], on="year", how="left")["threshold"]
     result = own.fillna(default)
     result.index = frame.index
-    if result.isna().any():
+    if strict and result.isna().any():
         years = sorted(keys.loc[result.isna(), "year"].unique().tolist())
         raise DataError(Problem("thresholds.csv", None, "threshold",
                                 f"no monitoring threshold configured for year(s) {years}; "
