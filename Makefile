@@ -42,16 +42,16 @@ data/processed/sources.json: $(SAMPLE)/ground_truth.json
 
 data: data/processed/sources.json ## ingest the sample exports into data/processed
 
-build: data ## compute all result tables for all regions
+build: data ## compute all result tables for all regions (skipped when nothing changed)
 	$(BIN)/python -m analysis build
 
 report: env fonts data ## run every notebook for every sample county into reports/ (index: reports/index.html)
 	$(BIN)/python -m analysis run --region all --notebook all --jobs $(JOBS)
 
-test: env fonts browser data ## run the test suite (heavy tests marked slow are left out)
+test: env fonts browser build ## run the test suite (heavy tests marked slow are left out)
 	$(BIN)/python -m pytest -n $(JOBS) -m "not slow" tests
 
-test-all: env fonts browser data ## run every test, including the slow ones
+test-all: env fonts browser build ## run every test, including the slow ones
 	$(BIN)/python -m pytest -n $(JOBS) tests
 
 lab: env data ## open JupyterLab on the notebooks with the project's environment

@@ -40,8 +40,9 @@ def _ingest(args) -> int:
 
 def _build(args) -> int:
     from analysis import results
-    written = results.build(args.data_dir)
-    print(f"wrote {len(written)} result tables to {results.results_dir(args.data_dir)}")
+    written = results.build(args.data_dir, force=args.force, progress=True)
+    print(f"wrote {len(written)} result tables to {results.results_dir(args.data_dir)}" if written else
+          "result tables are up to date (use --force to recompute)")
     return 0
 
 
@@ -56,7 +57,7 @@ def _run(args) -> int:
     summary = pipeline.run(
         regions=args.region, notebooks=args.notebook, lang=args.lang, jobs=args.jobs,
         data_dir=args.data_dir, output_dir=args.output_dir, force=args.force, retry_failed=args.retry_failed,
-        timeout=args.timeout, scheduler=args.scheduler, prepare=lambda: results.build(args.data_dir))
+        timeout=args.timeout, scheduler=args.scheduler, prepare=lambda: results.build(args.data_dir, progress=True))
     print(summary.describe() if hasattr(summary, "describe") else summary)
     if summary.exit_code:
         print(f"failed: {', '.join(sorted(set(summary.failed)))}", file=sys.stderr)
@@ -92,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("build", help="compute all result tables for all regions")
     s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
+    s.add_argument("--force", action="store_true", help="recompute even when nothing changed")
     s.set_defaults(func=_build)
 
     s = sub.add_parser("regions", help="list the regions in the processed data")

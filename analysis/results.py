@@ -11,12 +11,14 @@ Examples
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from analysis import data, indicators
 from analysis.config import DATA_PROCESSED
@@ -93,16 +95,43 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def build(data_dir: str | Path | None = None, tables: list[str] | None = None) -> dict[str, Path]:
-    """Compute every result table for all regions and store it; returns the paths written."""
+def fingerprint(data_dir: str | Path | None = None) -> str:
+    """A hash of everything the result tables depend on: the processed data, the configuration and the code."""
+    digest = hashlib.sha256()
+    folder = Path(data_dir or DATA_PROCESSED)
+    package = Path(__file__).resolve().parent
+    files = sorted([*folder.glob("households/**/*.parquet"), *folder.glob("members/**/*.parquet")]) + \
+        sorted([*package.glob("*.py"), *package.glob("config/*")])
+    for path in files:
+        digest.update(str(path.relative_to(folder if path.is_relative_to(folder) else package)).encode())
+        digest.update(path.read_bytes())
+    digest.update(os.environ.get("ANALYSIS_CONFIG_DIR", "").encode())
+    digest.update(os.environ.get("ANALYSIS_BOOTSTRAP_REPLICATES", "").encode())
+    return digest.hexdigest()
+
+
+def build(data_dir: str | Path | None = None, tables: list[str] | None = None, force: bool = False,
+          progress: bool = False) -> dict[str, Path]:
+    """Compute every result table for all regions and store it; returns the paths written.
+
+    Skipped (returning ``{}``) when the data, configuration and code are unchanged since the last
+    complete build, unless ``force``.
+    """
     _register_topic_tables()
+    stamp = results_dir(data_dir) / ".fingerprint"
+    current = fingerprint(data_dir)
+    if not force and tables is None and stamp.exists() and stamp.read_text() == current:
+        return {}
     households = data.load("households", data_dir)
     members = data.load("members", data_dir)
     written = {}
-    for name in tables or list(TABLES):
+    names = tables or list(TABLES)
+    for name in tqdm(names, desc="results", unit="table", disable=not progress):
         path = results_dir(data_dir) / f"{name}.parquet"
         write_parquet(TABLES[name](households, members), path)
         written[name] = path
+    if tables is None:
+        stamp.write_text(current)
     return written
 
 

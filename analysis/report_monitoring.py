@@ -1,0 +1,855 @@
+"""The monitoring report (notebook ``04-monitoring``): does monitoring find everyone at risk (应纳尽纳),
+help them, and eliminate risk for real?
+
+``RESULT_TABLES`` computes every figure the report needs for all counties at once (``results.build()``
+stores them under ``data/processed/results/``); the functions below read one county's slice and return
+a Markdown block, a figure or a styled table. Count tables blank cells describing fewer than
+:data:`K_SMALL` households (:func:`analysis.monitoring.suppress_small`); lists of pseudonymous household
+ids for follow-up (identification gap, questionable eliminations) are shown in full, with geography
+down to the village and no personal data.
+
+Examples
+--------
+>>> from analysis import report, report_monitoring as rm
+>>> ctx = report.context(region="北岭县", years=[2020, 2024], lang="en")  # doctest: +SKIP
+>>> rm.monitoring_summary(ctx)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import inspect
+import weakref
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+from scipy import stats
+
+from analysis import config, labels, monitoring, plots_monitoring, poverty, results
+from analysis.report import Context
+
+BY = ("prefecture", "county")
+PREFECTURE = ("prefecture",)
+# Publication rule: cells describing fewer than this many households are not shown.
+K_SMALL = 5
+CONF_LEVEL = 0.95
+# Rows of a follow-up list shown on the page; the Excel export holds the whole list.
+LIST_ROWS = 100
+STATUS_ORDER = ("not_at_risk", "monitored", "eliminated", "returned")
+_FAILED_FLAGS = ("income_in_range", "too_fast", "no_labor_capacity")
+_ID_COLUMNS = ("household_id", "year", "province", "prefecture", "county", "township", "village")
+
+
+def _default(func, parameter: str):
+    """The default a module function uses, so the report states the value the analysis applied."""
+    return inspect.signature(func).parameters[parameter].default
+
+
+NEAR_BAND = _default(poverty.poverty, "band")
+MIN_MONTHS = _default(monitoring.failed_eliminations, "min_months")
+
+
+# ====================================================================================================
+# result tables, all counties at once
+# ====================================================================================================
+def _year_span(households: pd.DataFrame) -> tuple[int, int]:
+    years = households["year"].dropna().astype(int)
+    return int(years.min()), int(years.max())
+
+
+def _growth_incidence(households: pd.DataFrame, by) -> pd.DataFrame:
+    """Growth incidence between the first and last year of the data (empty with a single year)."""
+    year0, year1 = _year_span(households)
+    if year0 == year1:
+        return pd.DataFrame(columns=[*by, "year0", "year1", "quantile", "income_year0", "income_year1",
+                                     "growth", "conf_low", "conf_high"])
+    return poverty.growth_incidence(households, year0, year1, by=by)
+
+
+def _id_list(table: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
+    """A follow-up list restricted to pseudonymous ids, geography down to village and ``extra``."""
+    keep = [c for c in _ID_COLUMNS if c in table.columns] + [c for c in extra if c in table.columns]
+    return table[keep].reset_index(drop=True)
+
+
+def _gap_list(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    gap = monitoring.identification_gap(households)
+    return _id_list(gap, [c for c in gap.columns if c.startswith("rule_")] + ["rules_hit"])
+
+
+def _failed_list(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    failed = monitoring.failed_eliminations(households)
+    return _id_list(failed, ["monitoring_type", "elimination_mode", "monitoring_start", "elimination_date",
+                             "months_monitored", *_FAILED_FLAGS])
+
+
+_VALIDITY_MEMO: dict = {}
+
+
+def _validity(households: pd.DataFrame, members: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Warning validity fitted per prefecture: (prefecture summaries, test-year predictions).
+
+    One Logit per prefecture: a single county has too few falls below the threshold to fit one, and a
+    prefecture's counties share the province's threshold and scoring rules. Prefectures without three
+    consecutive years (two transitions) are left out. ``results.build`` asks for three tables from the
+    same fit, so the last fit is kept for the same pair of frames (held weakly, never mutated).
+    """
+    memo = _VALIDITY_MEMO.get("last")
+    if memo and memo[0]() is households and memo[1]() is members:
+        return memo[2]
+    summaries, predictions = [], []
+    for prefecture, part in households.groupby("prefecture", sort=True):  # one model fit per prefecture
+        years = set(part["year"].dropna().astype(int))
+        if sum((y + 1) in years for y in years) < 2:
+            continue
+        fit = monitoring.warning_validity(part, members[members["household_id"].isin(part["household_id"])])
+        train = ",".join(map(str, fit.train_years))
+        # precision = hits / warned, so the correct warnings are recovered exactly.
+        hits = (fit.summary["precision"] * fit.summary["warned"]).round().astype("Int64")
+        summaries.append(fit.summary.assign(prefecture=prefecture, year=fit.test_year,
+                                            year_next=fit.test_year + 1, train_years=train, hits=hits))
+        predictions.append(fit.predictions.assign(train_years=train))
+    summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(
+        columns=["prefecture", "year", "year_next", "model", "sample", "years_from", "train_years", "n",
+                 "events", "event_rate", "auc", "warned", "hits", "precision", "recall"])
+    pred = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(
+        columns=["household_id", "year", "year_next", "prefecture", "county", "risk_points", "warning",
+                 "warned", "logit_prob", "logit_warned", "fell", "outcome", "train_years"])
+    front = ["prefecture", "year", "year_next", "model", "sample"]
+    out = (summary[front + [c for c in summary.columns if c not in front]], pred)
+    _VALIDITY_MEMO["last"] = (weakref.ref(households), weakref.ref(members), out)
+    return out
+
+
+def grouped_auc(frame: pd.DataFrame, keys: list[str], outcome: str, score: str) -> pd.Series:
+    """AUC of ``score`` for ``outcome`` within every group of ``keys`` at once.
+
+    The Mann-Whitney form (Hanley & McNeil 1982, Radiology 143(1)): AUC = (R1 - n1 (n1 + 1) / 2) /
+    (n1 n0), R1 the sum of the within-group mid-ranks of the n1 positive cases. Missing where a group has
+    a single class or a missing score.
+    """
+    groups = [frame[k] for k in keys]
+    y = frame[outcome].astype(bool)
+    s = frame[score].astype("float64")
+    ranks = s.groupby(groups, dropna=False).rank(method="average")
+    parts = pd.DataFrame({"n1": y.astype("int64"), "n": 1, "r1": ranks.where(y, 0.0),
+                          "missing": s.isna().astype("int64")})
+    sums = parts.groupby(groups, dropna=False).sum()
+    n1, n0 = sums["n1"], sums["n"] - sums["n1"]
+    value = (sums["r1"] - n1 * (n1 + 1) / 2) / (n1 * n0).where((n1 > 0) & (n0 > 0))
+    return value.where(sums["missing"] == 0).rename("auc")
+
+
+def warning_by_county(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Out-of-sample validity per county from the test-year predictions, for the score and the Logit.
+
+    Precision = correct warnings / warned, recall = correct warnings / households that fell; the Logit
+    warns at its prefecture's cutoff (matched on the fitting years to the score's number of warnings).
+    """
+    keys = ["prefecture", "county", "year", "year_next", "train_years"]
+    tables = []
+    for model, warned, score in (("score", "warned", "risk_points"), ("logit", "logit_warned", "logit_prob")):
+        fell = predictions["fell"].astype(bool)
+        flag = predictions[warned].astype("boolean").fillna(False).astype(bool)
+        parts = pd.DataFrame({"n": 1, "events": fell.astype("int64"), "warned": flag.astype("int64"),
+                              "hits": (fell & flag).astype("int64")})
+        sums = parts.groupby([predictions[k] for k in keys], dropna=False).sum()
+        sums["event_rate"] = sums["events"] / sums["n"]
+        sums["auc"] = grouped_auc(predictions, keys, "fell", score)
+        sums["precision"] = sums["hits"] / sums["warned"].where(sums["warned"] > 0)
+        sums["recall"] = sums["hits"] / sums["events"].where(sums["events"] > 0)
+        tables.append(sums.reset_index().assign(model=model))
+    columns = [*keys[:4], "model", "train_years", "n", "events", "event_rate", "auc", "warned", "hits",
+               "precision", "recall"]
+    return pd.concat(tables, ignore_index=True)[columns].sort_values(keys[:4], kind="stable",
+                                                                     ignore_index=True)
+
+
+# Stored result tables (name -> function of households, members), found by ``results.build()``.
+RESULT_TABLES = {
+    "poverty_fgt": lambda h, m: poverty.poverty(h, by=BY),
+    "poverty_fgt_prefecture": lambda h, m: poverty.poverty(h, by=PREFECTURE),
+    "poverty_basic_needs": lambda h, m: poverty.basic_needs(h, by=BY),
+    "poverty_growth_incidence": lambda h, m: _growth_incidence(h, BY),
+    "poverty_growth_incidence_prefecture": lambda h, m: _growth_incidence(h, PREFECTURE),
+    "monitoring_coverage": lambda h, m: monitoring.coverage(h, by=BY),
+    "monitoring_identification_gap_summary": lambda h, m: monitoring.identification_gap_summary(h, by=BY),
+    "monitoring_identification_gap": _gap_list,
+    "monitoring_elimination": lambda h, m: monitoring.elimination(h, by=BY),
+    "monitoring_elimination_survival": lambda h, m: monitoring.elimination_survival(h, by=BY),
+    "monitoring_elimination_survival_prefecture": lambda h, m: monitoring.elimination_survival(h, by=PREFECTURE),
+    "monitoring_failed_eliminations_summary": lambda h, m: monitoring.failed_eliminations_summary(h, by=BY),
+    "monitoring_failed_eliminations": _failed_list,
+    "monitoring_transitions": lambda h, m: monitoring.transitions(h, by=BY),
+    "monitoring_return_rates": lambda h, m: monitoring.return_rates(h, by=BY),
+    "monitoring_warning_validity": lambda h, m: warning_by_county(_validity(h, m)[1]),
+    "monitoring_warning_validity_prefecture": lambda h, m: _validity(h, m)[0],
+    "monitoring_warning_predictions": lambda h, m: _validity(h, m)[1],
+}
+
+
+# ====================================================================================================
+# one county's slice, shared helpers
+# ====================================================================================================
+def _county(ctx: Context, name: str) -> pd.DataFrame:
+    return results.load(name, ctx.data_dir, region=ctx.region)
+
+
+def _prefecture(ctx: Context, name: str) -> pd.DataFrame:
+    table = results.load(name, ctx.data_dir)
+    return table[table["prefecture"] == ctx.prefecture].reset_index(drop=True)
+
+
+def _z() -> float:
+    return float(stats.norm.ppf(0.5 + CONF_LEVEL / 2))
+
+
+def _suppress(frame: pd.DataFrame, rules: dict[str, list[str]]) -> pd.DataFrame:
+    """Blank every count under :data:`K_SMALL` households and every share resting on such a count, as
+    numerator or denominator, so no blanked count can be recovered from a shown share and its base
+    (``rules`` maps a count column to the columns resting on it)."""
+    out = frame
+    for count, dependents in rules.items():  # a few columns, each vectorized over rows
+        if count in out.columns:
+            cols = [count, *[c for c in dependents if c in out.columns]]
+            out = monitoring.suppress_small(out, count, k=K_SMALL, columns=cols, flag="_small")
+    return out.drop(columns=[c for c in ("_small",) if c in out.columns])
+
+
+def _styled(frame: pd.DataFrame, lang: str, caption: str, formats: dict[str, str], footnote: bool = True):
+    """``frame`` with display column names, formats per canonical column, '–' for blanks, a caption."""
+    shown = labels.rename_columns(frame, lang)
+    names = dict(zip(frame.columns, shown.columns, strict=True))
+    style = shown.style.hide(axis="index").format(na_rep="–")
+    for col, fmt in formats.items():
+        if col in names:
+            style = style.format(fmt, subset=[names[col]], na_rep="–")
+    if footnote:
+        caption = labels.text("monitoring.caption_note", lang, caption=caption,
+                              note=labels.text("monitoring.footnote", lang, k=K_SMALL))
+    return style.set_caption(caption)
+
+
+def _count(n, lang: str) -> str:
+    """A household count for a sentence: 'fewer than 5' for 1-4 (as in the tables), else the number."""
+    n = int(n)
+    return labels.text("monitoring.fewer_than", lang, k=K_SMALL) if 0 < n < K_SMALL else f"{n:,}"
+
+
+def _label(key: str, lang: str, default: str) -> str:
+    try:
+        return labels.text(key, lang)
+    except KeyError:
+        return default
+
+
+def _message(ctx: Context, key: str) -> Markdown:
+    return Markdown(labels.text(key, ctx.lang))
+
+
+def section(ctx: Context, name: str) -> Markdown:
+    """A section heading with one paragraph saying what the section measures."""
+    return Markdown(f"## {labels.text(f'monitoring.sections.{name}.title', ctx.lang)}\n\n"
+                    f"{labels.text(f'monitoring.sections.{name}.intro', ctx.lang)}")
+
+
+def _publishable(*counts) -> bool:
+    """Whether a share built on these counts may be stated: each is zero or at least K_SMALL."""
+    return all(pd.notna(c) and (c == 0 or c >= K_SMALL) for c in counts)
+
+
+def _last(table: pd.DataFrame) -> pd.Series | None:
+    return table.sort_values("year").iloc[-1] if len(table) else None
+
+
+def _present(*values) -> bool:
+    return all(v is not None and pd.notna(v) for v in values)
+
+
+# ====================================================================================================
+# the summary paragraph
+# ====================================================================================================
+def _poverty_sentence(ctx: Context) -> str:
+    row = _last(ctx.slice(_county(ctx, "poverty_fgt")))
+    if row is None or not _present(row["fgt0"]):
+        return ""
+    pref = ctx.slice(_prefecture(ctx, "poverty_fgt_prefecture"))
+    pref = pref.loc[pref["year"] == row["year"], "fgt0"]
+    ci = labels.text("monitoring.ci", ctx.lang, low=max(0.0, row["fgt0"] - _z() * row["fgt0_se"]),
+                     high=row["fgt0"] + _z() * row["fgt0_se"]) if _present(row["fgt0_se"]) else ""
+    return labels.text("monitoring.summary.poverty", ctx.lang, last=int(row["year"]), region=ctx.region,
+                       threshold=row["threshold"], fgt0=row["fgt0"], ci=ci,
+                       pref=pref.iloc[0] if len(pref) else float("nan"), near=row["share_near_threshold"],
+                       band=NEAR_BAND)
+
+
+def _coverage_sentence(ctx: Context) -> str:
+    row = _last(ctx.slice(_county(ctx, "monitoring_coverage")))
+    if row is None:
+        return ""
+    if row["households_targets"] == 0:
+        return labels.text("monitoring.no_targets", ctx.lang)
+    if not _publishable(row["households_targets"]):
+        return labels.text("monitoring.summary.coverage_few", ctx.lang, k=K_SMALL)
+    per_exited = row.get("persons_targets_per_exited", float("nan"))
+    return labels.text("monitoring.summary.coverage", ctx.lang, targets=_count(row["households_targets"], ctx.lang),
+                       share=row["share_households_targets"],
+                       per_exited=per_exited if _present(per_exited) else float("nan"),
+                       unstable=_count(row["households_unstable"], ctx.lang),
+                       marginal=_count(row["households_marginal"], ctx.lang),
+                       sudden=_count(row["households_sudden_hardship"], ctx.lang),
+                       active=_count(row["households_active"], ctx.lang))
+
+
+def _gap_sentence(ctx: Context) -> str:
+    row = _last(ctx.slice(_county(ctx, "monitoring_identification_gap_summary")))
+    if row is None:
+        return ""
+    if row["households_gap"] == 0:
+        return labels.text("monitoring.summary.no_gap", ctx.lang, last=int(row["year"]))
+    return labels.text("monitoring.summary.gap", ctx.lang, last=int(row["year"]),
+                       meeting=_count(row["households_meeting_rules"], ctx.lang),
+                       gap=_count(row["households_gap"], ctx.lang))
+
+
+def km_median(curve: pd.DataFrame) -> tuple[float, bool]:
+    """Median time to elimination from a Kaplan-Meier curve: (months, reached).
+
+    The median is the first event time at which the survival function is at or below one half; when
+    it never gets there, the last event time is returned with ``reached`` False.
+    """
+    if curve.empty:
+        return float("nan"), False
+    below = curve.loc[curve["survival"] <= 0.5, "months"]
+    return (float(below.iloc[0]), True) if len(below) else (float(curve["months"].max()), False)
+
+
+def _elimination_sentence(ctx: Context) -> str:
+    row = _last(ctx.slice(_county(ctx, "monitoring_elimination")))
+    if row is None or not _present(row["elimination_rate"]) or not _publishable(row["targets"], row["eliminated"]):
+        return ""
+    text = labels.text("monitoring.summary.elimination", ctx.lang, last=int(row["year"]),
+                       rate=row["elimination_rate"])
+    months, reached = km_median(_county(ctx, "monitoring_elimination_survival"))
+    if _present(months):
+        key = "monitoring.summary.median" if reached else "monitoring.summary.median_not_reached"
+        text += _join(ctx, labels.text(key, ctx.lang, months=months))
+    failed = ctx.slice(_county(ctx, "monitoring_failed_eliminations_summary"))
+    if len(failed):
+        text += _join(ctx, labels.text("monitoring.summary.failed", ctx.lang, first=ctx.first, last=ctx.last,
+                                       eliminations=_count(failed["eliminations"].sum(), ctx.lang),
+                                       failed=_count(failed["failed"].sum(), ctx.lang)))
+    return text
+
+
+def _return_sentence(ctx: Context) -> str:
+    row = _last(ctx.slice(_county(ctx, "monitoring_return_rates")))
+    if row is None or not _present(row["return_rate_exited"]) \
+            or not _publishable(row["exited_pool"], row["exited_returned"]):
+        return ""
+    after = labels.text("monitoring.summary.returns_after", ctx.lang, returned=_count(
+        row["returned_after_elimination"], ctx.lang), eliminated=_count(row["eliminated_prev"], ctx.lang)) \
+        if row["eliminated_prev"] > 0 else labels.text("monitoring.summary.end", ctx.lang)
+    return labels.text("monitoring.summary.returns", ctx.lang, last=int(row["year"]),
+                       exited=row["return_rate_exited"], after=after)
+
+
+def _validity_rows(ctx: Context) -> pd.DataFrame:
+    """The county's out-of-sample rows whose test transition lies within the report's years."""
+    table = _county(ctx, "monitoring_warning_validity")
+    return table[(table["year"] >= ctx.first) & (table["year_next"] <= ctx.last)].reset_index(drop=True)
+
+
+def _warning_sentence(ctx: Context) -> str:
+    table = _validity_rows(ctx)
+    if table.empty:
+        return ""
+    score = table[table["model"] == "score"].iloc[-1]
+    logit = table[(table["model"] == "logit") & (table["year"] == score["year"])].iloc[-1]
+    years = {"year": int(score["year"]), "year_next": int(score["year_next"])}
+    if score["events"] == 0 or not _present(score["auc"]):
+        return labels.text("monitoring.summary.warning_no_events", ctx.lang, **years)
+    text = labels.text("monitoring.summary.warning", ctx.lang, auc=score["auc"], auc_logit=logit["auc"], **years)
+    if score["warned"] == 0:
+        text += _join(ctx, labels.text("monitoring.summary.warning_none", ctx.lang))
+    elif _publishable(score["warned"], score["hits"]):
+        text += _join(ctx, labels.text("monitoring.summary.warning_precision", ctx.lang,
+                                       warned=_count(score["warned"], ctx.lang), precision=score["precision"]))
+    else:
+        text += _join(ctx, labels.text("monitoring.summary.warning_hits", ctx.lang,
+                                       warned=_count(score["warned"], ctx.lang), hits=_count(score["hits"], ctx.lang)))
+    if _present(logit["auc"]):
+        key = "monitoring.summary.score_better" if score["auc"] >= logit["auc"] else "monitoring.summary.score_worse"
+        text += _join(ctx, labels.text(key, ctx.lang))
+    return text
+
+
+def _join(ctx: Context, sentence: str) -> str:
+    """``sentence`` ready to follow another one (Chinese needs no space between sentences)."""
+    return sentence if ctx.lang == "zh" else f" {sentence}"
+
+
+def monitoring_summary(ctx: Context) -> Markdown:
+    """A plain-language paragraph: poverty, coverage, the 应纳尽纳 gap, elimination, returns, warnings."""
+    sentences = [_poverty_sentence(ctx), _coverage_sentence(ctx), _gap_sentence(ctx),
+                 _elimination_sentence(ctx), _return_sentence(ctx), _warning_sentence(ctx)]
+    text = ("" if ctx.lang == "zh" else " ").join(s for s in sentences if s)
+    return Markdown(text or labels.text("monitoring.no_data", ctx.lang))
+
+
+# ====================================================================================================
+# poverty and basic needs
+# ====================================================================================================
+def _fgt(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return ctx.slice(_county(ctx, "poverty_fgt")), ctx.slice(_prefecture(ctx, "poverty_fgt_prefecture"))
+
+
+def poverty_figure(ctx: Context):
+    """FGT0, FGT1 and FGT2 by year with 95% intervals, county against prefecture."""
+    region, pref = _fgt(ctx)
+    if region.empty:
+        return _message(ctx, "monitoring.no_data")
+    return plots_monitoring.fgt_trend(region, pref, ctx.region, _z(), ctx.lang)
+
+
+def near_threshold_figure(ctx: Context):
+    """Share of persons below the threshold and just above it (1 to ``NEAR_BAND`` times)."""
+    region, pref = _fgt(ctx)
+    if region.empty:
+        return _message(ctx, "monitoring.no_data")
+    return plots_monitoring.near_threshold(region, pref, ctx.region, NEAR_BAND, ctx.lang)
+
+
+def _poverty_frame(ctx: Context) -> pd.DataFrame:
+    region, pref = _fgt(ctx)
+    cols = ["year", "households", "villages", "threshold", "fgt0", "fgt0_se", "fgt1", "fgt1_se", "fgt2",
+            "fgt2_se", "share_near_threshold"]
+    table = region[cols].merge(pref[["year", "fgt0"]].rename(columns={"fgt0": "fgt0_prefecture"}),
+                               on="year", how="left")
+    return _suppress(table, {"households": [c for c in cols if c not in ("year", "households", "threshold")]})
+
+
+def poverty_table(ctx: Context):
+    """FGT measures by year with 95% intervals (village-clustered), near-threshold share, prefecture."""
+    table = _poverty_frame(ctx)
+    if table.empty:
+        return _message(ctx, "monitoring.no_data")
+    z = _z()
+    for a, fmt in ((0, "{:.1%}"), (1, "{:.2%}"), (2, "{:.2%}")):
+        low = (table[f"fgt{a}"] - z * table[f"fgt{a}_se"]).clip(lower=0)
+        high = table[f"fgt{a}"] + z * table[f"fgt{a}_se"]
+        table[f"fgt{a}_ci"] = [f"{fmt.format(lo)}–{fmt.format(hi)}" if pd.notna(lo) and pd.notna(hi) else None
+                               for lo, hi in zip(low, high, strict=True)]
+    shown = table[["year", "households", "threshold", "fgt0", "fgt0_ci", "fgt1", "fgt1_ci", "fgt2", "fgt2_ci",
+                   "share_near_threshold", "fgt0_prefecture"]]
+    return _styled(shown, ctx.lang, labels.text("monitoring.captions.poverty", ctx.lang),
+                   {"households": "{:,.0f}", "threshold": "{:,.0f}", "fgt0": "{:.1%}", "fgt1": "{:.2%}",
+                    "fgt2": "{:.2%}", "share_near_threshold": "{:.1%}", "fgt0_prefecture": "{:.1%}"})
+
+
+def growth_incidence_figure(ctx: Context):
+    """Growth incidence curve between the data's first and last year, with its bootstrap band."""
+    gic = _county(ctx, "poverty_growth_incidence")
+    if gic.empty or gic["growth"].isna().all():
+        return _message(ctx, "monitoring.too_few")
+    return plots_monitoring.growth_incidence(gic, _prefecture(ctx, "poverty_growth_incidence_prefecture"),
+                                             ctx.region, ctx.lang)
+
+
+def _indicator_label(name: str, lang: str) -> str:
+    spec = config.load_yaml("basic_needs.yaml").get("indicators", {}).get(name, {})
+    return _label(f"monitoring.indicators.{name}", lang, spec.get(f"label_{lang}", name))
+
+
+def basic_needs_figure(ctx: Context):
+    """H and M0 by year, and each indicator's contribution to M0 (or its deprivation share if M0 is 0)."""
+    table = ctx.slice(_county(ctx, "poverty_basic_needs"))
+    if table.empty or (table["households"] == 0).all():
+        return _message(ctx, "monitoring.no_data")
+    names = [c.removeprefix("dep_") for c in table.columns if c.startswith("dep_")]
+    return plots_monitoring.basic_needs(table, {n: _indicator_label(n, ctx.lang) for n in names}, ctx.lang)
+
+
+def _basic_needs_frame(ctx: Context) -> pd.DataFrame:
+    """Rows H, A, M0, then per indicator the share not secured and its contribution; a column per year."""
+    table = ctx.slice(_county(ctx, "poverty_basic_needs"))
+    names = [c.removeprefix("dep_") for c in table.columns if c.startswith("dep_")]
+    shares = ["H", "A", "M0", *[f"dep_{n}" for n in names], *[f"contrib_{n}" for n in names]]
+    table = _suppress(table, {"households": shares})
+    rows = {labels.text(f"columns.{c}", ctx.lang): table[c] for c in ("H", "A", "M0")}
+    rows.update({labels.text("monitoring.not_secured", ctx.lang, label=_indicator_label(n, ctx.lang)):
+                 table[f"dep_{n}"] for n in names})
+    rows.update({labels.text("monitoring.contribution_of", ctx.lang, label=_indicator_label(n, ctx.lang)):
+                 table[f"contrib_{n}"] for n in names})
+    rows[labels.text("columns.households", ctx.lang)] = table["households"]
+    frame = pd.DataFrame(rows).T.astype("float64")
+    frame.columns = table["year"].astype(int).tolist()
+    return frame.rename_axis(labels.text("columns.indicator", ctx.lang)).reset_index()
+
+
+def basic_needs_table(ctx: Context):
+    """Alkire-Foster H, A, M0 and per-indicator shares by year (years as columns)."""
+    frame = _basic_needs_frame(ctx)
+    if frame.shape[1] <= 1:
+        return _message(ctx, "monitoring.no_data")
+    years = frame.columns[1:]
+    k = ctx.slice(_county(ctx, "poverty_basic_needs"))["k"].iloc[0]
+    caption = labels.text("monitoring.captions.basic_needs", ctx.lang, k=float(k))
+    style = _styled(frame, ctx.lang, caption, {})
+    style = style.format("{:.1%}", subset=pd.IndexSlice[frame.index[:-1], years], na_rep="–")
+    return style.format("{:,.0f}", subset=pd.IndexSlice[frame.index[-1:], years], na_rep="–")
+
+
+# ====================================================================================================
+# coverage and the identification gap (应纳尽纳)
+# ====================================================================================================
+def _group_label(group: str, lang: str) -> str:
+    if group == "targets":
+        return labels.text("monitoring.targets_all", lang)
+    if group == "active":
+        return labels.text("monitoring.targets_active", lang)
+    return labels.code_label("monitoring_type", group, lang)
+
+
+def _coverage_frame(ctx: Context) -> pd.DataFrame:
+    """Long table: year x group (the three types, all targets, still monitored) with counts and shares."""
+    table = ctx.slice(_county(ctx, "monitoring_coverage"))
+    parts = []
+    for group in (*monitoring.TARGET_TYPES, "targets", "active"):  # five groups, each over all years
+        parts.append(pd.DataFrame({
+            "year": table["year"], "target_group": _group_label(group, ctx.lang),
+            "households": table[f"households_{group}"], "persons": table[f"persons_{group}"],
+            "share_households": table[f"households_{group}"] / table["households"],
+            "share_persons": table[f"persons_{group}"] / table["persons"]}))
+    frame = pd.concat(parts).sort_values("year", kind="stable", ignore_index=True) if parts else pd.DataFrame()
+    return _suppress(frame, {"households": ["persons", "share_households", "share_persons"]})
+
+
+def coverage_figure(ctx: Context):
+    """Monitoring targets as a share of households by type and year, with the share still monitored."""
+    table = ctx.slice(_county(ctx, "monitoring_coverage"))
+    if table.empty:
+        return _message(ctx, "monitoring.no_data")
+    names = {t: _group_label(t, ctx.lang) for t in (*monitoring.TARGET_TYPES, "active")}
+    return plots_monitoring.coverage(table, names, ctx.lang)
+
+
+def coverage_table(ctx: Context):
+    frame = _coverage_frame(ctx)
+    if frame.empty:
+        return _message(ctx, "monitoring.no_data")
+    return _styled(frame, ctx.lang, labels.text("monitoring.captions.coverage", ctx.lang),
+                   {"households": "{:,.0f}", "persons": "{:,.0f}", "share_households": "{:.1%}",
+                    "share_persons": "{:.1%}"})
+
+
+def _gap_frame(ctx: Context) -> pd.DataFrame:
+    table = ctx.slice(_county(ctx, "monitoring_identification_gap_summary"))
+    rules = [c for c in table.columns if c.startswith("gap_") and c != "gap_share"]
+    cols = ["year", "households_meeting_rules", "households_gap", "gap_share", "persons_gap", *rules]
+    return _suppress(table[cols], {"households_meeting_rules": ["gap_share"],
+                                   "households_gap": ["persons_gap", "gap_share"], **{r: [] for r in rules}})
+
+
+def gap_table(ctx: Context):
+    """Households meeting an identification rule but not monitored, by year and rule (counts)."""
+    frame = _gap_frame(ctx)
+    if frame.empty:
+        return _message(ctx, "monitoring.no_data")
+    counts = {c: "{:,.0f}" for c in frame.columns if c not in ("year", "gap_share")}
+    return _styled(frame, ctx.lang, labels.text("monitoring.captions.gap", ctx.lang),
+                   {**counts, "gap_share": "{:.0%}"})
+
+
+def _rules_text(table: pd.DataFrame, columns: list[str], prefix: str, lang: str) -> pd.Series:
+    """The names of the flags set on each row, joined (a loop over the few flags, not the rows)."""
+    sep = labels.text("monitoring.flag_sep", lang)
+    joined = pd.Series("", index=table.index, dtype="string")
+    for col in columns:
+        name = col.removeprefix(prefix)
+        text = _label(f"monitoring.{'rules' if prefix == 'rule_' else 'flags'}.{name}", lang, name)
+        joined = joined + np.where(table[col].astype("boolean").fillna(False), text + sep, "")
+    return joined.str.removesuffix(sep)
+
+
+def _gap_list_frame(ctx: Context) -> pd.DataFrame:
+    table = ctx.slice(_county(ctx, "monitoring_identification_gap"))
+    rules = [c for c in table.columns if c.startswith("rule_")]
+    out = table[["year", "household_id", "township", "village"]].copy()
+    out["rules_hit"] = _rules_text(table, rules, "rule_", ctx.lang)
+    return out.sort_values(["year", "township", "village", "household_id"], ignore_index=True)
+
+
+def gap_list(ctx: Context):
+    """The 应纳尽纳 follow-up list of the last year: pseudonymous ids, township, village, rules met."""
+    frame = _gap_list_frame(ctx)
+    if frame.empty:
+        return _message(ctx, "monitoring.no_gap")
+    year = int(frame["year"].max())
+    frame = frame[frame["year"] == year].drop(columns="year")
+    more = "" if len(frame) <= LIST_ROWS else labels.text("monitoring.captions.list_more", ctx.lang,
+                                                         shown=LIST_ROWS)
+    caption = labels.text("monitoring.captions.gap_list", ctx.lang, year=year, n=len(frame), more=more)
+    return _styled(frame.head(LIST_ROWS), ctx.lang, caption, {}, footnote=False)
+
+
+# ====================================================================================================
+# risk elimination
+# ====================================================================================================
+def survival_figure(ctx: Context):
+    """Kaplan-Meier curve of time to risk elimination, county against prefecture."""
+    curve = _county(ctx, "monitoring_elimination_survival")
+    if curve.empty:
+        return _message(ctx, "monitoring.no_targets")
+    return plots_monitoring.survival(curve, _prefecture(ctx, "monitoring_elimination_survival_prefecture"),
+                                     ctx.region, MIN_MONTHS, ctx.lang)
+
+
+def _elimination_frame(ctx: Context) -> pd.DataFrame:
+    table = ctx.slice(_county(ctx, "monitoring_elimination"))
+    cols = ["year", "targets", "eliminated", "elimination_rate", "eliminated_in_year", "assisted", "natural",
+            "months_mean", "months_median"]
+    return _suppress(table[cols], {"targets": ["elimination_rate"], "eliminated": ["elimination_rate"],
+                                   "eliminated_in_year": ["months_mean", "months_median"],
+                                   "assisted": [], "natural": []})
+
+
+def elimination_table(ctx: Context):
+    frame = _elimination_frame(ctx)
+    if frame.empty:
+        return _message(ctx, "monitoring.no_data")
+    counts = {c: "{:,.0f}" for c in ("targets", "eliminated", "eliminated_in_year", "assisted", "natural")}
+    return _styled(frame, ctx.lang, labels.text("monitoring.captions.elimination", ctx.lang),
+                   {**counts, "elimination_rate": "{:.0%}", "months_mean": "{:.1f}", "months_median": "{:.1f}"})
+
+
+def _failed_frame(ctx: Context) -> pd.DataFrame:
+    table = ctx.slice(_county(ctx, "monitoring_failed_eliminations_summary"))
+    cols = ["year", "eliminations", "failed", "failed_share", *_FAILED_FLAGS]
+    return _suppress(table[cols], {"eliminations": ["failed_share"], "failed": ["failed_share"],
+                                   **{f: [] for f in _FAILED_FLAGS}})
+
+
+def failed_table(ctx: Context):
+    """Questionable eliminations per year: income still in range, monitored too briefly, no labour."""
+    frame = _failed_frame(ctx)
+    if frame.empty:
+        return _message(ctx, "monitoring.no_targets")
+    counts = {c: "{:,.0f}" for c in ("eliminations", "failed", *_FAILED_FLAGS)}
+    caption = labels.text("monitoring.captions.failed", ctx.lang)
+    return _styled(frame, ctx.lang, caption, {**counts, "failed_share": "{:.0%}"})
+
+
+def _failed_list_frame(ctx: Context) -> pd.DataFrame:
+    table = ctx.slice(_county(ctx, "monitoring_failed_eliminations"))
+    out = table[["year", "household_id", "township", "village", "monitoring_type", "monitoring_start",
+                 "elimination_date", "months_monitored"]].copy()
+    out["monitoring_type"] = out["monitoring_type"].map(lambda c: labels.code_label("monitoring_type", c, ctx.lang))
+    out["rules_hit"] = _rules_text(table, list(_FAILED_FLAGS), "", ctx.lang)
+    for col in ("monitoring_start", "elimination_date"):
+        out[col] = out[col].dt.date
+    return out.sort_values(["year", "township", "village", "household_id"], ignore_index=True)
+
+
+def failed_list(ctx: Context):
+    """Questionable eliminations, one row each, for follow-up (pseudonymous ids, geography to village)."""
+    frame = _failed_list_frame(ctx)
+    if frame.empty:
+        return _message(ctx, "monitoring.no_failed")
+    shown = frame.rename(columns={"rules_hit": "failed_reason"}).head(LIST_ROWS)
+    return _styled(shown, ctx.lang, labels.text("monitoring.captions.failed_list", ctx.lang),
+                   {"months_monitored": "{:.1f}"}, footnote=False)
+
+
+# ====================================================================================================
+# transitions and returns
+# ====================================================================================================
+def _transitions(ctx: Context) -> pd.DataFrame:
+    table = _county(ctx, "monitoring_transitions")
+    return table[(table["year_from"] >= ctx.first) & (table["year_to"] <= ctx.last)].reset_index(drop=True)
+
+
+def transition_matrix(table: pd.DataFrame, year_from: int) -> pd.DataFrame:
+    """Households by status (rows: year_from, columns: next year) for one pair of years, all four
+    statuses present (absent transitions are zero)."""
+    pair = table[table["year_from"] == year_from]
+    matrix = pair.pivot_table(index="status_from", columns="status_to", values="households", aggfunc="sum")
+    return matrix.reindex(index=list(STATUS_ORDER), columns=list(STATUS_ORDER)).fillna(0).astype("int64")
+
+
+def transition_figure(ctx: Context):
+    """Heatmap of status transitions between the latest pair of years (cells under 5 households hidden)."""
+    table = _transitions(ctx)
+    if table.empty:
+        return _message(ctx, "monitoring.too_few")
+    year_from = int(table["year_from"].max())
+    names = [labels.text(f"monitoring.statuses.{s}", ctx.lang) for s in STATUS_ORDER]
+    return plots_monitoring.transition_heatmap(transition_matrix(table, year_from), names, year_from,
+                                               year_from + 1, K_SMALL, ctx.lang)
+
+
+def _transitions_frame(ctx: Context) -> pd.DataFrame:
+    table = _transitions(ctx)
+    out = table[["year_from", "year_to", "status_from", "status_to", "households", "share"]].copy()
+    for col in ("status_from", "status_to"):
+        out[col] = out[col].map(lambda s: labels.text(f"monitoring.statuses.{s}", ctx.lang))
+    return _suppress(out, {"households": ["share"]})
+
+
+def _returns_frame(ctx: Context) -> pd.DataFrame:
+    table = ctx.slice(_county(ctx, "monitoring_return_rates"))
+    cols = ["year", "eliminated_prev", "returned_after_elimination", "return_rate_eliminated", "exited_pool",
+            "exited_fell_below", "exited_newly_monitored", "exited_returned", "return_rate_exited",
+            "return_rate_exited_persons"]
+    return _suppress(table[cols], {"eliminated_prev": ["return_rate_eliminated"],
+                                   "returned_after_elimination": ["return_rate_eliminated"],
+                                   "exited_pool": ["return_rate_exited", "return_rate_exited_persons"],
+                                   "exited_returned": ["return_rate_exited", "return_rate_exited_persons"],
+                                   "exited_fell_below": [], "exited_newly_monitored": []})
+
+
+def return_table(ctx: Context):
+    """Returns to risk after elimination and among poverty-exited households, by year."""
+    frame = _returns_frame(ctx)
+    if frame.empty:
+        return _message(ctx, "monitoring.too_few")
+    counts = {c: "{:,.0f}" for c in frame.columns if c != "year" and not c.startswith("return_rate")}
+    rates = {c: "{:.1%}" for c in frame.columns if c.startswith("return_rate")}
+    return _styled(frame, ctx.lang, labels.text("monitoring.captions.returns", ctx.lang), {**counts, **rates})
+
+
+# ====================================================================================================
+# early-warning validity
+# ====================================================================================================
+def roc_points(outcome, score) -> pd.DataFrame:
+    """Receiver operating characteristic: hit rate (tpr) against false-alarm rate (fpr) when warning at
+    each distinct score, highest first, from (0, 0) to (1, 1) (Fawcett 2006, Pattern Recognition Letters
+    27(8)). Rows with a missing score are left out; empty when either class is absent."""
+    y = np.asarray(outcome, dtype=bool)
+    s = np.asarray(score, dtype=float)
+    y, s = y[~np.isnan(s)], s[~np.isnan(s)]
+    if y.all() or not y.any():
+        return pd.DataFrame({"fpr": [], "tpr": []})
+    order = np.argsort(-s, kind="stable")
+    y, s = y[order], s[order]
+    last_of_tie = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    tp, fp = np.cumsum(y)[last_of_tie], np.cumsum(~y)[last_of_tie]
+    return pd.DataFrame({"fpr": np.r_[0.0, fp / (~y).sum()], "tpr": np.r_[0.0, tp / y.sum()]})
+
+
+def _predictions(ctx: Context) -> pd.DataFrame:
+    """The county's test-year predictions (the latest validation within the report's years)."""
+    table = _county(ctx, "monitoring_warning_predictions")
+    table = table[(table["year"] >= ctx.first) & (table["year_next"] <= ctx.last)]
+    return table[table["year"] == table["year"].max()].reset_index(drop=True)
+
+
+def warning_figure(ctx: Context):
+    """ROC curves of the points score and the Logit on the county's test year, red cut marked."""
+    pred = _predictions(ctx)
+    if pred.empty:
+        return _message(ctx, "monitoring.no_validation")
+    fell = pred["fell"].astype(bool)
+    if fell.all() or not fell.any():
+        return Markdown(labels.text("monitoring.summary.warning_no_events", ctx.lang, year=int(pred["year"].iloc[0]),
+                                    year_next=int(pred["year_next"].iloc[0])))
+    warned = pred["warned"].astype(bool)
+    curves = {labels.text(f"monitoring.models.{m}", ctx.lang): (roc_points(fell, pred[col]), auc)
+              for m, col, auc in (("score", "risk_points", monitoring.auc(fell, pred["risk_points"])),
+                                  ("logit", "logit_prob", monitoring.auc(fell, pred["logit_prob"])))}
+    red = ((warned & ~fell).sum() / (~fell).sum(), (warned & fell).sum() / fell.sum())
+    return plots_monitoring.roc(curves, red, int(pred["year"].iloc[0]), int(pred["year_next"].iloc[0]), ctx.lang)
+
+
+def _warning_frame(ctx: Context) -> pd.DataFrame:
+    county = _validity_rows(ctx)
+    if county.empty:
+        return pd.DataFrame()
+    year = county["year"].max()
+    county = county[county["year"] == year].assign(scope=labels.text("monitoring.level_county", ctx.lang))
+    pref = _prefecture(ctx, "monitoring_warning_validity_prefecture")
+    pref = pref[pref["year"] == year]
+    scope = {s: labels.text(f"monitoring.level_prefecture_{s}", ctx.lang) for s in ("test", "train")}
+    pref = pref.assign(scope=pref["sample"].map(scope))
+    frame = pd.concat([county, pref.sort_values("sample", kind="stable")], ignore_index=True)
+    frame["model"] = frame["model"].map(lambda m: labels.text(f"monitoring.models.{m}", ctx.lang))
+    frame = frame[["scope", "model", "n", "events", "event_rate", "auc", "warned", "hits", "precision", "recall"]]
+    return _suppress(frame, {"n": ["event_rate", "auc"], "events": ["event_rate", "recall"],
+                             "warned": ["precision"], "hits": ["precision", "recall"]})
+
+
+def warning_table(ctx: Context):
+    """AUC, precision and recall of red warnings: county and prefecture out of sample, prefecture fit years."""
+    frame = _warning_frame(ctx)
+    if frame.empty:
+        return _message(ctx, "monitoring.no_validation")
+    return _styled(frame, ctx.lang, labels.text("monitoring.captions.warning", ctx.lang),
+                   {"n": "{:,.0f}", "events": "{:,.0f}", "warned": "{:,.0f}", "hits": "{:,.0f}",
+                    "event_rate": "{:.1%}", "auc": "{:.2f}", "precision": "{:.0%}", "recall": "{:.0%}"})
+
+
+def _warning_outcomes_frame(ctx: Context) -> pd.DataFrame:
+    """Households and falls below the threshold by warning level of the score, and by the Logit's warning."""
+    pred = _predictions(ctx)
+    if pred.empty:
+        return pd.DataFrame()
+    rules = monitoring.risk_rules()["levels"]
+    levels = [b["level"] for b in sorted(rules.get("bands", []), key=lambda b: -b["above"])] + [rules["default"]]
+    score = labels.text("monitoring.models.score", ctx.lang)
+    groups = pd.concat([
+        pd.DataFrame({"group": pred["warning"].astype("string"), "fell": pred["fell"].astype(bool)}),
+        pd.DataFrame({"group": np.where(pred["logit_warned"].astype("boolean").fillna(False), "logit_warned",
+                                        "logit_quiet"), "fell": pred["fell"].astype(bool)})])
+    sums = groups.groupby("group")["fell"].agg(["size", "sum"]).reindex([*levels, "logit_warned", "logit_quiet"],
+                                                                        fill_value=0)
+    names = [labels.text("monitoring.series", ctx.lang, name=score,
+                         what=_label(f"monitoring.warning_levels.{lv}", ctx.lang, lv)) for lv in levels]
+    names += [labels.text("monitoring.logit_warned", ctx.lang), labels.text("monitoring.logit_quiet", ctx.lang)]
+    frame = pd.DataFrame({"warning_group": names, "group_households": sums["size"].to_numpy(),
+                          "fell_households": sums["sum"].to_numpy()})
+    frame["share_fell"] = frame["fell_households"] / frame["group_households"].where(frame["group_households"] > 0)
+    return _suppress(frame, {"group_households": ["share_fell"], "fell_households": ["share_fell"]})
+
+
+def warning_outcomes_table(ctx: Context):
+    """Which warnings were right: households and those falling below the threshold next year, by level."""
+    frame = _warning_outcomes_frame(ctx)
+    if frame.empty:
+        return _message(ctx, "monitoring.no_validation")
+    pred = _predictions(ctx)
+    caption = labels.text("monitoring.captions.warning_outcomes", ctx.lang, year=int(pred["year"].iloc[0]),
+                          year_next=int(pred["year_next"].iloc[0]))
+    return _styled(frame, ctx.lang, caption, {"group_households": "{:,.0f}", "fell_households": "{:,.0f}",
+                                              "share_fell": "{:.0%}"})
+
+
+# ====================================================================================================
+# Excel export
+# ====================================================================================================
+def _warning_predictions_frame(ctx: Context) -> pd.DataFrame:
+    pred = _predictions(ctx)
+    cols = ["household_id", "year", "year_next", "township", "village", "risk_points", "warning", "warned",
+            "logit_prob", "logit_warned", "fell", "outcome"]
+    out = pred[[c for c in cols if c in pred.columns]].copy()
+    out["outcome"] = out["outcome"].map(lambda o: _label(f"monitoring.outcomes.{o}", ctx.lang, o))
+    out["warning"] = out["warning"].map(lambda w: _label(f"monitoring.warning_levels.{w}", ctx.lang, w))
+    return out
+
+
+def _survival_frame(ctx: Context) -> pd.DataFrame:
+    curve = _county(ctx, "monitoring_elimination_survival")
+    return _suppress(curve[["months", "survival", "conf_low", "conf_high", "at_risk"]], {"at_risk": []})
+
+
+def monitoring_tables(ctx: Context) -> dict[str, pd.DataFrame]:
+    """The tables of the monitoring report, by sheet name: count tables as published (cells under
+    ``K_SMALL`` households blank), follow-up lists of pseudonymous ids in full."""
+    gic = _county(ctx, "poverty_growth_incidence")
+    return {"poverty": _poverty_frame(ctx), "basic_needs": _basic_needs_frame(ctx),
+            "growth_incidence": gic.drop(columns=["prefecture", "county"]),
+            "coverage": _coverage_frame(ctx), "gap_summary": _gap_frame(ctx), "gap_list": _gap_list_frame(ctx),
+            "elimination": _elimination_frame(ctx), "survival": _survival_frame(ctx),
+            "failed_summary": _failed_frame(ctx),
+            "failed_list": _failed_list_frame(ctx).rename(columns={"rules_hit": "failed_reason"}),
+            "transitions": _transitions_frame(ctx), "return_rates": _returns_frame(ctx),
+            "warning_validity": _warning_frame(ctx), "warning_outcomes": _warning_outcomes_frame(ctx),
+            "warning_predictions": _warning_predictions_frame(ctx)}
