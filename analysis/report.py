@@ -130,8 +130,11 @@ def income_table(ctx: Context):
 
 
 def save_tables(ctx: Context, output_dir: str, notebook: str, tables: dict[str, pd.DataFrame]) -> Markdown:
-    """Write the report's tables as one Excel workbook (a sheet per table) beside its HTML page."""
-    folder = (Path(output_dir) if output_dir else REPORTS) / ctx.region
+    """Write the report's tables as one Excel workbook (a sheet per table) beside its HTML page.
+
+    ``output_dir`` is the region's report folder (as the runner passes it); empty means ``reports/<region>``.
+    """
+    folder = Path(output_dir) if output_dir else REPORTS / ctx.region
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}.xlsx"
     tmp = path.with_name(f".{path.name}.tmp")

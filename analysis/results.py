@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from analysis import data, indicators
 from analysis.config import DATA_PROCESSED

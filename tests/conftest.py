@@ -6,6 +6,8 @@ import os
 import pytest
 
 os.environ.setdefault("ANALYSIS_PSEUDONYM_KEY", "test-key-not-secret")
+# The post-assessment bootstrap at its configured size takes minutes; tests check its logic at a small size.
+os.environ.setdefault("ANALYSIS_BOOTSTRAP_REPLICATES", "20")
 
 
 @pytest.fixture(scope="session")

@@ -318,7 +318,7 @@ def test_shipped_system_loads_with_domain_labels():
     system = asm.load_system()
     assert [d.label_zh for d in system.dimensions] == ["责任落实", "政策落实", "工作落实", "成效巩固"]
     assert [g.label_zh for g in system.grades] == ["好", "较好", "一般", "差"]
-    assert system.bootstrap == {"replicates": 200, "seed": 0, "level": 0.90, "within": "village"}
+    assert system.bootstrap == {"replicates": 50, "seed": 0, "level": 0.90, "within": "village"}
     assert {i.source for i in system.indicators} <= set(system.sources)
     labels = system.labels("en")
     assert all(labels[c] for c in system.indicator_codes)

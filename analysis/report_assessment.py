@@ -1,0 +1,788 @@
+"""Post-assessment (后评估) report: result tables for every county, and what notebook 05 shows.
+
+A rank needs all peers, so the costly part is done once for every county of every prefecture by the
+``RESULT_TABLES`` functions (stored by :func:`analysis.results.build`): the indicator table, composite
+scores of every year, the scorecard, bootstrap score and rank intervals for the latest year, what may be
+said about each county's place, and the sensitivity of ranks to the weights (all from
+:mod:`analysis.assessment`, OECD 2008 *Handbook on Constructing Composite Indicators*). The notebook
+functions then read one prefecture's rows and render them for a county (highlighted among its peers) or
+for the whole prefecture. Every displayed word comes from ``analysis/config/messages_assessment.yaml``;
+indicator, dimension and grade labels from ``analysis/config/assessment.yaml``.
+
+Examples
+--------
+>>> from analysis import report_assessment as ra
+>>> ctx = ra.context(region="北岭县", years=[2020, 2024], lang="en")  # doctest: +SKIP
+>>> ra.summary(ctx)  # doctest: +SKIP
+>>> ra.index_scores()  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+
+from tqdm import TqdmWarning
+
+from analysis import data, indicators, labels, monitoring, plots, plots_assessment, poverty
+from analysis.config import DATA_PROCESSED, config_path
+from analysis.errors import ParameterError
+
+with warnings.catch_warnings():
+    # tqdm.auto (used by the modules below) warns on import in a kernel without ipywidgets; reports
+    # never show a progress bar, so the warning would only clutter the page.
+    warnings.simplefilter("ignore", TqdmWarning)
+    from analysis import assessment, report, results
+
+ENV_REPLICATES = "ANALYSIS_BOOTSTRAP_REPLICATES"
+KEYS = ["prefecture", "county", "year"]
+# Published tables blank cells describing fewer households than this (see monitoring.suppress_small).
+MIN_HOUSEHOLDS = 5
+DASH = "–"
+
+
+# --------------------------------------------------------------------------------------------------
+# Result tables (all counties of every prefecture at once)
+# --------------------------------------------------------------------------------------------------
+
+def replicates(system: assessment.System | None = None) -> int:
+    """Bootstrap replicates: ``$ANALYSIS_BOOTSTRAP_REPLICATES`` when set, else ``bootstrap.replicates``.
+
+    The variable lets a test or a quick look run fewer replicates without editing the indicator file.
+    """
+    system = assessment.load_system() if system is None else system
+    raw = os.environ.get(ENV_REPLICATES, "").strip()
+    if not raw:
+        return int(system.bootstrap["replicates"])
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{ENV_REPLICATES} must be a whole number of replicates of at least 1, not {raw!r}")
+    return int(raw)
+
+
+class _Memo:
+    """Values shared by the result tables of one build.
+
+    :func:`analysis.results.build` passes the same household and member frames to every result-table
+    function, so the indicator table and the bootstrap (the costly steps) are computed once for them.
+    The key is the frames' identity (weak references, so nothing is kept alive), their shapes, the
+    indicator-system file's modification time and the replicates setting; frames are not modified
+    between the calls of a build.
+    """
+
+    def __init__(self):
+        self._refs: tuple = (None, None)
+        self._stamp: tuple | None = None
+        self._values: dict[str, pd.DataFrame] = {}
+
+    def get(self, name: str, households: pd.DataFrame, members: pd.DataFrame,
+            compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        path = config_path("assessment.yaml")
+        stamp = (households.shape, members.shape, str(path), path.stat().st_mtime_ns if path.exists() else 0,
+                 os.environ.get(ENV_REPLICATES))
+        held = tuple(ref() if ref is not None else None for ref in self._refs)
+        if held[0] is not households or held[1] is not members or stamp != self._stamp:
+            self._refs, self._stamp, self._values = (weakref.ref(households), weakref.ref(members)), stamp, {}
+        if name not in self._values:
+            self._values[name] = compute()
+        return self._values[name].copy()
+
+
+_MEMO = _Memo()
+
+
+def assessment_indicators(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """The indicator table, one row per county x year (:func:`analysis.assessment.compute_indicators`)."""
+    system = assessment.load_system()
+    return _MEMO.get("indicators", households, members,
+                     lambda: assessment.compute_indicators(households, members, system))
+
+
+def assessment_scores(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Indicator, dimension and composite scores, ranks and grades of every county and year."""
+    return assessment.score(assessment_indicators(households, members), assessment.load_system())
+
+
+def assessment_scorecard(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """The tidy scorecard (county x year x indicator) with prefecture medians, changes and flags."""
+    return assessment.scorecard(assessment_indicators(households, members), assessment.load_system())
+
+
+def assessment_sensitivity(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Composite scores and ranks under equal weights and with each dimension dropped, every year."""
+    return assessment.weight_sensitivity(assessment_indicators(households, members), assessment.load_system())
+
+
+def assessment_intervals(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Bootstrap score and rank intervals of every county for the latest year of the data.
+
+    Households are resampled within villages (:func:`analysis.assessment.bootstrap_scores`; Goldstein
+    and Spiegelhalter 1996, Hall and Miller 2009) with :func:`replicates` replicates. Only the latest
+    year and the one before are resampled when they give the latest year exactly the indicator values
+    of the full records (growth and year-on-year changes look back one year): the replicates are then
+    the same draws at a fraction of the data. Adds ``level`` (the interval level).
+    """
+    return _MEMO.get("intervals", households, members, lambda: _intervals(households, members))
+
+
+def _intervals(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    system = assessment.load_system()
+    table = assessment_indicators(households, members)
+    last = int(table["year"].max())
+    h, m = _bootstrap_records(households, members, system, table, last)
+    out = assessment.bootstrap_scores(h, m, system, n_boot=replicates(system), progress=sys.stderr.isatty())
+    out = out[out["year"] == last].reset_index(drop=True)
+    out["level"] = float(system.bootstrap["level"])
+    return out
+
+
+def _bootstrap_records(households: pd.DataFrame, members: pd.DataFrame, system: assessment.System,
+                       table: pd.DataFrame, last: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The records of ``last`` and ``last - 1`` if they reproduce ``last``'s indicators, else all."""
+    years = [last - 1, last]
+    keep = households["year"].isin(years)
+    if keep.all():
+        return households, members
+    h, m = households[keep], members[members["year"].isin(years)]
+    trimmed = assessment.compute_indicators(h, m, system)
+    codes = system.indicator_codes
+    full = table[table["year"] == last].sort_values(KEYS).reset_index(drop=True)
+    part = trimmed[trimmed["year"] == last].sort_values(KEYS).reset_index(drop=True)
+    same = (len(full) == len(part) and full[KEYS].astype("string").equals(part[KEYS].astype("string"))
+            and np.allclose(full[codes].to_numpy(float), part[codes].to_numpy(float), rtol=1e-9, atol=1e-12,
+                            equal_nan=True))
+    return (h, m) if same else (households, members)
+
+
+def assessment_rank_statements(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """What may be said about each county's place in the latest year (statement codes and overlaps)."""
+    return assessment.rank_statement(assessment_intervals(households, members))
+
+
+def _key_figures(households: pd.DataFrame, members: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
+    """Income, employment and monitoring figures shown beside the scores, one row per region x year."""
+    keys = [*by, "year"]
+    parts = [indicators.income_growth(households, by=by)[[*keys, "households", "income_pc", "growth_real"]],
+             indicators.employment(members, by=by)[[*keys, "workers", "workers_change_pct"]],
+             monitoring.coverage(households, by=by)[[*keys, "households_targets", "share_households_targets"]],
+             monitoring.elimination(households, by=by)[[*keys, "elimination_rate"]]]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.merge(part.astype({c: out[c].dtype for c in keys}), on=keys, how="outer")
+    return out.sort_values(keys).reset_index(drop=True)
+
+
+def assessment_key_figures(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Key figures per county x year (income growth, employment, monitoring coverage, elimination)."""
+    return _key_figures(households, members, ("prefecture", "county"))
+
+
+def assessment_key_figures_prefecture(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """The same key figures for whole prefectures."""
+    return _key_figures(households, members, ("prefecture",))
+
+
+def basic_needs_union(households: pd.DataFrame, by=("county",)) -> pd.DataFrame:
+    """两不愁三保障 + 饮水 counted as the policy counts them: a person with any unmet need.
+
+    :func:`analysis.poverty.basic_needs` with the union cutoff (k = the smallest positive indicator
+    weight of ``basic_needs.yaml``; Alkire and Foster 2011, section 4.1), so that ``H`` is the share of
+    persons in households with at least one need unmet. The shipped cutoff (two needs or more) leaves
+    almost every county at zero, which cannot separate counties.
+    """
+    weights, _, _ = poverty.basic_needs_config()
+    return poverty.basic_needs(households, k=min(w for w in weights.values() if w > 0), by=by)
+
+
+RESULT_TABLES: dict[str, Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]] = {
+    "assessment_indicators": assessment_indicators,
+    "assessment_scores": assessment_scores,
+    "assessment_scorecard": assessment_scorecard,
+    "assessment_intervals": assessment_intervals,
+    "assessment_rank_statements": assessment_rank_statements,
+    "assessment_sensitivity": assessment_sensitivity,
+    "assessment_key_figures": assessment_key_figures,
+    "assessment_key_figures_prefecture": assessment_key_figures_prefecture,
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Parameters of the notebook
+# --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AssessmentContext(report.Context):
+    """A report's validated parameters; ``level`` is 'county' or 'prefecture', ``last`` the assessment year."""
+
+    level: str = "county"
+
+    @property
+    def county(self) -> str | None:
+        return self.region if self.level == "county" else None
+
+
+def context(region: str, years: list[int], data_dir: str = "", lang: str = "zh") -> AssessmentContext:
+    """Check the notebook's parameters; ``region`` is a county or a prefecture of the data.
+
+    The assessment year is the latest year within ``years`` that has scores. Raises
+    :class:`~analysis.errors.ParameterError` naming the valid counties and prefectures, or the years.
+    """
+    labels.check_lang(lang)
+    folder = Path(data_dir) if data_dir else DATA_PROCESSED
+    if (not isinstance(years, list | tuple) or len(years) != 2
+            or not all(isinstance(y, int) and not isinstance(y, bool) for y in years) or years[0] > years[1]):
+        raise ParameterError(f"years must be [first, last] with first <= last, not {years!r}")
+    counties, prefectures = data.list_regions(folder, "county"), data.list_regions(folder, "prefecture")
+    if region in counties:
+        level = "county"
+    elif region in prefectures:
+        level = "prefecture"
+    else:
+        raise ParameterError(f"unknown region {region!r}: give a county or a prefecture of the data; counties: "
+                             f"{', '.join(counties)}; prefectures: {', '.join(prefectures)}")
+    scores = results.load("assessment_scores", folder, region=region, level=level)
+    available = sorted(int(y) for y in scores.loc[scores["composite"].notna(), "year"].unique())
+    within = [y for y in available if years[0] <= y <= years[1]]
+    if not within:
+        raise ParameterError(f"{region} has no assessment scores in {years[0]}-{years[1]}; it has years {available}")
+    plots.setup(lang)
+    sources = folder / "sources.json"
+    synthetic = sources.exists() and json.loads(sources.read_text(encoding="utf-8")).get("synthetic", False)
+    return AssessmentContext(region, years[0], within[-1], lang, folder, str(scores["prefecture"].iloc[0]),
+                             bool(synthetic), level)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading and labelling
+# --------------------------------------------------------------------------------------------------
+
+def _load(ctx: AssessmentContext, name: str) -> pd.DataFrame:
+    """A result table's rows for the report's prefecture (every county: ranks need the peers)."""
+    return results.load(name, ctx.data_dir, region=ctx.prefecture, level="prefecture")
+
+
+def _text(key: str, ctx: AssessmentContext, **values) -> str:
+    return labels.text(f"assessment.{key}", ctx.lang, **values)
+
+
+def _column(code: str, lang: str) -> str:
+    return labels.text(f"assessment.columns.{code}", lang)
+
+
+def _format(code: str, lang: str, signed: bool = False) -> str:
+    try:
+        template = labels.text(f"assessment.formats.{code}", lang)
+    except KeyError:
+        template = labels.text("assessment.formats.default", lang)
+    return template.replace("{:", "{:+", 1) if signed and "{:+" not in template else template
+
+
+def _show(value, code: str, lang: str, signed: bool = False) -> str:
+    return DASH if pd.isna(value) else _format(code, lang, signed).format(float(value))
+
+
+def _int(value) -> int | str:
+    return DASH if pd.isna(value) else int(value)
+
+
+@dataclass(frozen=True)
+class _Peers:
+    """The prefecture's counties in the assessment year: scores joined with intervals and statements."""
+
+    table: pd.DataFrame
+    has_intervals: bool
+    interval_year: int | None
+    level: float
+    n_boot: int
+
+
+def _peers(ctx: AssessmentContext) -> _Peers:
+    system = assessment.load_system()
+    scores = _load(ctx, "assessment_scores")
+    scores = scores[scores["year"] == ctx.last]
+    intervals, statements = _load(ctx, "assessment_intervals"), _load(ctx, "assessment_rank_statements")
+    interval_year = int(intervals["year"].max()) if len(intervals) else None
+    extra = ["composite_low", "composite_high", "rank_low", "rank_high", "p_first", "p_last", "n_boot"]
+    table = scores.merge(intervals[[*KEYS, *extra]], on=KEYS, how="left").merge(
+        statements[[*KEYS, "statement", "can_be_first", "can_be_last", "n_overlapping", "overlapping"]], on=KEYS,
+        how="left")
+    table = table.sort_values(["rank", "county"], na_position="last").reset_index(drop=True)
+    has = interval_year == ctx.last and table["rank_low"].notna().any()
+    level = float(intervals["level"].iloc[0]) if "level" in intervals and len(intervals) \
+        else float(system.bootstrap["level"])
+    n_boot = int(intervals["n_boot"].max()) if len(intervals) else 0
+    return _Peers(table, bool(has), interval_year, level, n_boot)
+
+
+def _grade_labels(lang: str) -> dict[str, str]:
+    system = assessment.load_system()
+    return {g.code: getattr(g, f"label_{lang}") for g in system.grades}
+
+
+def _statement(row: pd.Series, peers: _Peers, ctx: AssessmentContext) -> str:
+    """The sentence on a county's place, chosen by its rank-statement code."""
+    if pd.isna(row["composite"]):
+        code = "unranked"
+    elif int(row["n_peers"]) <= 1:
+        code = "no_peers"
+    elif peers.has_intervals and pd.notna(row.get("statement")):
+        code = str(row["statement"])
+        # An interval reaching both ends: saying only that it could be first would hide that it could
+        # as well be last.
+        if code in ("possibly_first", "possibly_last") and bool(row["can_be_first"]) and bool(row["can_be_last"]):
+            code = "possibly_either"
+    else:
+        code = "no_interval"
+    others = row.get("overlapping")
+    others = list(others) if isinstance(others, list | tuple | np.ndarray) else []
+    return _text(f"statements.{code}", ctx, region=row["county"], rank=_int(row["rank"]), n=_int(row["n_peers"]),
+                 low=_int(row.get("rank_low")), high=_int(row.get("rank_high")), level=peers.level,
+                 others=_text("list_separator", ctx).join(others), interval_year=peers.interval_year)
+
+
+def _sentences(parts: list[str], lang: str) -> str:
+    """Sentences joined as each language writes them (no space after a Chinese full stop)."""
+    return ("" if lang == "zh" else " ").join(p for p in parts if p)
+
+
+def _no_score(ctx: AssessmentContext) -> Markdown:
+    return Markdown(_text("no_score", ctx, region=ctx.region, year=ctx.last))
+
+
+# --------------------------------------------------------------------------------------------------
+# Summary and scorecard
+# --------------------------------------------------------------------------------------------------
+
+def _headline(row: pd.Series, peers: _Peers, ctx: AssessmentContext) -> str:
+    grade = _grade_labels(ctx.lang).get(row["grade"], DASH)
+    if peers.has_intervals and pd.notna(row["composite_low"]):
+        return _text("summary", ctx, region=row["county"], year=ctx.last, composite=row["composite"],
+                     low=row["composite_low"], high=row["composite_high"], level=peers.level, grade=grade)
+    return _text("summary_no_interval", ctx, region=row["county"], year=ctx.last, composite=row["composite"],
+                 grade=grade)
+
+
+def _own_row(peers: _Peers, ctx: AssessmentContext) -> pd.Series | None:
+    mine = peers.table[peers.table["county"] == ctx.region]
+    return None if mine.empty or pd.isna(mine["composite"].iloc[0]) else mine.iloc[0]
+
+
+def _prefecture_sentences(ctx: AssessmentContext, peers: _Peers, extremes: bool = True) -> list[str]:
+    scored = peers.table.dropna(subset=["composite"])
+    grades = assessment.load_system().grades
+    counts = scored["grade"].value_counts()
+    listed = _text("list_separator", ctx).join(
+        _text("grade_count", ctx, grade=getattr(g, f"label_{ctx.lang}"), count=int(counts.get(g.code, 0)))
+        for g in grades)
+    out = [_text("prefecture_summary", ctx, region=ctx.region, year=ctx.last, n=len(scored),
+                 low=scored["composite"].min(), high=scored["composite"].max(), grades=listed)]
+    clear = int((scored["n_overlapping"] == 0).sum())
+    if peers.has_intervals:
+        out.append(_text("prefecture_clear" if clear else "prefecture_clear_none", ctx, n=len(scored), clear=clear))
+    else:
+        out.append(_text("prefecture_no_interval", ctx, interval_year=peers.interval_year))
+    if extremes:
+        out.append(_statement(scored.iloc[0], peers, ctx))
+    if extremes and len(scored) > 1:
+        out.append(_statement(scored.iloc[-1], peers, ctx))
+    return out
+
+
+def summary(ctx: AssessmentContext) -> Markdown:
+    """The headline: composite score, interval and grade, and what may be said about the place.
+
+    For a prefecture: the range of scores, the grades, and how many places are settled beyond sampling
+    error (the narrative adds the sentences on the top and bottom counties).
+    """
+    peers = _peers(ctx)
+    if ctx.level == "prefecture":
+        if peers.table["composite"].isna().all():
+            return _no_score(ctx)
+        return Markdown(_sentences(_prefecture_sentences(ctx, peers, extremes=False), ctx.lang))
+    row = _own_row(peers, ctx)
+    if row is None:
+        return _no_score(ctx)
+    parts = [_headline(row, peers, ctx), _statement(row, peers, ctx)]
+    if bool(row["reweighted"]):
+        names = assessment.load_system().labels(ctx.lang)
+        codes = str(row["missing_indicators"]).split(",")
+        missing = _text("list_separator", ctx).join(names.get(c, c) for c in codes)
+        parts.append(_text("reweighted", ctx, missing=missing))
+    return Markdown(_sentences(parts, ctx.lang))
+
+
+def _effective_weights(system: assessment.System) -> dict[str, float]:
+    """Each indicator's share of the composite under the configured weights."""
+    scored = {i.dimension for i in system.indicators}
+    dims = {d.code: d.weight for d in system.dimensions if d.code in scored}
+    total = sum(dims.values())
+    within = {d: sum(i.weight for i in system.indicators if i.dimension == d) for d in dims}
+    return {i.code: (dims[i.dimension] / total * i.weight / within[i.dimension])
+            if total > 0 and within[i.dimension] > 0 else 0.0 for i in system.indicators}
+
+
+def _flag_style(labels_by_flag: dict[str, str]):
+    colours = {labels_by_flag["strength"]: "color: #1b7f3b; font-weight: bold",
+               labels_by_flag["weakness"]: "color: #b03a2e; font-weight: bold"}
+    return lambda value: colours.get(value, "")
+
+
+def _flag_labels(lang: str) -> dict[str, str]:
+    return {f: labels.text(f"assessment.flags.{f}", lang) for f in assessment.FLAGS}
+
+
+def _county_scorecard(ctx: AssessmentContext):
+    system, lang = assessment.load_system(), ctx.lang
+    names, flags = system.labels(lang), _flag_labels(lang)
+    card = _load(ctx, "assessment_scorecard")
+    card = card[(card["county"] == ctx.region) & (card["year"] == ctx.last)]
+    if card.empty or card["score"].isna().all():
+        return _no_score(ctx)
+    order = {d.code: i for i, d in enumerate(system.dimensions)}
+    card = card.iloc[np.argsort(card["dimension"].map(order).to_numpy(), kind="stable")]
+    weights = _effective_weights(system)
+    codes = card["indicator"].tolist()
+    col = {c: _column(c, lang) for c in ("dimension", "indicator", "value", "group_median", "weight", "score",
+                                         "change", "rank_of", "flag")}
+    table = pd.DataFrame({
+        col["dimension"]: [names.get(d, d) for d in card["dimension"]],
+        col["indicator"]: [names.get(c, c) for c in codes],
+        col["value"]: [_show(v, c, lang) for v, c in zip(card["value"], codes)],
+        col["group_median"]: [_show(v, c, lang) for v, c in zip(card["group_median"], codes)],
+        col["weight"]: [f"{weights.get(c, 0.0):.0%}" for c in codes],
+        col["score"]: card["score"].to_numpy(),
+        col["change"]: [_show(v, c, lang, signed=True) for v, c in zip(card["change"], codes)],
+        col["rank_of"]: [f"{_int(r)}/{_int(n)}" for r, n in zip(card["rank"], card["n_peers"])],
+        col["flag"]: card["flag"].map(flags).fillna("").to_numpy(),
+    }).set_index([col["dimension"], col["indicator"]])
+    return (table.style.format("{:.1f}", subset=[col["score"]], na_rep=DASH)
+            .map(_flag_style(flags), subset=[col["flag"]])
+            .set_caption(_text("scorecard_caption", ctx, region=ctx.region, year=ctx.last)))
+
+
+def _ranking_table(ctx: AssessmentContext):
+    system, lang, peers = assessment.load_system(), ctx.lang, _peers(ctx)
+    t = peers.table
+    if t["composite"].isna().all():
+        return _no_score(ctx)
+    names, grades = system.labels(lang), _grade_labels(lang)
+
+    def span(low, high, fmt):
+        return [DASH if pd.isna(a) else f"{fmt.format(a)}–{fmt.format(b)}" for a, b in zip(low, high)]
+
+    table = pd.DataFrame({
+        _column("rank", lang): [_int(r) for r in t["rank"]],
+        _column("county", lang): t["county"].to_numpy(),
+        _column("composite", lang): t["composite"].to_numpy(),
+        _column("composite_interval", lang): span(t["composite_low"], t["composite_high"], "{:.1f}"),
+        _column("rank_interval", lang): span(t["rank_low"], t["rank_high"], "{:.0f}"),
+        _column("p_first", lang): t["p_first"].to_numpy(),
+        _column("grade", lang): t["grade"].map(grades).fillna(DASH).to_numpy(),
+    })
+    dims = [d for d in system.dimensions if any(i.dimension == d.code for i in system.indicators)]
+    for d in dims:
+        table[names[d.code]] = t[f"dimension_{d.code}"].to_numpy()
+    numbers = [_column("composite", lang), *[names[d.code] for d in dims]]
+    return (table.style.hide(axis="index").format("{:.1f}", subset=numbers, na_rep=DASH)
+            .format("{:.0%}", subset=[_column("p_first", lang)], na_rep=DASH)
+            .set_caption(_text("ranking_caption", ctx, region=ctx.region, year=ctx.last, level=peers.level)))
+
+
+def scorecard_table(ctx: AssessmentContext):
+    """The county's scorecard grouped by dimension (value, prefecture median, weight, score, change,
+    place among peers, strength/weakness); for a prefecture, its counties ranked with intervals."""
+    return _ranking_table(ctx) if ctx.level == "prefecture" else _county_scorecard(ctx)
+
+
+def scores_figure(ctx: AssessmentContext):
+    """All counties' composite scores with their intervals and the grade bands; the county highlighted."""
+    peers = _peers(ctx)
+    return plots_assessment.composite_intervals(peers.table, ctx.county, assessment.load_system().grades,
+                                                ctx.last, peers.level, peers.has_intervals, ctx.lang)
+
+
+def rank_figure(ctx: AssessmentContext):
+    """All counties' ranks with their rank intervals; the county highlighted."""
+    peers = _peers(ctx)
+    return plots_assessment.rank_intervals(peers.table, ctx.county, ctx.last, peers.level, peers.has_intervals,
+                                           ctx.lang)
+
+
+# --------------------------------------------------------------------------------------------------
+# Strengths and weaknesses, sensitivity, key figures
+# --------------------------------------------------------------------------------------------------
+
+def _flagged(ctx: AssessmentContext) -> pd.DataFrame:
+    """The assessment year's scorecard rows flagged strength or weakness, best scores first."""
+    card = _load(ctx, "assessment_scorecard")
+    card = card[(card["year"] == ctx.last) & card["flag"].isin(["strength", "weakness"])]
+    return card.sort_values(["county", "flag", "score"], ascending=[True, True, False]).reset_index(drop=True)
+
+
+def _flag_items(rows: pd.DataFrame, ctx: AssessmentContext) -> list[str]:
+    names = assessment.load_system().labels(ctx.lang)
+    return [_text("flag_item", ctx, indicator=names.get(c, c), value=_show(v, c, ctx.lang),
+                  median=_show(med, c, ctx.lang), score=s, rank=_int(r), n=_int(n))
+            for c, v, med, s, r, n in zip(rows["indicator"], rows["value"], rows["group_median"], rows["score"],
+                                          rows["rank"], rows["n_peers"])]
+
+
+def _county_flag_lines(flagged: pd.DataFrame, ctx: AssessmentContext, parts: int) -> list[str]:
+    mine = flagged[flagged["county"] == ctx.region]
+    lines = []
+    for flag, key in (("strength", "strengths"), ("weakness", "weaknesses")):
+        items = _flag_items(mine[mine["flag"] == flag], ctx)
+        lines.append(f"**{_text(key, ctx)}**")
+        lines.append("\n".join(f"- {i}" for i in items) if items else _text(f"no_{key}", ctx, parts=parts))
+    return lines
+
+
+def _prefecture_flag_lines(flagged: pd.DataFrame, ctx: AssessmentContext) -> list[str]:
+    names = assessment.load_system().labels(ctx.lang)
+    sep, none = _text("list_separator", ctx), _text("none", ctx)
+    listed = flagged.assign(label=flagged["indicator"].map(lambda c: names.get(c, c)))
+    by = listed.groupby(["county", "flag"])["label"].agg(sep.join)
+    lines = [_text("county_flags", ctx, county=c, strengths=by.get((c, "strength"), none),
+                   weaknesses=by.get((c, "weakness"), none)) for c in _peers(ctx).table["county"]]
+    return [f"- {line}" for line in lines]
+
+
+def strengths_weaknesses(ctx: AssessmentContext) -> Markdown:
+    """Indicators on which the county is in the top (strengths) or bottom (weaknesses) part of its
+    prefecture, from the scorecard flags; for a prefecture, one line per county in rank order."""
+    flagged, parts = _flagged(ctx), int(assessment.load_system().scoring["flag_parts"])
+    lines = [f"### {_text('h_strengths', ctx)}"]
+    if ctx.level == "prefecture":
+        lines += _prefecture_flag_lines(flagged, ctx)
+    else:
+        lines += _county_flag_lines(flagged, ctx, parts)
+    lines.append(f"<small>{_text('flags_note', ctx, parts=parts)}</small>")
+    return Markdown("\n\n".join(lines))
+
+
+def _scenario_labels(codes, lang: str) -> list[str]:
+    names = assessment.load_system().labels(lang)
+    return [labels.text(f"assessment.scenarios.{c}", lang) if not c.startswith("drop_")
+            else labels.text("assessment.scenarios.drop", lang, dimension=names.get(c[5:], c[5:])) for c in codes]
+
+
+def _sensitivity(ctx: AssessmentContext) -> pd.DataFrame:
+    sens = _load(ctx, "assessment_sensitivity")
+    return sens[sens["year"] == ctx.last].reset_index(drop=True)
+
+
+def _sensitivity_sentences(ctx: AssessmentContext) -> list[str]:
+    sens = _sensitivity(ctx)
+    if ctx.level == "prefecture":
+        moved = (sens["rank_change"].fillna(0) != 0).groupby(sens["county"]).any()
+        largest = sens["rank_change"].abs().max()
+        return [_text("sensitivity_prefecture", ctx, moved=int(moved.sum()), largest=_int(largest))]
+    mine = sens[(sens["county"] == ctx.region) & sens["rank"].notna()].set_index("scenario")
+    if "configured" not in mine.index:
+        return []
+    others = mine.drop(index="configured")["rank"]
+    out = [_text("sensitivity_county", ctx, region=ctx.region, rank=_int(mine.loc["configured", "rank"]),
+                 equal=_int(mine["rank"].get("equal")), k=len(others), best=_int(others.min()),
+                 worst=_int(others.max()))]
+    moved = int(mine["rank_change"].abs().max())
+    out.append(_text("sensitivity_stable", ctx) if moved == 0 else _text("sensitivity_unstable", ctx, moved=moved))
+    return out
+
+
+def sensitivity_summary(ctx: AssessmentContext) -> Markdown:
+    """How the rank moves under equal weights and with each dimension dropped (Saisana et al. 2005)."""
+    sentences = _sensitivity_sentences(ctx)
+    if not sentences:
+        return _no_score(ctx)
+    return Markdown(f"### {_text('h_sensitivity', ctx)}\n\n{_sentences(sentences, ctx.lang)}")
+
+
+def sensitivity_table(ctx: AssessmentContext):
+    """Composite and rank under each weighting (a county), or each county's rank under each (a prefecture)."""
+    sens, lang = _sensitivity(ctx), ctx.lang
+    if ctx.level == "prefecture":
+        wide = sens.pivot(index="county", columns="scenario", values="rank")
+        wide = wide.sort_values("configured", na_position="last")
+        wide = wide[[c for c in sens["scenario"].drop_duplicates() if c in wide.columns]]
+        wide.columns = _scenario_labels(wide.columns, lang)
+        wide.index.name = _column("county", lang)
+        return (wide.astype("Int64").style.format(na_rep=DASH)
+                .set_caption(_text("sensitivity_caption_prefecture", ctx, year=ctx.last)))
+    mine = sens[sens["county"] == ctx.region]
+    table = pd.DataFrame({_column("scenario", lang): _scenario_labels(mine["scenario"], lang),
+                          _column("composite", lang): mine["composite"].to_numpy(),
+                          _column("rank", lang): mine["rank"].to_numpy(),
+                          _column("rank_change", lang): mine["rank_change"].to_numpy()})
+    return (table.style.hide(axis="index").format("{:.1f}", subset=[_column("composite", lang)], na_rep=DASH)
+            .format(_signed_places, subset=[_column("rank_change", lang)])
+            .format(na_rep=DASH, subset=[_column("rank", lang)])
+            .set_caption(_text("sensitivity_caption", ctx, year=ctx.last)))
+
+
+def _signed_places(value) -> str:
+    return DASH if pd.isna(value) else f"{int(value):+d}" if value else "0"
+
+
+KEY_FIGURES = ("income_pc", "growth_real", "workers", "workers_change_pct", "households_targets",
+               "share_households_targets", "elimination_rate")
+_TARGET_FIGURES = ["households_targets", "share_households_targets", "elimination_rate"]
+
+
+def _published(table: pd.DataFrame) -> pd.DataFrame:
+    """Key figures with small cells blanked: whole rows under the household minimum, and the
+    monitoring figures where fewer monitored households than that are counted."""
+    out = monitoring.suppress_small(table, "households", k=MIN_HOUSEHOLDS, columns=list(KEY_FIGURES))
+    return monitoring.suppress_small(out, "households_targets", k=MIN_HOUSEHOLDS, columns=_TARGET_FIGURES,
+                                     flag="suppressed_targets")
+
+
+def key_figures(ctx: AssessmentContext):
+    """Income growth, employment and monitoring coverage in the assessment year, beside the prefecture's."""
+    lang = ctx.lang
+    counties = _load(ctx, "assessment_key_figures")
+    counties = _published(counties[counties["year"] == ctx.last])
+    whole = results.load("assessment_key_figures_prefecture", ctx.data_dir)
+    whole = _published(whole[(whole["prefecture"] == ctx.prefecture) & (whole["year"] == ctx.last)])
+    whole = whole.assign(county=_column("prefecture_total", lang))
+    if ctx.level == "county":
+        counties = counties[counties["county"] == ctx.region].assign(county=ctx.region)
+    else:
+        order = {c: i for i, c in enumerate(_peers(ctx).table["county"])}
+        place = counties["county"].map(order).astype("float64").fillna(len(order)).to_numpy()
+        counties = counties.iloc[np.argsort(place, kind="stable")]
+    rows = pd.concat([counties, whole], ignore_index=True)
+    shown = pd.DataFrame({labels.text(f"assessment.key.{k}", lang): [_show(v, k, lang) for v in rows[k]]
+                          for k in KEY_FIGURES})
+    shown.index = pd.Index(rows["county"].astype(str).to_numpy(), name=_column("region", lang))
+    if ctx.level == "county":
+        shown = shown.T
+        shown.index.name = _column("indicator", lang)
+    caption = f"{_text('key_figures_caption', ctx, year=ctx.last)} {_text('suppressed_note', ctx, k=MIN_HOUSEHOLDS)}"
+    return shown.style.set_caption(caption)
+
+
+# --------------------------------------------------------------------------------------------------
+# Narrative, method, export, index
+# --------------------------------------------------------------------------------------------------
+
+def _inline(label: str, lang: str) -> str:
+    """A label as written inside an English sentence ("Share of ..." -> "share of ..."; acronyms kept)."""
+    if lang == "en" and len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _flags_sentence(ctx: AssessmentContext) -> str:
+    flagged = _flagged(ctx)
+    mine = flagged[flagged["county"] == ctx.region]
+    if mine.empty:
+        return ""
+    names = assessment.load_system().labels(ctx.lang)
+    sep, none = _text("list_separator", ctx), _text("none", ctx)
+    listed = {f: sep.join(_inline(names.get(c, c), ctx.lang) for c in mine.loc[mine["flag"] == f, "indicator"])
+              or none for f in ("strength", "weakness")}
+    return _text("narrative_flags", ctx, strengths=listed["strength"], weaknesses=listed["weakness"])
+
+
+def _income_sentence(ctx: AssessmentContext) -> str:
+    figures = _load(ctx, "assessment_key_figures")
+    row = figures[(figures["county"] == ctx.region) & (figures["year"] == ctx.last)]
+    if row.empty or row[["income_pc", "growth_real"]].isna().any(axis=None):
+        return ""
+    return _text("narrative_income", ctx, year=ctx.last, income=float(row["income_pc"].iloc[0]),
+                 growth=float(row["growth_real"].iloc[0]))
+
+
+def narrative(ctx: AssessmentContext) -> Markdown:
+    """The conclusion in plain words: score and interval, place, strengths and weaknesses, how the rank
+    depends on the weights, and the income context; all sentences from the message catalogue."""
+    peers = _peers(ctx)
+    heading = f"### {_text('h_narrative', ctx)}"
+    if ctx.level == "prefecture":
+        if peers.table["composite"].isna().all():
+            return _no_score(ctx)
+        parts = [*_prefecture_sentences(ctx, peers), *_sensitivity_sentences(ctx)]
+    else:
+        row = _own_row(peers, ctx)
+        if row is None:
+            return _no_score(ctx)
+        parts = [_headline(row, peers, ctx), _statement(row, peers, ctx), _flags_sentence(ctx),
+                 *_sensitivity_sentences(ctx), _income_sentence(ctx)]
+    return Markdown(f"{heading}\n\n{_sentences(parts, ctx.lang)}")
+
+
+def method_note(ctx: AssessmentContext) -> Markdown:
+    """How scores, weights and intervals are made, and the bootstrap replicates used."""
+    peers = _peers(ctx)
+    if peers.has_intervals:
+        return Markdown(f"<small>{_text('method_note', ctx, n_boot=peers.n_boot, level=peers.level)}</small>")
+    return Markdown(f"<small>{_text('method_note_no_interval', ctx)}</small>")
+
+
+def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Codes replaced by labels and columns named in ``lang`` (indicator, dimension and grade labels
+    from the indicator system file)."""
+    system = assessment.load_system()
+    names, flags, grades = system.labels(lang), _flag_labels(lang), _grade_labels(lang)
+    out = frame.copy()
+    for col, mapping in (("dimension", names), ("indicator", names), ("flag", flags), ("grade", grades)):
+        if col in out:
+            out[col] = out[col].map(lambda c, m=mapping: m.get(c, c) if isinstance(c, str) else c)
+    if "scenario" in out:
+        out["scenario"] = _scenario_labels(out["scenario"], lang)
+    if "missing_indicators" in out:
+        sep = labels.text("assessment.list_separator", lang)
+        out["missing_indicators"] = [sep.join(names.get(c, c) for c in str(v).split(",") if c) for v in
+                                     out["missing_indicators"]]
+    prefixes = {"value_": "value_prefix", "score_": "score_prefix", "dimension_": "dimension_prefix"}
+    rename = {}
+    for col in out.columns:
+        prefix = next((p for p in prefixes if col.startswith(p)), None)
+        if prefix is not None:
+            rename[col] = _column(prefixes[prefix], lang) + names.get(col[len(prefix):], col[len(prefix):])
+        else:
+            try:
+                rename[col] = _column(col, lang)
+            except KeyError:
+                rename[col] = col
+    return out.rename(columns=rename)
+
+
+def assessment_tables(ctx: AssessmentContext) -> dict[str, pd.DataFrame]:
+    """The tables of the report, by sheet name: the scorecard (the county's, or every county's) and the
+    prefecture's scores, intervals and weight sensitivity, with labels in the report's language."""
+    card = _load(ctx, "assessment_scorecard")
+    if ctx.level == "county":
+        card = card[card["county"] == ctx.region]
+    intervals = _load(ctx, "assessment_intervals").drop(columns=["level"], errors="ignore")
+    return {name: _localised(table.reset_index(drop=True), ctx.lang)
+            for name, table in (("scorecard", card), ("scores", _load(ctx, "assessment_scores")),
+                                ("intervals", intervals), ("sensitivity", _load(ctx, "assessment_sensitivity")))}
+
+
+def index_scores(data_dir: str | Path | None = None, lang: str = "zh") -> pd.DataFrame:
+    """Each county's composite, rank, rank interval and grade (label) in the latest assessed year, for
+    the region table of the report site (``analysis.pipeline.run(..., scores=index_scores())``).
+
+    Returns
+    -------
+    DataFrame
+        ``region`` (county), ``composite``, ``rank``, ``rank_low``, ``rank_high`` (ranks within the
+        county's prefecture) and ``grade`` (the grade's label in ``lang``), best first.
+    """
+    labels.check_lang(lang)
+    intervals, scores = results.load("assessment_intervals", data_dir), results.load("assessment_scores", data_dir)
+    out = intervals[[*KEYS, "composite", "rank", "rank_low", "rank_high"]].merge(
+        scores[[*KEYS, "grade"]], on=KEYS, how="left")
+    out["grade"] = out["grade"].map(_grade_labels(lang)).astype("string")
+    out = out.sort_values(["prefecture", "rank", "county"], na_position="last")
+    return out.rename(columns={"county": "region"})[["region", "composite", "rank", "rank_low", "rank_high",
+                                                     "grade"]].reset_index(drop=True)
