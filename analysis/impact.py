@@ -905,7 +905,8 @@ def _match_nearest(pt: np.ndarray, pc: np.ndarray, yc: np.ndarray):
         for arr, w in ((k, 1 / count), (k2, 1 / count ** 2)):
             np.add.at(arr, lo, w)
             np.add.at(arr, hi, -w)
-    return y0_hat, np.cumsum(k)[:n0], np.cumsum(k2)[:n0]
+    # The running sums of +w/-w leave rounding residue (about 1e-16) on unmatched controls: clip it to 0.
+    return y0_hat, np.clip(np.cumsum(k)[:n0], 0, None), np.clip(np.cumsum(k2)[:n0], 0, None)
 
 
 def _same_arm_variance(ps: np.ndarray, ys: np.ndarray, j: int) -> np.ndarray:

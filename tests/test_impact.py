@@ -465,3 +465,15 @@ def test_monte_carlo_coverage_doubly_robust():
         low, high = impact.att_weighting(df, "wage", "trained", ["skill", "has_labor"]).conf_int
         hits += low < 1.0 < high
     assert abs(hits / REPS - 0.95) <= TOL, hits / REPS
+
+
+
+def test_match_counts_never_negative_under_ties():
+    """Tied scores give fractional match counts; unmatched controls must get exactly 0, not -2e-16,
+    or the matching weights are refused downstream (balance() requires non-negative weights)."""
+    rng = np.random.default_rng(0)
+    pc = np.sort(rng.integers(0, 12, 40) / 12)
+    pt = rng.integers(0, 12, 15) / 12 + rng.normal(0, 0.01, 15)
+    _, k, k2 = impact._match_nearest(pt, pc, rng.normal(size=40))
+    assert (k >= 0).all() and (k2 >= 0).all()
+    assert k.sum() == pytest.approx(15)      # every treated unit is matched once in total
