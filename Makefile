@@ -49,10 +49,10 @@ report: env fonts data ## run every notebook for every sample county into report
 	$(BIN)/python -m analysis run --region all --notebook all --jobs $(JOBS)
 
 test: env fonts browser build ## run the test suite (heavy tests marked slow are left out)
-	$(BIN)/python -m pytest -n $(JOBS) -m "not slow" tests
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m "not slow" --nbval-lax tests notebooks
 
 test-all: env fonts browser build ## run every test, including the slow ones
-	$(BIN)/python -m pytest -n $(JOBS) tests
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax tests notebooks
 
 lab: env data ## open JupyterLab on the notebooks with the project's environment
 	$(BIN)/jupyter lab notebooks/

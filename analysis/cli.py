@@ -32,7 +32,8 @@ def _synth(args) -> int:
 
 def _ingest(args) -> int:
     from analysis import ingest
-    result = ingest.ingest(args.paths, out_dir=args.out, progress=not args.quiet)
+    result = ingest.ingest(args.paths, out_dir=args.out, progress=not args.quiet, report_path=args.report,
+                           counties=args.counties)
     print(result.report())
     print(f"wrote {args.out}/households and {args.out}/members")
     return 0
@@ -89,6 +90,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", type=Path, help="CSV/XLSX files or folders holding them")
     s.add_argument("--out", type=Path, default=DATA_PROCESSED)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--report", type=Path, default=None,
+                   help="also write the ingest report here (outside --out), also when the ingest is refused")
+    s.add_argument("--counties", type=Path, default=None,
+                   help="a text file of the valid county names, one a line; other names are refused")
     s.set_defaults(func=_ingest)
 
     s = sub.add_parser("build", help="compute all result tables for all regions")

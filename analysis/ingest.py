@@ -1,11 +1,28 @@
 """From monitoring-system exports to the canonical tables, pseudonymised and validated.
 
-``ingest(paths)`` reads CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) and XLSX exports with Chinese headers in
-any column order, recognises each file by its headers (a household file, a member file, or a person-row
-export holding both), maps values to canonical codes, replaces identifiers by keyed pseudonyms, drops
-personal data, checks everything, and only then writes Parquet under ``data/processed/`` atomically. Any
-problem in any file stops the whole ingest with every problem listed (file, row, column) and nothing
-written.
+``ingest(paths)`` reads CSV (UTF-8, UTF-8 with BOM, UTF-16, GBK/GB18030) and XLSX exports with Chinese
+headers in any column order, recognises each file by its headers (a household file, a member file, or a
+person-row export holding both), maps values to canonical codes, replaces identifiers by keyed
+pseudonyms, drops personal data, checks everything, and only then writes Parquet under
+``data/processed/`` atomically. Any problem in any file stops the whole ingest with every problem listed
+(file, row, column) and nothing written; the report of a refused ingest can be written elsewhere
+(``report_path``).
+
+Every departure from the plain format is either repaired, and listed in ``ingest_report.md``, or refused:
+
+* repaired: encodings and declarations (see :mod:`analysis.readers`), title rows, two-row headers, blank
+  and totals rows, cells merged down a column, traditional-character or full-width headers, a column
+  repeated with identical values, numbers with separators or units (``12,345元``, ``1.2万``), text and
+  Excel-serial dates, identifiers with a float ``.0``, household values given on one member row only,
+  empty income cells (read as 0);
+* refused, naming file, row and column: anything that cannot be read for certain (``12%`` or ``1,2万`` as
+  an amount, ``3/5/2021``, identifiers in scientific notation, rows with too many or too few values,
+  formulas without saved results, a file that is not a table), years without a monitoring threshold in
+  ``thresholds.csv``, dates outside 2000-2100 or elimination before monitoring, duplicate households or
+  persons, members without a household, household sizes that differ from the member rows, negative or
+  absurd amounts (over 10 million yuan per person), stated totals that do not reconcile, county names that
+  are numbers or totals labels (or, when a list of counties is configured, not on it), two different
+  columns meaning the same thing, and personal data in a column that would be kept.
 
 Examples
 --------
@@ -17,10 +34,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,9 +47,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from analysis import parsing, privacy, schema
-from analysis.config import DATA_PROCESSED, load_yaml
-from analysis.errors import DataError, Problem
-from analysis.readers import RawTable, normalize_header, read_raw
+from analysis.config import DATA_PROCESSED, load_yaml, thresholds
+from analysis.errors import DataError, ParameterError, Problem
+from analysis.readers import TOTAL_WORD, RawTable, normalize_header, read_raw, variant_table
 
 READABLE = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 # Stated net income may differ from the sum of its components by rounding: allow the larger of
@@ -39,19 +58,26 @@ RECONCILE_ABS_PC, RECONCILE_REL = 1.0, 0.005
 HOUSEHOLD_LEVEL = [c for c in schema.HOUSEHOLD_COLUMNS if c not in ("household_id", "year")]
 MEMBER_SIGNS = ("person_id", "id_number", "name", "sex", "age", "labor_skill", "months_worked",
                 "work_location", "education", "health", "trained")
+AMOUNTS = (*schema.INCOME_COMPONENTS, *schema.EXPENSE_COMPONENTS)
+# Dates in the records belong to the monitoring era; anything outside is a typing or conversion error.
+DATE_RANGE = (pd.Timestamp("2000-01-01"), pd.Timestamp("2100-12-31"))
+LIMIT = 50   # problems listed per check and file; the count of the rest is given
 
 
 @dataclass
 class FileReport:
-    """What happened to one input file."""
+    """What happened to one input file: rows read and written, repairs made, problems found."""
 
     path: str
     encoding: str = ""
     kind: str = ""
     rows_in: int = 0
+    rows_skipped: int = 0
     households_out: int = 0
     members_out: int = 0
     notes: list[str] = field(default_factory=list)
+    problems: int = 0
+    columns: dict[str, str] = field(default_factory=dict)   # canonical name -> header as written
 
 
 @dataclass
@@ -62,84 +88,152 @@ class IngestResult:
 
     def report(self) -> str:
         """A Markdown ingest report: rows in and out and every repair, per file."""
-        lines = ["# Ingest report", "", "| file | encoding | kind | rows in | households | members |",
-                 "|---|---|---|---:|---:|---:|"]
-        for f in self.files:
-            lines.append(f"| {Path(f.path).name} | {f.encoding} | {f.kind} | {f.rows_in} | "
-                         f"{f.households_out} | {f.members_out} |")
-        lines += ["", "## Repairs and notes", ""]
-        notes = [f"- {Path(f.path).name}: {n}" for f in self.files for n in f.notes]
-        lines += notes or ["- none"]
-        lines += ["", f"Total: {len(self.households)} household-years, {len(self.members)} person-years."]
-        return "\n".join(lines) + "\n"
+        return render_report(self.files, [], len(self.households), len(self.members))
+
+
+def render_report(files: list[FileReport], problems: list[Problem], households: int | None = None,
+                  members: int | None = None) -> str:
+    """The Markdown ingest report of an accepted (no ``problems``) or refused ingest.
+
+    One table row per file (encoding, what it holds, data rows in, rows skipped as blank or totals,
+    household-years and person-years out, problems), then every repair and warning, then every problem.
+    """
+    refused = bool(problems)
+    lines = ["# Ingest report", "",
+             f"**Refused: {len(problems)} problem(s); nothing was written.**" if refused else
+             f"Accepted: {households} household-years, {members} person-years written.", "",
+             "| file | encoding | kind | rows in | rows skipped | households out | members out | problems |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for f in files:
+        out_h, out_m = (0, 0) if refused else (f.households_out, f.members_out)
+        lines.append(f"| {Path(f.path).name} | {f.encoding} | {f.kind} | {f.rows_in} | {f.rows_skipped} | "
+                     f"{out_h} | {out_m} | {f.problems} |")
+    lines += ["", "## Repairs and warnings", ""]
+    lines += [f"- {Path(f.path).name}: {n}" for f in files for n in f.notes] or ["- none"]
+    if refused:
+        lines += ["", "## Problems", ""] + [f"- {p}" for p in problems]
+    else:
+        lines += ["", f"Total: {households} household-years, {members} person-years."]
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------
 # Header and value vocabularies (from the editable YAML files)
 
+def variants(config_dir=None) -> dict:
+    """The traditional-to-simplified character table of ``headers.yaml`` (a ``str.translate`` table)."""
+    return variant_table(load_yaml("headers.yaml", config_dir).get("character_variants"))
+
+
 def header_index(config_dir=None) -> dict[str, tuple[str, bool]]:
     """Folded header spelling -> (canonical name, negate)."""
     spec = load_yaml("headers.yaml", config_dir)
+    table = variants(config_dir)
     index: dict[str, tuple[str, bool]] = {}
     for canon in {**schema.HOUSEHOLD_COLUMNS, **schema.MEMBER_COLUMNS}:
-        index[normalize_header(canon)] = (canon, False)
+        index[normalize_header(canon, table)] = (canon, False)
     for section in ("personal", "identifiers", "columns"):
         for canon, entry in (spec.get(section) or {}).items():
             aliases, negate = (entry.get("aliases", []), bool(entry.get("negate"))) if isinstance(entry, dict) \
                 else (entry, False)
             name = f"personal:{canon}" if section == "personal" else canon
             for alias in [canon, *aliases]:
-                index[normalize_header(alias)] = (name, negate)
+                index[normalize_header(alias, table)] = (name, negate)
     return index
+
+
+def exact_headers(config_dir=None) -> set[str]:
+    """Every header spelling of ``headers.yaml`` as written (to tell which headers needed folding)."""
+    spec = load_yaml("headers.yaml", config_dir)
+    spellings = {*schema.HOUSEHOLD_COLUMNS, *schema.MEMBER_COLUMNS}
+    for section in ("personal", "identifiers", "columns"):
+        for canon, entry in (spec.get(section) or {}).items():
+            spellings |= {canon, *(entry.get("aliases", []) if isinstance(entry, dict) else entry)}
+    return spellings
 
 
 def value_lookups(config_dir=None) -> dict[str, dict[str, str]]:
     """For each coded column, folded spelling -> canonical code."""
     cat = load_yaml("catalogue.yaml", config_dir)
+    table = variants(config_dir)
     lookups = {}
     for column, codes in cat["values"].items():
-        table = {}
+        lookup = {}
         for code, entry in codes.items():
             for spelling in [code, entry.get("zh", ""), entry.get("en", ""), *entry.get("aliases", [])]:
-                table[normalize_header(spelling)] = code
-        lookups[column] = table
+                lookup[normalize_header(spelling, table)] = code
+        lookups[column] = lookup
     return lookups
 
 
 def list_lookup(kind: str, config_dir=None) -> dict[str, str]:
     """For risk or aid types: folded label (with and without 帮扶/保障 suffixes) -> code."""
     cat = load_yaml("catalogue.yaml", config_dir)[kind]
-    table = {}
+    table = variants(config_dir)
+    lookup = {}
     for code, entry in cat.items():
         zh = entry["zh"]
         for spelling in {code, zh, entry["en"], zh.removesuffix("帮扶"), zh.removesuffix("保障"),
                          zh.removeprefix("因")}:
-            table[normalize_header(spelling)] = code
-    return table
+            lookup[normalize_header(spelling, table)] = code
+    return lookup
+
+
+def known_counties(counties=None, config_dir=None) -> set[str] | None:
+    """The county names to accept: ``counties`` if given (a list, or a file with one name a line), else
+    the ``counties`` list of ``catalogue.yaml``; ``None`` (any proper name accepted) when both are empty."""
+    if isinstance(counties, (str, Path)):
+        counties = [ln.strip() for ln in Path(counties).read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+    names = list(counties or load_yaml("catalogue.yaml", config_dir).get("counties") or [])
+    return {normalize_header(n, {}) for n in names} or None
 
 
 # --------------------------------------------------------------------------------------------------
-# One file
+# One file: headers
 
-def map_headers(raw: RawTable, index: dict) -> tuple[dict[str, tuple[str, bool]], list[Problem], list[str]]:
-    """Raw header -> (canonical, negate); problems for two headers meaning the same column."""
+def map_headers(raw: RawTable, index: dict, table: dict | None = None, config_dir=None
+                ) -> tuple[dict[str, tuple[str, bool]], list[Problem], list[str]]:
+    """Column label -> (canonical, negate); problems for two different columns meaning the same thing.
+
+    Columns under unknown headers are ignored (and noted), except that one whose values are resident ID
+    numbers or phone numbers is recognised by its content as personal data, so that it is dropped like a
+    named personal column. Two columns meaning the same canonical column are refused unless their
+    values are identical (then the second is dropped, with a note).
+    """
     mapping, seen, problems, notes = {}, {}, [], []
-    by_content = privacy.personal_columns_by_content(raw.frame)
-    for header in raw.frame.columns:
-        hit = index.get(normalize_header(header))
-        if hit is None and header in by_content:
-            hit = (f"personal:{by_content[header]}", False)
-            notes.append(f"column {header!r} holds {by_content[header].replace('_', ' ')}s by its content; dropped")
+    hits = {label: index.get(normalize_header(raw.headers.get(label, label), table)) for label in raw.frame.columns}
+    exact = exact_headers(config_dir)
+    folded = [f"{raw.headers.get(label, label)!r} -> {hit[0].removeprefix('personal:')}" for label, hit in hits.items()
+              if hit is not None and raw.headers.get(label, label) not in exact]
+    if folded:
+        notes.append("header(s) matched after folding traditional characters, full-width forms, spaces or letter "
+                     f"case: {', '.join(folded)}")
+    unknown = [label for label, hit in hits.items() if hit is None]
+    by_content = privacy.personal_columns_by_content(raw.frame[unknown]) if unknown else {}
+    for label, hit in hits.items():
+        where = f"{label!r} (column {raw.letters.get(label, '?')})"
+        if hit is None and label in by_content:
+            hit = (f"personal:{by_content[label]}", False)
+            notes.append(f"column {where} holds {by_content[label].replace('_', ' ')}s by its content; dropped")
         if hit is None:
-            notes.append(f"column {header!r} is not a known header; ignored")
+            if (raw.frame[label] != "").any():
+                notes.append(f"column {where} is not a known header; ignored")
             continue
         canon = hit[0]
         if canon in seen and not canon.startswith("personal:"):
-            problems.append(Problem(raw.path, 1, header,
-                                    f"this column and {seen[canon]!r} both mean {canon}; keep only one"))
+            first = seen[canon]
+            differ = raw.frame[first] != raw.frame[label]
+            if not differ.any():
+                notes.append(f"columns {first!r} and {where} both mean {canon} and hold identical values; "
+                             "the second was ignored")
+                continue
+            problems.append(Problem(raw.path, raw.header_row, raw.headers.get(label, label),
+                                    f"this column ({raw.letters.get(label)}) and {first!r} (column "
+                                    f"{raw.letters.get(first)}) both mean {canon} but hold different values (first "
+                                    f"difference in row {int(raw.rows[differ.idxmax()])}); keep only one"))
             continue
-        seen[canon] = header
-        mapping[header] = hit
+        seen[canon] = label
+        mapping[label] = hit
     return mapping, problems, notes
 
 
@@ -177,67 +271,151 @@ def _required_problems(raw: RawTable, canon: set[str], kind: str, config_dir) ->
     return [Problem(raw.path, None, zh(c), f"required column is missing (canonical name {c!r})") for c in missing]
 
 
+# --------------------------------------------------------------------------------------------------
+# One file: values
+
+def _kinds() -> dict[str, str]:
+    return {**{n: c.kind for n, c in schema.MEMBER_COLUMNS.items()},
+            **{n: c.kind for n, c in schema.HOUSEHOLD_COLUMNS.items()}, "bn_housing_safe": "bool"}
+
+
+def _parse_many(texts: list[pd.Series], kind: str, cat: dict) -> list[parsing.Parsed]:
+    """Parse several columns of one kind in one pass (a file's twenty yes/no columns share one vocabulary;
+    one parse of them all costs about what one column does)."""
+    n = len(texts[0])
+    stacked = pd.concat(texts, ignore_index=True)
+    if kind == "float":
+        parsed = parsing.number(stacked)
+    elif kind == "int":
+        parsed = parsing.integer(stacked)
+    elif kind == "bool":
+        parsed = parsing.boolean(stacked, cat["booleans"]["true"], cat["booleans"]["false"])
+    else:
+        parsed = parsing.date(stacked)
+    bad, repaired = parsed.bad.to_numpy(), parsed.repaired.to_numpy()
+
+    def part(s, k):
+        return None if s is None else s.iloc[k * n:(k + 1) * n].set_axis(texts[0].index)
+    return [parsing.Parsed(part(parsed.values, k), pd.Series(bad[k * n:(k + 1) * n], index=texts[0].index),
+                           pd.Series(repaired[k * n:(k + 1) * n], index=texts[0].index),
+                           part(parsed.reason, k) if bad[k * n:(k + 1) * n].any() else None)
+            for k in range(len(texts))]
+
+
 def _typed(raw: RawTable, mapping: dict, config_dir) -> tuple[pd.DataFrame, list[Problem], list[str]]:
     """Parse every mapped column into canonical types; problems located by row and raw header."""
     cat = load_yaml("catalogue.yaml", config_dir)
-    lookups = value_lookups(config_dir)
-    kinds = {**{n: c.kind for n, c in schema.MEMBER_COLUMNS.items()},
-             **{n: c.kind for n, c in schema.HOUSEHOLD_COLUMNS.items()},
-             "bn_housing_safe": "bool"}
-    out, problems, notes = {}, [], []
-    for header, (canon, negate) in mapping.items():
-        text = raw.frame[header]
-        if canon.startswith("personal:") or canon in ("household_id", "person_id"):
+    lookups, table, kinds = value_lookups(config_dir), variants(config_dir), _kinds()
+    out, problems, notes, parsed = {}, [], [], {}
+    unreadable = pd.Series(False, index=raw.frame.index)
+    by_kind: dict[str, list[str]] = {}
+    for label, (canon, _) in mapping.items():
+        kind = kinds.get(canon, "str")
+        if canon.startswith("personal:") or canon in ("household_id", "person_id") or kind in ("str", "code"):
+            continue
+        by_kind.setdefault(kind, []).append(label)
+    for kind, labels in by_kind.items():
+        parsed.update(zip(labels, _parse_many([raw.frame[label] for label in labels], kind, cat)))
+    for label, (canon, negate) in mapping.items():
+        text, header = raw.frame[label], raw.headers.get(label, label)
+        kind = kinds.get(canon, "str")
+        if canon in ("household_id", "person_id", "personal:id_number"):
+            out[canon], p, n = _identifier(text, raw, header)
+            problems, notes = problems + p, notes + n
+            continue
+        if canon.startswith("personal:"):
             out[canon] = text.where(text != "").astype("string")
             continue
-        kind = kinds.get(canon, "str")
-        if kind == "float":
-            parsed = parsing.number(text)
-        elif kind == "int":
-            parsed = parsing.integer(text)
-        elif kind == "bool":
-            parsed = parsing.boolean(text, cat["booleans"]["true"], cat["booleans"]["false"])
-        elif kind == "code":
-            parsed = parsing.code(text, lookups[canon])
-        elif kind == "date":
-            parsed = parsing.date(text)
-        else:
-            out[canon] = parsing.fold(text).where(text != "").astype("string") if canon.startswith(
-                ("risk_", "aid_")) else text.where(text != "").astype("string")
+        if kind == "str":
+            value = parsing.fold(text) if canon.startswith(("risk_", "aid_")) else text.str.normalize("NFKC")
+            out[canon] = value.where(text != "").astype("string")
             continue
-        for i in parsed.bad[parsed.bad].index[:100]:
-            problems.append(Problem(raw.path, int(raw.rows[i]), header,
-                                    f"cannot read {text[i]!r} as {_describe(kind, canon, lookups)}"))
-        if parsed.repaired.any():
-            notes.append(f"column {header!r}: {int(parsed.repaired.sum())} value(s) repaired "
-                         f"({_repair_words(kind)}), e.g. row {int(raw.rows[parsed.repaired.idxmax()])}: "
-                         f"{text[parsed.repaired.idxmax()]!r} -> {parsed.values[parsed.repaired.idxmax()]}")
-        values = parsed.values
-        out["bn_housing" if canon == "bn_housing_safe" else canon] = ~values if negate else values
+        result = parsed.get(label) or parsing.code(text, lookups[canon], table)
+        p, n = _parse_report(result, text, raw, header, _describe(kind, canon, cat), _repair_words(kind))
+        problems, notes = problems + p, notes + n
+        unreadable |= result.bad
+        out["bn_housing" if canon == "bn_housing_safe" else canon] = ~result.values if negate else result.values
+    # Rows with a cell that could not be read are refused already; the checks that follow skip them, so
+    # that a missing value does not also show up as a total that fails to reconcile.
+    out["_unreadable"] = unreadable
     return pd.DataFrame(out, index=raw.frame.index), problems, notes
 
 
-def _describe(kind: str, canon: str, lookups: dict) -> str:
+def _parse_report(parsed: parsing.Parsed, text: pd.Series, raw: RawTable, header: str, expected: str,
+                  repair: str) -> tuple[list[Problem], list[str]]:
+    """Problems for the cells of one column that could not be read; a note for those repaired."""
+    problems, notes = [], []
+    bad = parsed.bad.to_numpy()
+    if bad.any():
+        for i in parsed.bad.index[bad][:LIMIT]:
+            why = parsed.reason[i] if parsed.reason is not None else ""
+            problems.append(Problem(raw.path, int(raw.rows[i]), header, f"cannot read {text[i]!r} as {expected}"
+                                    + (f": {why}" if why else "")))
+        problems += _more(raw, header, int(bad.sum()))
+    repaired = parsed.repaired.to_numpy()
+    if repaired.any():
+        first = parsed.repaired.index[repaired][0]
+        notes.append(f"column {header!r}: {int(repaired.sum())} value(s) repaired ({repair}), e.g. row "
+                     f"{int(raw.rows[first])}: {text[first]!r} -> {_show(parsed.values[first])}")
+    return problems, notes
+
+
+def _identifier(text: pd.Series, raw: RawTable, header: str) -> tuple[pd.Series, list[Problem], list[str]]:
+    """Identifiers (户编号, 人编号, ID numbers) as text that links records across files and years.
+
+    Full-width digits are folded and a float artefact ``.0`` is removed (``0200050800.0`` and
+    ``0200050800`` are the same household; with the artefact the two years would not link). An identifier
+    in scientific notation (``4.10102E+17``) has lost digits in Excel and is refused.
+    """
+    value = text.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    artefact = value.str.fullmatch(r"\d+\.0+")
+    value = value.where(~artefact, value.str.replace(r"\.0+$", "", regex=True))
+    changed = (value != text) & (text != "")
+    notes = [f"column {header!r}: {int(changed.sum())} identifier(s) tidied (full-width digits, spaces or a "
+             f"trailing '.0' removed), e.g. row {int(raw.rows[changed.idxmax()])}"] if changed.any() else []
+    sci = value.str.fullmatch(r"\d(?:\.\d+)?[eE]\+?\d+")
+    problems = [Problem(raw.path, int(raw.rows[i]), header,
+                        f"the identifier {text[i]!r} is in scientific notation: Excel has rounded it and its last "
+                        "digits are lost; format the column as text in the source system's export and export again")
+                for i in sci[sci].index[:LIMIT]]
+    return value.where(text != "").astype("string"), problems + _more(raw, header, int(sci.sum())), notes
+
+
+def _more(raw: RawTable, column: str | None, count: int) -> list[Problem]:
+    """One line for the problems of a kind beyond the first ``LIMIT`` listed."""
+    return [Problem(raw.path, None, column, f"... and {count - LIMIT} more such rows")] if count > LIMIT else []
+
+
+def _show(value) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def _describe(kind: str, canon: str, cat: dict) -> str:
     if kind == "code":
-        allowed = sorted({k for k in lookups[canon] if k})
-        return f"one of the allowed values for {canon}: {', '.join(allowed)}"
+        codes = cat["values"][canon]
+        labels = [e["zh"] for e in codes.values()]
+        return f"one of the allowed values for {canon}: {', '.join(labels)} (or the codes {', '.join(codes)})"
     return {"float": "a number of yuan (e.g. 12345 or 12,345)", "int": "a whole number",
             "bool": "yes/no (是/否)", "date": "a date (e.g. 2021-03-15)"}[kind]
 
 
 def _repair_words(kind: str) -> str:
-    return {"float": "thousands separators or units 元/万 removed", "int": "unit 年 removed",
-            "date": "Excel day numbers converted to dates"}.get(kind, "normalised")
+    return {"float": "thousands separators, units 元/万, full-width digits or spaces removed; '-' read as 0",
+            "int": "units 年/人 removed", "date": "written as 2021/3/5, 2021年3月5日, 20210305 or an Excel day "
+                                                 "number; read as a calendar date"}.get(kind, "normalised")
 
 
 def _multi_code(t: pd.DataFrame, columns: list[str], kind: str, prefix: str, raw: RawTable, mapping: dict,
                 config_dir, split: bool) -> tuple[pd.DataFrame, list[Problem]]:
     """Turn list columns (风险1-5 or 帮扶措施 "产业;就业") into one boolean column per configured code."""
     lookup = list_lookup(kind, config_dir)
+    table = variants(config_dir)
     codes = list(load_yaml("catalogue.yaml", config_dir)[kind])
     flags = pd.DataFrame(False, index=t.index, columns=[f"{prefix}{c}" for c in codes])
     problems = []
-    reverse = {canon: header for header, (canon, _) in mapping.items()}
+    reverse = {canon: raw.headers.get(label, label) for label, (canon, _) in mapping.items()}
     for col in columns:
         if col not in t:
             continue
@@ -245,11 +423,11 @@ def _multi_code(t: pd.DataFrame, columns: list[str], kind: str, prefix: str, raw
         items = items.str.split(r"[,，;；、/|]") if split else items.map(lambda v: [v])
         exploded = items.explode()
         exploded = exploded[exploded.fillna("") != ""]
-        mapped = exploded.map(lookup)
-        for i in mapped[mapped.isna()].index.unique()[:100]:
+        mapped = exploded.map({v: lookup.get(normalize_header(v, table)) for v in exploded.unique()})
+        allowed = ", ".join(e["zh"] for e in load_yaml("catalogue.yaml", config_dir)[kind].values())
+        for i in mapped[mapped.isna()].index.unique()[:LIMIT]:
             problems.append(Problem(raw.path, int(raw.rows[i]), reverse[col],
-                                    f"unknown {kind.replace('_', ' ')[:-1]} {t.at[i, col]!r}; allowed: "
-                                    + ", ".join(e['zh'] for e in load_yaml('catalogue.yaml', config_dir)[kind].values())))
+                                    f"unknown {kind.replace('_', ' ')[:-1]} {t.at[i, col]!r}; allowed: {allowed}"))
         for code in mapped.dropna().unique():
             hit = mapped[mapped == code].index.unique()
             flags.loc[hit, f"{prefix}{code}"] = True
@@ -273,25 +451,31 @@ def _list_columns(t: pd.DataFrame, raw: RawTable, mapping: dict, config_dir) -> 
     return pd.concat([t, flags], axis=1), p1 + p2
 
 
-def read_export(path: str | Path, key: bytes, config_dir=None) -> tuple[pd.DataFrame | None, pd.DataFrame | None,
-                                                                         FileReport, list[Problem]]:
-    """Read one export into canonical households and/or members; problems are returned, not raised."""
+def read_export(path: str | Path, key: bytes, config_dir=None, counties: set[str] | None = None
+                ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, FileReport, list[Problem]]:
+    """Read one export into canonical households and/or members; problems are returned, not raised.
+
+    Both tables carry ``_row``, the spreadsheet row each record came from (the first member row of a
+    household in a person-row export), so that checks across files can name rows.
+    """
     raw = read_raw(path)
-    report = FileReport(str(path), raw.encoding, rows_in=len(raw.frame), notes=list(raw.notes))
-    mapping, problems, notes = map_headers(raw, header_index(config_dir))
+    report = FileReport(str(path), raw.encoding, rows_in=raw.rows_read, rows_skipped=raw.rows_read - len(raw.frame),
+                        notes=list(raw.notes))
+    mapping, problems, notes = map_headers(raw, header_index(config_dir), variants(config_dir), config_dir)
     report.notes += notes
+    report.columns = {canon: raw.headers.get(label, label) for label, (canon, _) in mapping.items()}
     canon = {c for c, _ in mapping.values()}
-    kind = _classify(canon)
-    report.kind = kind
+    kind = report.kind = _classify(canon)
     if kind == "unknown":
-        problems.append(Problem(raw.path, 1, None,
+        problems.append(Problem(raw.path, raw.header_row, None,
                                 "cannot tell what this file holds: it has neither the income columns of a household "
                                 "table (工资性收入, 生产经营性收入, 财产性收入, 转移性收入) nor person columns "
-                                f"(人编号, 证件号码, 姓名...). Headers found: {', '.join(map(str, raw.frame.columns[:20]))}"))
-        return None, None, report, problems
+                                f"(人编号, 证件号码, 姓名...). Headers found: "
+                                f"{', '.join(list(raw.headers.values())[:20])}"))
+        return None, None, report, _redacted(problems, _personal_values(raw, mapping))
     problems += _required_problems(raw, canon, kind, config_dir)
     if problems:
-        return None, None, report, problems
+        return None, None, report, _redacted(problems, _personal_values(raw, mapping))
     t, typed_problems, notes = _typed(raw, mapping, config_dir)
     problems += typed_problems
     report.notes += notes
@@ -300,107 +484,217 @@ def read_export(path: str | Path, key: bytes, config_dir=None) -> tuple[pd.DataF
     if kind != "members":
         t, list_problems = _list_columns(t, raw, mapping, config_dir)
         problems += list_problems
-        households, hp = _households(t, raw, mapping, combined=kind != "households")
+        households, hp, hn = _households(t, raw, report.columns, kind != "households", config_dir, counties)
         problems += hp
-        report.households_out = 0 if households is None else len(households)
+        report.notes += hn
+        report.households_out = len(households)
     if kind != "households":
-        members, mp = _members(t, raw, key)
+        members, mp = _members(t, raw, key, report.columns, config_dir, check_years=kind == "members")
         problems += mp
-        report.members_out = 0 if members is None else len(members)
-    return households, members, report, problems
+        report.members_out = len(members)
+    known = _personal_values(raw, mapping)
+    problems += _leaks(raw, known, [f for f in (households, members) if f is not None], report.columns)
+    report.notes = [_redact_text(n, known) for n in report.notes]
+    return households, members, report, _redacted(problems, known)
 
 
 def _rows(raw: RawTable, mask: pd.Series) -> list[int]:
     return [int(r) for r in raw.rows[mask[mask].index]]
 
 
-def _households(t: pd.DataFrame, raw: RawTable, mapping: dict, combined: bool) -> tuple[pd.DataFrame, list[Problem]]:
-    problems = []
-    header = {canon: h for h, (canon, _) in mapping.items()}
+# --------------------------------------------------------------------------------------------------
+# One file: checks of the canonical records
+
+def _consistent_households(hh: pd.DataFrame, raw: RawTable, header: dict) -> tuple[pd.DataFrame, list[Problem],
+                                                                                 list[str]]:
+    """In a person-row export, household values repeat on every member row. A value given on some rows and
+    blank on the others (cells merged down the household in Excel) is copied to the blanks; values that
+    disagree are refused."""
     key = ["household_id", "year"]
-    cols = [c for c in schema.HOUSEHOLD_COLUMNS if c in t.columns]
-    hh = t[cols]
+    level = [c for c in HOUSEHOLD_LEVEL if c in hh.columns]
+    # Rows without 户编号 or year belong to no household (and are refused): they are not grouped.
+    first = hh.groupby(key, sort=False, dropna=True)[level].transform("first")
+    blank = hh[level].isna() & first.notna()
+    notes = []
+    if blank.any().any():
+        cols = [header.get(c, c) for c in level if blank[c].any()]
+        rows = blank.any(axis=1)
+        notes.append(f"{int(blank.to_numpy().sum())} blank household value(s) on member rows copied from the "
+                     f"household's other rows (columns {', '.join(cols[:8])}; rows {_fmt(_rows(raw, rows))})")
+        hh = hh.fillna({c: first[c] for c in level})
+    conflict = ((hh[level] != first).fillna(False) & hh[level].notna() & first.notna()).astype(bool)
+    problems = []
+    if conflict.any().any():
+        bad = hh.loc[conflict.any(axis=1), key].drop_duplicates()
+        for hid, year in bad.head(LIMIT).itertuples(index=False):
+            mask = ((hh["household_id"] == hid) & (hh["year"] == year)).fillna(False)
+            cols = [header.get(c, c) for c in level if conflict.loc[mask, c].any()]
+            rows = _rows(raw, mask.astype(bool))
+            problems.append(Problem(raw.path, rows[0], ", ".join(cols),
+                                    f"rows {_fmt(rows)} of one household and year disagree on {', '.join(cols)}"))
+        problems += _more(raw, None, len(bad))
+    return hh, problems, notes
+
+
+def _year_problems(frame: pd.DataFrame, raw: RawTable, header: dict, config_dir) -> list[Problem]:
+    """Years must be ones the suite has a monitoring threshold for (``thresholds.csv``)."""
+    known = sorted(thresholds(config_dir)["year"].unique().tolist())
+    bad = frame["year"].notna() & ~frame["year"].isin(known)
+    span = f"{known[0]}-{known[-1]}" if known else "none"
+    problems = [Problem(raw.path, int(raw.rows[i]), header.get("year", "年度"),
+                        f"year {frame.at[i, 'year']} is outside the years with a monitoring threshold in "
+                        f"thresholds.csv ({span}): a typing error, or add the year to thresholds.csv")
+                for i in bad[bad].index[:LIMIT]]
+    return problems + _more(raw, header.get("year"), int(bad.sum()))
+
+
+def _county_problems(hh: pd.DataFrame, raw: RawTable, header: dict, counties: set[str] | None) -> list[Problem]:
+    """County names must be names: not numbers, codes, dashes or totals labels; and, when a reference list
+    is configured, on the list."""
+    name = hh["county"].fillna("")
+    folded = name.map(lambda v: normalize_header(v, {}))
+    improper = (name != "") & (folded.str.fullmatch(r"[\d\W_]+") | folded.str.fullmatch(TOTAL_WORD))
+    unknown = (name != "") & ~improper & ~folded.isin(counties or ())
+    if not counties:
+        unknown[:] = False
+    problems = [Problem(raw.path, int(raw.rows[i]), header.get("county"),
+                        f"{name[i]!r} is not a county name") for i in improper[improper].index[:LIMIT]]
+    problems += [Problem(raw.path, int(raw.rows[i]), header.get("county"),
+                         f"county {name[i]!r} is not in the list of known counties ({', '.join(sorted(counties)[:12])}"
+                         f"{' ...' if len(counties or ()) > 12 else ''}); check the spelling or add it to the list")
+                 for i in unknown[unknown].index[:LIMIT]]
+    return problems + _more(raw, header.get("county"), int(improper.sum()) + int(unknown.sum()))
+
+
+def _date_problems(frame: pd.DataFrame, raw: RawTable, header: dict) -> list[Problem]:
+    problems = []
+    for c in ("monitoring_start", "elimination_date"):
+        if c not in frame:
+            continue
+        out = frame[c].notna() & ~frame[c].between(*DATE_RANGE)
+        problems += [Problem(raw.path, int(raw.rows[i]), header.get(c, c),
+                             f"date {frame.at[i, c].date()} is outside {DATE_RANGE[0].year}-{DATE_RANGE[1].year}")
+                     for i in out[out].index[:LIMIT]]
+    if {"monitoring_start", "elimination_date"} <= set(frame.columns):
+        early = (frame["elimination_date"] < frame["monitoring_start"]).fillna(False).astype(bool)
+        problems += [Problem(raw.path, int(raw.rows[i]), header.get("elimination_date"),
+                             f"risk eliminated ({frame.at[i, 'elimination_date'].date()}) before monitoring "
+                             f"started ({frame.at[i, 'monitoring_start'].date()})") for i in early[early].index[:LIMIT]]
+    return problems
+
+
+def _households(t: pd.DataFrame, raw: RawTable, header: dict, combined: bool, config_dir,
+                counties: set[str] | None) -> tuple[pd.DataFrame, list[Problem], list[str]]:
+    problems, notes = [], []
+    key = ["household_id", "year"]
+    hh = t[[c for c in schema.HOUSEHOLD_COLUMNS if c in t.columns]]
+    unreadable = t["_unreadable"].groupby([t["household_id"], t["year"]], dropna=False).transform("any") \
+        if combined else t["_unreadable"]
     if "monitoring_type" in hh:
         hh = hh.assign(monitoring_type=hh["monitoring_type"].fillna("none"))
+    for c in ("household_id", "year"):   # before households are formed from member rows
+        problems += [Problem(raw.path, r, header[c], "required value is empty")
+                     for r in _rows(raw, hh[c].isna())[:LIMIT]]
     if combined:
-        level = [c for c in HOUSEHOLD_LEVEL if c in hh.columns]
-        spread = hh.groupby(key, dropna=False)[level].nunique(dropna=False)
-        for (hid, year), row in spread[(spread > 1).any(axis=1)].head(50).iterrows():
-            mask = (hh["household_id"] == hid) & (hh["year"] == year)
-            bad = [header.get(c, c) for c in level if row[c] > 1]
-            problems.append(Problem(raw.path, _rows(raw, mask)[0], ", ".join(bad),
-                                    f"rows {_rows(raw, mask)} of one household and year disagree on {', '.join(bad)}"))
+        hh, p, notes = _consistent_households(hh, raw, header)
+        problems += p
         hh = hh.drop_duplicates(key)
     else:
         dup = hh.duplicated(key, keep=False) & hh["household_id"].notna()
-        for _, grp in hh[dup].groupby(key).head(50).groupby(key):
+        for _, grp in list(hh[dup].groupby(key))[:LIMIT]:
             rows = _rows(raw, hh.index.isin(grp.index) & dup)
             problems.append(Problem(raw.path, rows[0], header["household_id"],
-                                    f"duplicate household in year {grp['year'].iloc[0]}: rows {rows}"))
-    for c in ("household_id", "year", "county", "size", "household_type"):
+                                    f"duplicate household in year {grp['year'].iloc[0]}: rows {_fmt(rows)}"))
+    for c in ("county", "size", "household_type"):
         missing = hh[c].isna()
-        for r in _rows(raw, missing)[:50]:
-            problems.append(Problem(raw.path, r, header[c], "required value is empty"))
-    problems += _range_problems(hh, raw, header, schema.HOUSEHOLD_COLUMNS)
-    blank = hh[list(schema.INCOME_COMPONENTS) + ["expense_production"]].isna()
-    hh = hh.fillna({c: 0.0 for c in blank.columns})   # blank income cells in exports mean zero
+        problems += [Problem(raw.path, r, header[c], "required value is empty") for r in _rows(raw, missing)[:LIMIT]]
+    problems += _year_problems(hh, raw, header, config_dir) + _county_problems(hh, raw, header, counties)
+    problems += _range_problems(hh, raw, header, schema.HOUSEHOLD_COLUMNS) + _date_problems(hh, raw, header)
+    blank = hh[list(AMOUNTS)].isna() & ~unreadable[hh.index].to_numpy()[:, None]
+    if blank.any().any():
+        # Exports leave an income cell empty when the household had none of that income.
+        notes.append(f"{int(blank.to_numpy().sum())} empty income/expense cell(s) read as 0 (columns "
+                     f"{', '.join(header.get(c, c) for c in AMOUNTS if blank[c].any())}; rows "
+                     f"{_fmt(_rows(raw, blank.any(axis=1)))})")
+        hh = hh.fillna({c: 0.0 for c in AMOUNTS})
+    problems += _income_problems(hh[~unreadable[hh.index]], raw, header)
     computed = schema.net_income(hh)
-    tol = (RECONCILE_ABS_PC * hh["size"].astype("float64")).clip(lower=1.0)
+    hh = hh.assign(net_income=computed, net_income_pc=computed / hh["size"].astype("float64"))
+    rows = raw.rows[hh.index].to_numpy()
+    return schema.conform(hh, "households").assign(_row=rows), problems, notes
+
+
+def _income_problems(hh: pd.DataFrame, raw: RawTable, header: dict) -> list[Problem]:
+    """Stated totals reconcile with the components; no amount per person is beyond belief."""
+    problems = []
+    size = hh["size"].astype("float64")
+    computed = schema.net_income(hh)
+    tol = (RECONCILE_ABS_PC * size).clip(lower=1.0)
     tol = pd.concat([tol, RECONCILE_REL * computed.abs()], axis=1).max(axis=1)
     if "net_income" in hh:
-        off = hh["net_income"].notna() & ((hh["net_income"] - computed).abs() > tol)
-        for i in off[off].index[:100]:
+        off = (hh["net_income"].notna() & ((hh["net_income"] - computed).abs() > tol)).fillna(False)
+        for i in off[off].index[:LIMIT]:
             problems.append(Problem(raw.path, int(raw.rows[i]), header["net_income"],
                                     f"stated net income {hh.at[i, 'net_income']:,.0f} does not reconcile with its "
                                     f"components (wage + business + property + transfer - production expenses "
                                     f"= {computed[i]:,.0f})"))
-    pc = computed / hh["size"].astype("float64")
+    pc = computed / size
     if "net_income_pc" in hh:
-        off = hh["net_income_pc"].notna() & ((hh["net_income_pc"] - pc).abs() > tol / hh["size"].astype("float64"))
-        for i in off[off].index[:100]:
+        off = (hh["net_income_pc"].notna() & ((hh["net_income_pc"] - pc).abs() > tol / size)).fillna(False)
+        for i in off[off].index[:LIMIT]:
             problems.append(Problem(raw.path, int(raw.rows[i]), header["net_income_pc"],
                                     f"stated per-capita net income {hh.at[i, 'net_income_pc']:,.0f} does not reconcile "
                                     f"with net income / household size = {pc[i]:,.0f}"))
-    absurd = pc.abs() > schema.ABSURD_INCOME_PC
-    for i in absurd[absurd].index[:100]:
-        problems.append(Problem(raw.path, int(raw.rows[i]), header.get("income_wage"),
-                                f"per-capita net income {pc[i]:,.0f} yuan is beyond belief (over "
-                                f"{schema.ABSURD_INCOME_PC:,} per person); check the units"))
-    hh = hh.assign(net_income=computed, net_income_pc=pc)
-    return schema.conform(hh, "households"), problems
+    for c in (*AMOUNTS, "net_income", "net_income_pc"):
+        if c not in hh:
+            continue
+        per_person = hh[c].abs() if c == "net_income_pc" else hh[c].abs() / size
+        absurd = (per_person > schema.ABSURD_INCOME_PC).fillna(False)
+        for i in absurd[absurd].index[:LIMIT]:
+            problems.append(Problem(raw.path, int(raw.rows[i]), header.get(c, c),
+                                    f"{hh.at[i, c]:,.0f} yuan is {per_person[i]:,.0f} per person, beyond belief "
+                                    f"(over {schema.ABSURD_INCOME_PC:,} per person a year); check the units"))
+    return problems
 
 
 def _range_problems(frame: pd.DataFrame, raw: RawTable, header: dict, spec: dict) -> list[Problem]:
     problems = []
     for name, col in spec.items():
-        if name not in frame or col.kind not in ("int", "float"):
+        if name not in frame or name == "year" or col.kind not in ("int", "float"):
             continue
         s = frame[name].astype("float64")
+        hint = "; income and expense amounts cannot be negative (a loss is recorded as 生产经营性支出)" \
+            if name in AMOUNTS else ""
         if col.minimum is not None:
-            for i in s[s < col.minimum].index[:50]:
+            for i in s[s < col.minimum].index[:LIMIT]:
                 problems.append(Problem(raw.path, int(raw.rows[i]), header.get(name, name),
-                                        f"value {s[i]:g} is below the minimum {col.minimum:g}"))
+                                        f"value {s[i]:g} is below the minimum {col.minimum:g}{hint}"))
         if col.maximum is not None:
-            for i in s[s > col.maximum].index[:50]:
+            for i in s[s > col.maximum].index[:LIMIT]:
                 problems.append(Problem(raw.path, int(raw.rows[i]), header.get(name, name),
                                         f"value {s[i]:g} is above the maximum {col.maximum:g}"))
     return problems
 
 
-def _members(t: pd.DataFrame, raw: RawTable, key: bytes) -> tuple[pd.DataFrame, list[Problem]]:
-    problems = []
+def _members(t: pd.DataFrame, raw: RawTable, key: bytes, header: dict, config_dir,
+             check_years: bool) -> tuple[pd.DataFrame, list[Problem]]:
+    problems = _year_problems(t, raw, header, config_dir) if check_years else []
     source = t["person_id"] if "person_id" in t else pd.Series(pd.NA, index=t.index, dtype="string")
     ids = t.get("personal:id_number")
     if ids is not None:
         source = source.fillna(ids.str.upper())
         birth = pd.to_datetime(ids.str.slice(6, 14), format="%Y%m%d", errors="coerce")
         if "age" not in t:
-            t = t.assign(age=(t["year"].astype("Float64") - birth.dt.year).astype("Int64"))
+            # Only for years the data can hold: a mistyped year is refused once, not again as an odd age.
+            year = t["year"].where(t["year"].isin(thresholds(config_dir)["year"].unique()))
+            t = t.assign(age=(year.astype("Float64") - birth.dt.year).astype("Int64"))
+            header = {**header, "age": f"{header.get('personal:id_number', '证件号码')} (age from the birth date)"}
         if "sex" not in t:
             digit = pd.to_numeric(ids.str.slice(16, 17), errors="coerce")
             t = t.assign(sex=digit.mod(2).map({1: "male", 0: "female"}).astype("string"))
-    for r in _rows(raw, source.isna())[:50]:
-        problems.append(Problem(raw.path, r, "人编号", "person has neither 人编号 nor 证件号码"))
+    pid = header.get("person_id", header.get("personal:id_number", "人编号"))
+    for r in _rows(raw, source.isna())[:LIMIT]:
+        problems.append(Problem(raw.path, r, pid, "person has neither 人编号 nor 证件号码"))
     m = t.assign(person_id=privacy.pseudonymize(source, key, "P"))
     if "public_welfare_post" not in m and "post_months" in m:
         m = m.assign(public_welfare_post=(m["post_months"] > 0).astype("boolean"))
@@ -412,56 +706,111 @@ def _members(t: pd.DataFrame, raw: RawTable, key: bytes) -> tuple[pd.DataFrame, 
             working = working | (m["work_location"].fillna("none") != "none")
         m = m.assign(employed=working)
     dup = m.duplicated(["person_id", "year"], keep=False) & m["person_id"].notna()
-    for r in _rows(raw, dup)[:50]:
-        problems.append(Problem(raw.path, r, "人编号", "the same person appears twice in one year"))
-    header = {}
+    if dup.any():
+        rows = m[dup].groupby(["person_id", "year"], sort=False).groups.values()
+        for idx in list(rows)[:LIMIT]:
+            where = [int(raw.rows[i]) for i in idx]
+            problems.append(Problem(raw.path, where[0], pid,
+                                    f"the same person appears more than once in one year: rows {_fmt(where)}"))
     problems += _range_problems(m, raw, header, schema.MEMBER_COLUMNS)
-    return schema.conform(m, "members"), problems
+    return schema.conform(m, "members").assign(_row=raw.rows[m.index].to_numpy()), problems
+
+
+# --------------------------------------------------------------------------------------------------
+# One file: personal data
+
+def _personal_values(raw: RawTable, mapping: dict) -> set[str]:
+    labels = [label for label, (canon, _) in mapping.items() if canon.startswith("personal:")]
+    return {v for label in labels for v in raw.frame[label].unique() if len(v) >= 2}
+
+
+def _leaks(raw: RawTable, known: set[str], frames: list[pd.DataFrame], header: dict) -> list[Problem]:
+    """Text kept in the output (places, relations, training types) must hold no ID number, phone number or
+    name of the file's personal columns (``known``): such a value in a kept column is refused, naming row
+    and column."""
+    problems = []
+    for frame in frames:
+        text = [c for c, dtype in frame.dtypes.items() if dtype == "string" and c not in ("household_id", "person_id")]
+        for c in text:
+            found = [v for v in frame[c].unique() if isinstance(v, str) and (v in known or privacy.find_identifiers(v))]
+            if not found:
+                continue
+            rows = frame.loc[frame[c].isin(found), "_row"]
+            problems += [Problem(raw.path, int(r), header.get(c, c),
+                                 "this cell holds personal data (an ID number, phone number or name), which cannot "
+                                 "be kept in this column; remove it from the export") for r in rows.head(LIMIT)]
+    return list(dict.fromkeys(problems))
+
+
+def _redact_text(text: str, known: set[str]) -> str:
+    """Mask ID numbers, phone numbers and the file's personal values quoted in a message."""
+    for _, value in privacy.find_identifiers(text):
+        text = text.replace(value, value[:4] + "*" * (len(value) - 4))
+    if known:
+        text = re.sub(r"'([^']{2,})'", lambda m: f"'{m.group(1)[0]}{'*' * (len(m.group(1)) - 1)}'"
+                      if m.group(1) in known else m.group(0), text)
+    return text
+
+
+def _redacted(problems: list[Problem], known: set[str]) -> list[Problem]:
+    return [replace(p, message=_redact_text(p.message, known)) for p in problems]
+
+
+def _fmt(rows: list[int], limit: int = 10) -> str:
+    return ", ".join(map(str, rows[:limit])) + (f" ... ({len(rows)} rows)" if len(rows) > limit else "")
 
 
 # --------------------------------------------------------------------------------------------------
 # Many files
 
 def expand_paths(paths) -> list[Path]:
-    """Files named, and the readable files inside folders named (sorted)."""
+    """Files named, and the readable files inside folders named (sorted; hidden files and Office lock
+    files ``~$...`` left out)."""
     files = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in READABLE)
+            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in READABLE
+                            and not f.name.startswith((".", "~$")))
         else:
             files.append(p)
     return files
 
 
 def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, config_dir=None,
-           write: bool = True, progress: bool = False) -> IngestResult:
+           write: bool = True, progress: bool = False, report_path: str | Path | None = None,
+           counties=None) -> IngestResult:
     """Read, check and (if ``write``) store exports as canonical Parquet tables under ``out_dir``.
 
-    Raises :class:`DataError` listing every problem of every file; nothing is written then.
+    Parameters
+    ----------
+    paths : files and folders of exports (CSV/TSV/TXT, XLSX).
+    out_dir : where the tables and ``ingest_report.md`` go (default ``data/processed``).
+    report_path : also write the ingest report here, accepted or refused; must lie outside ``out_dir``,
+        which a refused ingest leaves untouched.
+    counties : county names to accept (a list, or a text file with one a line); default the ``counties``
+        list of ``catalogue.yaml``; when both are empty any proper name is accepted.
+
+    Raises :class:`DataError` listing every problem of every file; nothing is written to ``out_dir`` then.
     Files are only read: raw exports are never modified.
     """
+    out = Path(out_dir or DATA_PROCESSED)
+    report_path = _check_report_path(report_path, out)
     key = key or privacy.pseudonym_key()
     files = expand_paths(paths)
     if not files:
         raise DataError(Problem(", ".join(map(str, paths)), None, None, "no CSV or XLSX files found"))
+    allowed = known_counties(counties, config_dir)
     problems, reports, hh_parts, mem_parts = [], [], [], []
     iterator = files
     if progress:
         from tqdm.auto import tqdm
         iterator = tqdm(files, desc="ingest", unit="file")
     for path in iterator:
-        try:
-            hh, mem, report, file_problems = read_export(path, key, config_dir)
-        except DataError as exc:
-            problems += exc.problems
-            reports.append(FileReport(str(path)))
-            continue
+        hh, mem, report, file_problems = _read_one(path, key, config_dir, allowed)
         reports.append(report)
         problems += file_problems
-        if hh is not None:
-            hh_parts.append(hh.assign(_file=str(path)))
-        if mem is not None:
-            mem_parts.append(mem.assign(_file=str(path)))
+        hh_parts += [hh.assign(_file=str(path))] if hh is not None else []
+        mem_parts += [mem.assign(_file=str(path))] if mem is not None else []
     households = pd.concat(hh_parts, ignore_index=True) if hh_parts else schema.empty_frame("households")
     members = pd.concat(mem_parts, ignore_index=True) if mem_parts else schema.empty_frame("members")
     if not problems and households.empty:
@@ -469,11 +818,15 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
                                 "no household data among the inputs: a household file or a person-row export "
                                 "with income columns is needed"))
     if not problems:
-        problems += _cross_checks(households, members)
+        problems += _cross_checks(households, members, {f.path: f.columns for f in reports})
     if problems:
+        for r in reports:
+            r.problems = sum(p.file == r.path for p in problems)
+        if report_path is not None:
+            _write_text(report_path, render_report(reports, problems))
         raise DataError(problems)
-    households = _attach_geography(households.drop(columns="_file", errors="ignore"))
-    members = _member_geography(members.drop(columns="_file", errors="ignore"), households)
+    households = _attach_geography(households.drop(columns=["_file", "_row"]))
+    members = _member_geography(members.drop(columns=["_file", "_row"], errors="ignore"), households)
     households = households.sort_values(["county", "household_id", "year"], ignore_index=True)
     members = members.sort_values(["county", "household_id", "person_id", "year"], ignore_index=True)
     schema.check_table(households, "households")
@@ -482,9 +835,43 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     if write:
         sources = [{"file": Path(f.path).name, "sha256": file_sha256(f.path), "rows_in": f.rows_in}
                    for f in reports]
-        write_tables({"households": households, "members": members}, out_dir or DATA_PROCESSED,
+        write_tables({"households": households, "members": members}, out,
                      report=result.report(), sources=sources)
+    if report_path is not None:
+        _write_text(report_path, result.report())
     return result
+
+
+def _read_one(path: Path, key: bytes, config_dir, counties) -> tuple:
+    """:func:`read_export` that turns any failure into located problems: one unreadable file must give a
+    message, never a traceback, and must not stop the other files from being checked."""
+    try:
+        return read_export(path, key, config_dir, counties)
+    except DataError as exc:
+        return None, None, FileReport(str(path), kind="unreadable"), exc.problems
+    except Exception as exc:  # noqa: BLE001 - any defect met on hostile input must still end in a message
+        logging.getLogger(__name__).debug("reading %s failed", path, exc_info=True)
+        message = _redact_text(f"{type(exc).__name__}: {exc}", set())
+        return None, None, FileReport(str(path), kind="unreadable"), [Problem(
+            str(path), None, None, f"the file could not be read ({message}); nothing was written. This is a "
+                                   "defect in the suite: please report it with a description of the file")]
+
+
+def _check_report_path(report_path, out: Path) -> Path | None:
+    if report_path is None:
+        return None
+    report_path = Path(report_path)
+    if report_path.resolve().is_relative_to(out.resolve()):
+        raise ParameterError(f"report_path {str(report_path)!r} lies inside the output folder {str(out)!r}; give a "
+                             "path outside it (a refused ingest leaves the output folder untouched)")
+    return report_path
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -495,29 +882,38 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _cross_checks(households: pd.DataFrame, members: pd.DataFrame) -> list[Problem]:
+def _cross_checks(households: pd.DataFrame, members: pd.DataFrame, headers: dict[str, dict]) -> list[Problem]:
+    """Checks across files: one household-year in one file only; every member's household present; the
+    stated household size equals the number of member rows."""
     problems = []
-    if "_file" in households and len(households):
-        dup = households.duplicated(["household_id", "year"], keep=False)
-        for _, grp in households[dup].groupby(["household_id", "year"]).head(100).groupby(["household_id", "year"]):
-            names = sorted(set(grp["_file"]))
-            if len(names) > 1:
-                problems.append(Problem(", ".join(names), None, "户编号",
-                                        f"the same household and year ({grp['year'].iloc[0]}) is in more than one file"))
-    if len(members) and len(households):
-        known = households[["household_id", "year"]].drop_duplicates()
-        joined = members.merge(known.assign(_known=True), on=["household_id", "year"], how="left")
-        orphan = joined["_known"].isna()
-        for f, grp in joined[orphan].groupby("_file"):
-            problems.append(Problem(f, None, "户编号", f"{len(grp)} member row(s) belong to households missing from "
-                                                     f"the household data (years {sorted(grp['year'].unique())})"))
-        counts = members.groupby(["household_id", "year"]).size().rename("members")
-        both = households.merge(counts, left_on=["household_id", "year"], right_index=True, how="inner")
-        off = both[both["members"] != both["size"]]
-        for _, row in off.head(50).iterrows():
-            problems.append(Problem(row["_file"], None, "家庭人口数",
-                                    f"a household of year {row['year']} states {row['size']} members but "
-                                    f"{row['members']} member rows were found"))
+
+    def col(file, canon, default):
+        return headers.get(file, {}).get(canon, default)
+    dup = households.duplicated(["household_id", "year"], keep=False)
+    for _, grp in list(households[dup].groupby(["household_id", "year"]))[:LIMIT]:
+        if grp["_file"].nunique() > 1:
+            where = "; ".join(f"{Path(f).name} row {r}" for f, r in zip(grp["_file"], grp["_row"]))
+            problems.append(Problem(grp["_file"].iloc[0], int(grp["_row"].iloc[0]),
+                                    col(grp["_file"].iloc[0], "household_id", "户编号"),
+                                    f"the same household and year ({grp['year'].iloc[0]}) is in more than one file: "
+                                    f"{where}"))
+    if members.empty or households.empty:
+        return problems
+    known = households[["household_id", "year"]].drop_duplicates()
+    joined = members.merge(known.assign(_known=True), on=["household_id", "year"], how="left")
+    orphan = joined[joined["_known"].isna()]
+    for row in orphan.head(LIMIT).to_dict("records"):
+        problems.append(Problem(row["_file"], int(row["_row"]), col(row["_file"], "household_id", "户编号"),
+                                f"this member's household is missing from the household data of {row['year']}"))
+    if len(orphan) > LIMIT:
+        problems.append(Problem(orphan["_file"].iloc[0], None, None, f"... and {len(orphan) - LIMIT} more such rows"))
+    counts = members.groupby(["household_id", "year"]).size().rename("members")
+    both = households[~dup].merge(counts, left_on=["household_id", "year"], right_index=True, how="inner")
+    off = both[both["members"] != both["size"]]
+    for row in off.head(LIMIT).to_dict("records"):
+        problems.append(Problem(row["_file"], int(row["_row"]), col(row["_file"], "size", "家庭人口数"),
+                                f"the household states {row['size']} members in {row['year']} but {row['members']} "
+                                "member row(s) were found"))
     return problems
 
 

@@ -1,147 +1,534 @@
-"""Reading export files as tables of text: CSV in UTF-8 / UTF-8 with BOM / GBK / GB18030, and XLSX.
+"""Reading export files as tables of text: CSV / TSV in UTF-8, UTF-16 or GBK/GB18030, and XLSX.
 
 Every cell is read as text so that nothing is guessed before validation ("007" stays "007", "1,2万"
-reaches the parser as it is). Files are opened read-only and never written.
+reaches the parser as it is). Files are opened read-only and never written. Whatever a file holds, reading
+either returns a :class:`RawTable` with the repairs it made listed in ``notes``, or raises
+:class:`~analysis.errors.DataError` naming the file (and the row and column where there is one).
+
+Encodings of text files
+-----------------------
+A CSV file carries no trustworthy statement of its encoding, so the bytes decide:
+
+1. a byte-order mark is the encoding (UTF-8, UTF-16 LE/BE);
+2. otherwise the file is UTF-8 when it decodes as UTF-8 (Chinese text in GBK practically never does);
+3. otherwise it is GB18030 (a superset of GBK and GB2312), unless some of its lines are UTF-8 and others
+   not: a file mixing encodings is refused, naming the first rows of each.
+
+What a file *declares* is only a hint: a first line such as ``# -*- coding: gbk -*-`` or
+``# encoding=utf-8``, and an encoding named in the file name (``..._utf8.csv``). When a declaration
+contradicts the bytes, the bytes win and the report says so; a declaration line is not part of the table
+and is skipped (row numbers still count it, as a spreadsheet would show it).
+
+Table shapes
+------------
+Leading blank rows and a one-cell title row above the header are skipped; a header spread over two rows
+(an Excel merged header) is joined; blank rows and totals rows (合计 / 总计 / 小计 with mostly numbers)
+are removed; in XLSX, cells merged down a column are filled with their value. A CSV row with more
+values than the header is refused unless the extra values are all empty (then they are dropped); a
+non-blank row with fewer values is refused, because its values may have shifted columns.
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import datetime as dt
 import io
-import unicodedata
+import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.errors import DataError, Problem
+from analysis.parsing import normalize
 
-CSV_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK and GB2312
 XLSX_MAGIC = b"PK\x03\x04"
-# Words that mark a totals or subtotals row in a spreadsheet export.
-TOTAL_WORDS = ("合计", "总计", "小计", "總計", "合計")
+# A cell that marks a totals or subtotals row in a spreadsheet export ("合计", "合 计：", "总计", "小计"...).
+TOTAL_WORD = r"[合总總小共]\s*[计計]\s*[:：]?"
+# Cells of a totals row other than its label: sums, counts ("6户"), or placeholders.
+TOTAL_FILLER = r"[-+\d.,%元万户人个—–/\s]*"
+NOT_TABLES = (  # leading bytes of files that are sometimes renamed .csv or .xlsx by mistake
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"), (b"{\\rtf", "an RTF document"), (b"BM", None),
+    (b"\xd0\xcf\x11\xe0", "an old-format Excel (.xls) or password-protected workbook"),
+)
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+DECLARATION = re.compile(r"^\s*#.*?\b(?:en)?(?:coding|charset)\s*[:=]\s*[\"']?([-\w.]+)", re.IGNORECASE)
+NAME_HINT = re.compile(r"(utf-?8|utf-?16|gbk|gb2312|gb18030|big5)", re.IGNORECASE)
+DELIMITERS = (",", "\t", ";", "|")
+MAX_LINES_PER_CELL = 20    # a quoted cell spanning more lines than this is an unclosed quotation mark
+ASCII = bytes(range(128))
+EDGE_CHARS = " \t\r\n\f\v\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff"
 
 
 @dataclass
 class RawTable:
-    """A file read as text: ``frame`` holds strings ('' for empty), ``rows`` the spreadsheet row numbers."""
+    """A file read as text.
+
+    ``frame`` holds strings ('' for empty) under unique column labels (the header text, or
+    ``"<text> (F)"`` for a repeated header, ``"<unnamed column F>"`` for an empty one); ``headers`` maps
+    each label to the header as written and ``letters`` to its spreadsheet column letter. ``rows`` holds
+    the spreadsheet row number of each frame row. ``rows_read`` counts the data rows under the header
+    before blank and totals rows were removed; ``header_row`` is the row of the header (its last row
+    when the header spans two).
+    """
 
     path: str
     frame: pd.DataFrame
     rows: pd.Series
     encoding: str
     notes: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    letters: dict[str, str] = field(default_factory=dict)
+    rows_read: int = 0
+    header_row: int = 1
 
 
-def normalize_header(text: object) -> str:
-    """Header text folded for matching: NFKC (full-width to half-width), no spaces, lower case.
+@dataclass
+class _Grid:
+    """A file's cells before the header is found (one list of text per row, rows as in the file)."""
+
+    records: list[list[str]]
+    encoding: str
+    notes: list[str]
+    widths: list[int] | None = None                         # values per CSV record; None for XLSX
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    pending: list[tuple[int, int, str]] = field(default_factory=list)   # (row, column index, message)
+
+
+@lru_cache(maxsize=8)
+def _default_variants() -> dict:
+    from analysis.config import load_yaml
+    return variant_table(load_yaml("headers.yaml").get("character_variants"))
+
+
+def variant_table(variants: dict | None) -> dict:
+    """A ``str.translate`` table from the ``character_variants`` mapping of ``headers.yaml``."""
+    return str.maketrans({str(k): str(v) for k, v in (variants or {}).items()})
+
+
+def normalize_header(text: object, variants: dict | None = None) -> str:
+    """Header text folded for matching: NFKC (full-width to half-width), no spaces, traditional
+    characters replaced by simplified ones (``character_variants`` in ``headers.yaml``), lower case.
 
     >>> normalize_header("务工时间（月） ")
     '务工时间(月)'
+    >>> normalize_header("戶編號")
+    '户编号'
     """
-    folded = unicodedata.normalize("NFKC", str(text))
-    return "".join(folded.split()).lower()
+    return normalize(text, _default_variants() if variants is None else variants)
 
 
-def _decode(path: Path, data: bytes) -> tuple[str, str]:
-    for enc in CSV_ENCODINGS:
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    raise DataError(Problem(str(path), None, None,
-                            "cannot decode the file as UTF-8 or GBK/GB18030 text; "
-                            "save it from Excel as 'CSV UTF-8' or as .xlsx"))
-
-
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
-    data = path.read_bytes()
-    text, encoding = _decode(path, data)
-    if not text.strip():
-        raise DataError(Problem(str(path), None, None, "the file is empty"))
-    if "\x00" in text:
-        raise DataError(Problem(str(path), None, None, "the file is not a text table (it holds binary data)"))
-    try:
-        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",\t;")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = ","
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            header=None, skip_blank_lines=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(Problem(str(path), None, None, f"not a readable table: {exc}")) from None
-    return frame, encoding
-
-
-def _read_xlsx(path: Path) -> pd.DataFrame:
-    try:
-        # calamine reads a county export some 20x faster than openpyxl; both give text cells here.
-        frame = pd.read_excel(path, sheet_name=0, header=None, dtype=str, engine="calamine")
-    except Exception as exc:  # the reader's own error types vary with the damage; all mean "unreadable"
-        raise DataError(Problem(str(path), None, None,
-                                f"the Excel file cannot be opened (damaged or truncated?): {exc}")) from None
-    return frame.fillna("")
+def column_letter(index: int) -> str:
+    """Spreadsheet column letter of a 0-based column index (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def read_raw(path: str | Path) -> RawTable:
-    """Read one export file into a :class:`RawTable` of text with its header row as column names.
-
-    Blank rows and totals rows (合计 / 总计 / 小计) are removed and noted; a header spread over two rows
-    (an Excel merged header) is joined.
-    """
+    """Read one export file into a :class:`RawTable` of text with its header row as column names."""
     path = Path(path)
     if not path.is_file():
         raise DataError(Problem(str(path), None, None, "no such file"))
+    if path.stat().st_size == 0:
+        raise DataError(Problem(str(path), None, None, "the file is empty (0 bytes)"))
     with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic == XLSX_MAGIC or path.suffix.lower() in (".xlsx", ".xlsm"):
-        frame, encoding = _read_xlsx(path), "xlsx"
-    elif path.suffix.lower() == ".xls":
-        raise DataError(Problem(str(path), None, None,
-                                "old .xls workbooks are not read; save the sheet as .xlsx or CSV"))
+        head = fh.read(8)
+    suffix = path.suffix.lower()
+    if head.startswith(XLSX_MAGIC):
+        grid = _read_xlsx(path)
+        if suffix not in (".xlsx", ".xlsm"):
+            grid.notes.insert(0, f"the file is an Excel workbook named {suffix or 'without extension'}; "
+                                 "read as a workbook")
     else:
-        frame, encoding = _read_csv(path)
-    if frame.shape[0] == 0:
-        raise DataError(Problem(str(path), None, None, "the file is empty"))
-    frame = frame.apply(lambda col: col.astype("string").fillna("").str.strip().astype(object))
-    return _split_header(path, frame, encoding)
+        for magic, what in NOT_TABLES:
+            if what and head.startswith(magic):
+                raise DataError(Problem(str(path), None, None, f"this is {what}, not a table; export the data "
+                                                                "as CSV or save it as .xlsx"))
+        grid = _read_text(path)
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            grid.notes.insert(0, f"the file is text (CSV) although named {suffix}; read as CSV")
+    return _split_header(path, grid)
 
 
-def _split_header(path: Path, frame: pd.DataFrame, encoding: str) -> RawTable:
-    notes: list[str] = []
-    rows = pd.Series(range(1, len(frame) + 1), index=frame.index)
-    blank = (frame == "").all(axis=1)
-    frame, rows = frame[~blank], rows[~blank]   # leading blank lines before the header, if any
-    if frame.empty:
-        raise DataError(Problem(str(path), None, None, "the file is empty"))
-    header = list(frame.iloc[0])
-    body, body_rows = frame.iloc[1:], rows.iloc[1:]
-    header_row = int(rows.iloc[0])
-    if body.shape[0] and _looks_like_second_header(header, list(body.iloc[0])):
-        second = list(body.iloc[0])
-        header = _join_headers(header, second)
-        notes.append(f"rows {header_row}-{header_row + 1} form a two-row header; joined into one")
-        body, body_rows = body.iloc[1:], body_rows.iloc[1:]
-    header = [h if h else f"<unnamed {i + 1}>" for i, h in enumerate(header)]
-    body = body.set_axis(header, axis=1)
+# --------------------------------------------------------------------------------------------------
+# Text files
+
+def _binary(data: bytes) -> bool:
+    sample = data[:65536]
+    controls = sum(sample.count(bytes([b])) for b in (*range(0, 9), 11, 14, *range(16, 26), *range(27, 32)))
+    return b"\x00" in sample or controls > len(sample) // 200
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str, list[str]]:
+    """Text and encoding by the rules in the module docstring; notes for declarations that disagree."""
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding, []
+            except UnicodeDecodeError as exc:
+                row = data[:exc.start].count(b"\n") + 1
+                raise DataError(Problem(str(path), row, None, f"the file starts with a {encoding} byte-order mark "
+                                                              "but holds bytes that are not valid in that encoding "
+                                                              "(mixed encodings?)")) from None
+    if _binary(data):
+        raise DataError(Problem(str(path), None, None, "the file holds binary data, not a text table (or UTF-16 "
+                                                       "text without a byte-order mark); save it as CSV UTF-8 "
+                                                       "or .xlsx"))
+    try:
+        return data.decode("utf-8"), "utf-8", []
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    utf8 = [i + 1 for i, ln in enumerate(lines) if _is_utf8(ln)]
+    if utf8:
+        other = [i + 1 for i, ln in enumerate(lines) if not ln.isascii() and not _is_utf8(ln)]
+        raise DataError(Problem(str(path), utf8[0] if utf8[0] > other[0] else other[0], None,
+                                f"the file mixes encodings: line(s) {_fmt_rows(utf8, 5)} are UTF-8 but line(s) "
+                                f"{_fmt_rows(other, 5)} are not (GBK?); save the whole file in one encoding"))
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        row = data[:exc.start].count(b"\n") + 1
+        raise DataError(Problem(str(path), row, None, "cannot decode the file as UTF-8 or GBK/GB18030 text; save "
+                                                      "it from Excel as 'CSV UTF-8' or as .xlsx")) from None
+    return text, "gb18030", []
+
+
+def _is_utf8(line: bytes) -> bool:
+    """A line with Chinese text in UTF-8 (at least two characters: one or two GBK characters may decode as
+    UTF-8 by chance, more practically never do)."""
+    if len(line.translate(None, ASCII)) < 6:
+        return False
+    try:
+        line.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _family(encoding: str) -> str:
+    name = codecs.lookup(encoding).name
+    return {"gbk": "gb18030", "gb2312": "gb18030", "utf-8-sig": "utf-8", "utf-16-le": "utf-16",
+            "utf-16-be": "utf-16"}.get(name, name)
+
+
+def _declarations(path: Path, text: str, encoding: str) -> tuple[str, list[str]]:
+    """Blank a coding declaration line (kept as an empty row 1) and note declarations the bytes contradict."""
+    notes = []
+    first, sep, rest = text.partition("\n")
+    declared = DECLARATION.match(first)
+    sources = []
+    if declared:
+        text = sep + rest
+        sources.append(("its first line", declared.group(1)))
+        notes.append(f"row 1 ({first.strip()[:60]!r}) declares an encoding; it is not part of the table and was "
+                     "skipped")
+    hint = NAME_HINT.search(path.stem)
+    if hint:
+        sources.append(("its file name", hint.group(1)))
+    for where, name in sources:
+        try:
+            agrees = _family(name) == _family(encoding)
+        except LookupError:
+            notes.append(f"{where} names an unknown encoding {name!r}; ignored")
+            continue
+        if not agrees:
+            notes.append(f"{where} says the file is {name}, but its bytes are {encoding}; read as {encoding} "
+                         "(the bytes decide)")
+    return text, notes
+
+
+def _delimiter(text: str) -> str:
+    """The separator giving the most fields on the first non-blank lines (comma on a tie)."""
+    lines = [ln for ln in text[:50000].splitlines() if ln.strip()][:5]
+    best, best_n = ",", 1
+    for sep in DELIMITERS:
+        n = max((len(next(csv.reader([ln], delimiter=sep), [])) for ln in lines), default=1)
+        if n > best_n:
+            best, best_n = sep, n
+    return best
+
+
+def _read_text(path: Path) -> _Grid:
+    data = path.read_bytes()
+    text, encoding, notes = _decode(path, data)
+    text, declared = _declarations(path, text, encoding)
+    notes += declared
+    if not text.strip():
+        raise DataError(Problem(str(path), None, None, "the file is empty (no text)"))
+    start = text.lstrip()[:200].lower()
+    if start.startswith(("<!doctype html", "<html", "<table", "<?xml", "<workbook")):
+        raise DataError(Problem(str(path), None, None,
+                                "this is an HTML/XML page, not a CSV table (some systems save web tables under an "
+                                ".xls name); open it in Excel or WPS and save it as .xlsx or CSV"))
+    sep = _delimiter(text)
+    records, widths = [], []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    line = 0
+    try:
+        for record in reader:
+            if reader.line_num - line > MAX_LINES_PER_CELL:
+                raise DataError(Problem(str(path), len(records) + 1, None,
+                                        f"a quotation mark in this row is never closed: lines {line + 1}-"
+                                        f"{reader.line_num} would be read as one cell; remove the stray \" "))
+            line = reader.line_num
+            records.append(record)
+            widths.append(len(record))
+    except csv.Error as exc:
+        raise DataError(Problem(str(path), len(records) + 1, None, f"not a readable CSV row: {exc}")) from None
+    if sep != ",":
+        notes.append(f"values are separated by {'a tab' if sep == chr(9) else repr(sep)}, not commas")
+    return _Grid(records, encoding, notes, widths=widths)
+
+
+# --------------------------------------------------------------------------------------------------
+# Excel workbooks
+
+def _read_xlsx(path: Path) -> _Grid:
+    from python_calamine import CalamineWorkbook
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" not in names:
+                what = "a Word document" if "word/document.xml" in names else "a ZIP archive"
+                raise DataError(Problem(str(path), None, None, f"this is {what}, not an Excel workbook; save the "
+                                                                "table as .xlsx or CSV"))
+            pending = _formulas_without_values(zf)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError, NotImplementedError) as exc:
+        raise DataError(Problem(str(path), None, None, f"the Excel file is damaged or incomplete (truncated copy or "
+                                                        f"download?): {exc}")) from None
+    try:
+        # calamine reads a county export some 20x faster than openpyxl.
+        book = CalamineWorkbook.from_path(str(path))
+        sheet = book.get_sheet_by_index(0)
+        cells = sheet.to_python(skip_empty_area=False)
+        merged = list(sheet.merged_cell_ranges or [])
+    except Exception as exc:  # the reader's own error types vary with the damage; all mean "unreadable"
+        raise DataError(Problem(str(path), None, None,
+                                f"the Excel file cannot be opened (damaged or truncated?): {exc}")) from None
+    notes = []
+    others = [name for name in book.sheet_names[1:] if _sheet_has_data(book, name)]
+    if others:
+        notes.append(f"only the first sheet ({book.sheet_names[0]!r}) was read; sheet(s) "
+                     f"{', '.join(map(repr, others))} "
+                     "also hold data: save each table as its own file if they are needed")
+    records = [[_cell_text(v) for v in row] for row in cells]
+    return _Grid(records, "xlsx", notes, merged=merged, pending=pending)
+
+
+def _sheet_has_data(book, name: str) -> bool:
+    try:
+        return any(any(v != "" for v in row) for row in book.get_sheet_by_name(name).to_python())
+    except Exception:  # an unreadable extra sheet is not read anyway
+        return False
+
+
+def _cell_text(value) -> str:
+    """A cell as text, the way the spreadsheet shows it in the General format."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        # Numbers of 16 digits or more were rounded by Excel (15 significant digits): show them as Excel
+        # does, so identifiers typed as numbers are recognised as damaged instead of read as other people.
+        if abs(value) >= 1e15:
+            return f"{value:.5E}"
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _formulas_without_values(zf: zipfile.ZipFile) -> list[tuple[int, int, str]]:
+    """Cells of the first sheet holding a formula but no saved result (files written by programs that do
+    not calculate): read as empty, they would silently become zeros."""
+    sheet = _first_sheet_path(zf)
+    if sheet is None:
+        return []
+    xml = zf.read(sheet)
+    if b"<f" not in xml:
+        return []
+    found = []
+    for m in re.finditer(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', xml, re.S):
+        body = m.group(3) or b""
+        if b"<f" in body and not re.search(rb"<v>[^<]+</v>", body):
+            formula = re.search(rb"<f[^>]*>([^<]*)</f>", body)
+            col = 0
+            for ch in m.group(1).decode():
+                col = col * 26 + ord(ch) - 64
+            text = f"={formula.group(1).decode()}" if formula else "a formula"
+            found.append((int(m.group(2)), col - 1, f"the cell holds {text} without a saved result; open the "
+                                                    "file in Excel or WPS and save it again so results are stored"))
+    return found
+
+
+def _first_sheet_path(zf: zipfile.ZipFile) -> str | None:
+    workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+    sheet = re.search(r"<sheet\b[^>]*?r:id=\"([^\"]+)\"", workbook)
+    if not sheet:
+        return None
+    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    for rel in re.finditer(r"<Relationship\b[^>]*>", rels):
+        if f'Id="{sheet.group(1)}"' in rel.group(0):
+            target = re.search(r'Target="([^"]+)"', rel.group(0)).group(1)
+            target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            return target if target in zf.namelist() else None
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# From cells to a table
+
+def _split_header(path: Path, grid: _Grid) -> RawTable:
+    width = max(map(len, grid.records), default=0)
+    records = [[v.strip(EDGE_CHARS) for v in r] + [""] * (width - len(r)) for r in grid.records]
+    frame = pd.DataFrame(records, dtype=object, columns=range(width))
+    if not (frame != "").any().any():
+        raise DataError(Problem(str(path), None, None, "the file is empty (no values)"))
+    notes = list(grid.notes)
+    at, first_data, header = _find_header(frame, notes)
+    problems, trailing = _width_problems(path, grid, at, first_data, header)
+    if trailing:
+        notes.append(f"{len(trailing)} row(s) end with empty values beyond the header's columns (extra "
+                     f"separators); dropped: rows {_fmt_rows(trailing)}")
+    body, filled = _fill_merged(frame.iloc[first_data:], grid.merged, first_data)
+    if filled:
+        notes.append(f"cells merged down a column were filled with their value: {_fmt_rows(filled, 6)}")
+    labels, headers, letters = _labels(header)
+    problems += [Problem(str(path), r, (headers.get(labels[c]) if c < len(labels) else None) or column_letter(c), msg)
+                 for r, c, msg in grid.pending[:50]]
+    if len(grid.pending) > 50:
+        problems.append(Problem(str(path), None, None, f"... and {len(grid.pending) - 50} more such cells"))
+    if problems:
+        raise DataError(problems)
+    body = body.set_axis(labels, axis=1)
+    body_rows = pd.Series(body.index + 1, index=body.index)   # spreadsheet rows count from 1
+    keep = _data_rows(body, body_rows, notes)
+    if not keep.any():
+        raise DataError(Problem(str(path), at + 1, None, "the file has a header but no data rows"))
+    return RawTable(str(path), body[keep].reset_index(drop=True), body_rows[keep].reset_index(drop=True),
+                    grid.encoding, notes, headers, letters, rows_read=len(body), header_row=first_data)
+
+
+def _find_header(frame: pd.DataFrame, notes: list[str]) -> tuple[int, int, list[str]]:
+    """The header's row index, the first data row's index, and the header (two rows joined if need be)."""
+    nonblank = (frame != "").sum(axis=1)
+    at = int((nonblank > 0).idxmax())
+    while at + 1 < len(frame) and nonblank[at] == 1 and nonblank[at + 1] >= 2 and at < 5:
+        title = next(v for v in frame.iloc[at] if v)
+        notes.append(f"row {at + 1} ({title[:40]!r}) is a title above the header; skipped")
+        at += 1
+    header = list(frame.iloc[at])
+    first_data = at + 1
+    if first_data < len(frame) and _looks_like_second_header(header, list(frame.iloc[first_data])):
+        header = _join_headers(header, list(frame.iloc[first_data]))
+        notes.append(f"rows {at + 1}-{at + 2} form a two-row header; joined into one")
+        first_data += 1
+    return at, first_data, header
+
+
+def _data_rows(body: pd.DataFrame, rows: pd.Series, notes: list[str]) -> pd.Series:
+    """Rows holding data: blank rows and totals rows are left out, and noted."""
     blank = (body == "").all(axis=1)
     if blank.any():
-        notes.append(f"{int(blank.sum())} blank row(s) skipped: rows {_fmt_rows(body_rows[blank])}")
-    total = body.apply(lambda col: col.isin(TOTAL_WORDS)).any(axis=1) & ~blank
+        notes.append(f"{int(blank.sum())} blank row(s) skipped: rows {_fmt_rows(rows[blank])}")
+    total = _totals_rows(body) & ~blank
     if total.any():
-        notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计) removed: rows {_fmt_rows(body_rows[total])}")
-    keep = ~blank & ~total
-    return RawTable(str(path), body[keep].reset_index(drop=True),
-                    body_rows[keep].reset_index(drop=True), encoding, notes)
+        notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计) removed: rows {_fmt_rows(rows[total])}")
+    return ~blank & ~total
+
+
+def _labels(header: list[str]) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    labels, headers, letters, seen = [], {}, {}, {}
+    for i, text in enumerate(header):
+        letter = column_letter(i)
+        label = text if text else f"<unnamed column {letter}>"
+        if label in seen:
+            label = f"{text} ({letter})"
+        seen[label] = i
+        labels.append(label)
+        headers[label] = text
+        letters[label] = letter
+    return labels, headers, letters
+
+
+def _width_problems(path: Path, grid: _Grid, header_at: int, first_data: int, header: list[str]
+                    ) -> tuple[list[Problem], list[int]]:
+    """CSV rows whose number of values differs from the header's; rows whose only extra values are empty
+    (trailing separators) are returned apart, as they lose nothing."""
+    if grid.widths is None:
+        return [], []
+    problems, trailing = [], []
+    width = len(header) - next((i for i, h in enumerate(reversed(header)) if h), len(header))
+    width = max(width, grid.widths[header_at])
+    for i in range(first_data, len(grid.records)):
+        record = grid.records[i]
+        n = len(record) - next((k for k, v in enumerate(reversed(record)) if v.strip()), len(record))
+        if n > width:
+            problems.append(Problem(str(path), i + 1, header[-1] or None,
+                                    f"this row has {n} values but the header has {width} columns: a value has no "
+                                    "column (an extra separator, or a comma inside an unquoted value?)"))
+        elif 0 < len(record) < width and n:
+            unclosed = "\n" in record[-1]
+            problems.append(Problem(str(path), i + 1, None,
+                                    "a quotation mark in this row is never closed, so the lines after it were read "
+                                    "as one cell" if unclosed else
+                                    f"this row has only {len(record)} values but the header has {width} columns: a "
+                                    "value or separator is missing, so the values after it may have shifted"))
+        elif len(record) > width:
+            trailing.append(i + 1)
+        if len(problems) >= 50:
+            break
+    return problems, trailing
+
+
+def _fill_merged(body: pd.DataFrame, merged, first_data: int) -> tuple[pd.DataFrame, list[str]]:
+    """Cells merged down one column below the header take the merged cell's value (what Excel shows)."""
+    done = []
+    for (r0, c0), (r1, c1) in merged:
+        if r0 < first_data or c0 != c1 or r1 == r0 or c0 >= body.shape[1]:
+            continue
+        span = [r for r in range(r0, r1 + 1) if r in body.index]
+        if span:
+            body.loc[span, c0] = body.at[r0, c0] if r0 in body.index else ""
+            done.append(f"{column_letter(c0)}{r0 + 1}:{column_letter(c0)}{r1 + 1}")
+    return body, done
+
+
+def _totals_rows(body: pd.DataFrame) -> pd.Series:
+    """A totals row has a cell saying 合计 / 总计 / 小计 and, besides it, at most three cells of text: a
+    household's row holds names and places, which a totals row does not."""
+    word = re.compile(f"(?:^|\x1f){TOTAL_WORD}(?:\x1f|$)")
+    joined = ["\x1f".join(row) for row in body.to_numpy(dtype=object, na_value="")]
+    has_word = pd.Series([bool(word.search(r)) for r in joined], index=body.index)
+    if not has_word.any():
+        return has_word
+    candidates = body[has_word]
+    text = candidates.apply(lambda col: ~col.str.fullmatch(TOTAL_FILLER)).sum(axis=1) - 1
+    return has_word & (text.reindex(body.index, fill_value=99) <= 3)
 
 
 def _looks_like_second_header(first: list[str], second: list[str]) -> bool:
-    """An Excel merged header: the first row has gaps under a merged cell, the second fills them with text."""
+    """An Excel merged header: the first row has gaps under a merged cell, the second fills them with
+    text, and the second holds no numbers (every data row of an export has some)."""
     gaps = [i for i, h in enumerate(first) if h == ""]
     if not gaps:
         return False
     filled = [second[i] for i in gaps if i < len(second)]
-    return all(v and not _is_number(v) for v in filled)
+    return bool(filled) and all(v and not _is_number(v) for v in filled) and \
+        not any(_is_number(v) for v in second if v)
 
 
 def _join_headers(first: list[str], second: list[str]) -> list[str]:
@@ -157,6 +544,6 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def _fmt_rows(rows: pd.Series, limit: int = 10) -> str:
-    values = [str(r) for r in rows.tolist()[:limit]]
+def _fmt_rows(rows, limit: int = 10) -> str:
+    values = [str(r) for r in list(rows)[:limit]]
     return ", ".join(values) + (" ..." if len(rows) > limit else "")

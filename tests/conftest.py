@@ -6,6 +6,9 @@ import os
 import pytest
 
 os.environ.setdefault("ANALYSIS_PSEUDONYM_KEY", "test-key-not-secret")
+# Tests run in parallel processes; one BLAS thread each avoids oversubscribing the cores.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 # The post-assessment bootstrap at its configured size takes minutes; tests check its logic at a small size.
 os.environ.setdefault("ANALYSIS_BOOTSTRAP_REPLICATES", "20")
 
