@@ -54,14 +54,16 @@ def _regions(args) -> int:
 
 
 def _run(args) -> int:
-    from analysis import pipeline, results
+    from analysis import pipeline, report_assessment, results
     summary = pipeline.run(
         regions=args.region, notebooks=args.notebook, lang=args.lang, jobs=args.jobs,
         data_dir=args.data_dir, output_dir=args.output_dir, force=args.force, retry_failed=args.retry_failed,
-        timeout=args.timeout, scheduler=args.scheduler, prepare=lambda: results.build(args.data_dir, progress=True))
-    print(summary.describe() if hasattr(summary, "describe") else summary)
+        timeout=args.timeout, scheduler=args.scheduler,
+        prepare=lambda: results.build(args.data_dir, progress=True),
+        scores=lambda: report_assessment.index_scores(args.data_dir, lang=args.lang))
+    print(summary.describe())
     if summary.exit_code:
-        print(f"failed: {', '.join(sorted(set(summary.failed)))}", file=sys.stderr)
+        print(f"failed: {', '.join(summary.failed)}", file=sys.stderr)
     return summary.exit_code
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from analysis.privacy import id_check_char
 
@@ -56,6 +57,7 @@ WORKSHOP_COHORTS = (2021, 2022, 2023)
 MONTHLY_WAGE_2020 = {"in_county": 1500.0, "in_province": 2200.0, "out_province": 2900.0}
 WORKSHOP_WAGE_2020 = 1700.0
 WAGE_GROWTH = 1.07
+WORK_PERSISTENCE = 0.85  # correlation of a person's propensity to work from one year to the next
 POST_WAGE_MONTH = 600.0
 TRAINING_TYPES = ["种植养殖技术", "电工焊工", "家政服务", "电子商务", "建筑施工"]
 EDUCATION = ["文盲或半文盲", "小学", "初中", "高中", "中专/职高", "大专及以上"]
@@ -105,6 +107,7 @@ def _people(rng, hh_village: np.ndarray, villages: pd.DataFrame) -> tuple[pd.Dat
         "poverty_exited": rng.random(n) < 0.38,
         "income_level": rng.normal(0, 0.30, n),
         "business_level": rng.lognormal(0, 0.8, n),
+        "assistance_reached": rng.random(n) < 0.95,   # social assistance finds most, and the same ones yearly
     })
     households["hh_code"] = households["vcode"] + pd.Series(np.arange(n) % 10000).map("{:04d}".format).to_numpy()
     m = households.loc[households.index.repeat(households["size"]), ["hh", "poverty_exited", "hh_code"]]
@@ -127,6 +130,7 @@ def _people(rng, hh_village: np.ndarray, villages: pd.DataFrame) -> tuple[pd.Dat
     m["edu"] = np.where(young, rng.choice(6, len(m), p=edu_p_young), rng.choice(6, len(m), p=edu_p_old))
     m["health"] = rng.choice(["健康", "长期慢性病", "患有大病", "残疾"], len(m), p=[0.86, 0.08, 0.02, 0.04])
     m["person_effect"] = rng.normal(0, 0.35, len(m))
+    m["work_draw"] = rng.normal(0, 1, len(m))   # persistent part of who works, so jobs are not reshuffled yearly
     m["location_pref"] = rng.choice(list(MONTHLY_WAGE_2020), len(m), p=[0.47, 0.25, 0.28])
     m["relation"] = np.select([m["slot"] == 0, spouse, child], ["户主", "配偶", np.where(m["sex"] == "男", "之子", "之女")],
                               np.where(m["sex"] == "男", "之父", "之母"))
@@ -161,7 +165,8 @@ def _year_members(rng, m: pd.DataFrame, hh: pd.DataFrame, year: int) -> tuple[pd
     exposure = np.where((wy > 0) & (year >= wy), year - wy, -1)
     ws = np.vectorize(lambda e: WORKSHOP_EFFECT.get(min(e, 3), 0.0) if e >= 0 else 0.0)(exposure)
     tr = np.where(female, TRAIN_EFFECT_EMP, TRAIN_EFFECT_EMP_MEN)
-    u = rng.random(len(m))
+    u = ndtr(WORK_PERSISTENCE * m["work_draw"].to_numpy()
+             + np.sqrt(1 - WORK_PERSISTENCE ** 2) * rng.normal(0, 1, len(m)))
     p_base = np.clip(p0, 0.02, 0.98)
     emp_00 = able & (u < p_base)                                     # no workshop, no training
     emp_w0 = able & (u < np.clip(p_base + ws, 0, 1))                 # workshop as it is, no training
@@ -213,7 +218,7 @@ def _household_year(rng, hh: pd.DataFrame, mem: pd.DataFrame, m: pd.DataFrame, y
     labour = np.bincount(by, mem["able"], n)
     size = hh["size"].to_numpy()
     pe = hh["poverty_exited"].to_numpy()
-    illness = rng.random(n) < 0.012 + 0.008 * (elderly > 0)
+    illness = rng.random(n) < 0.006 + 0.004 * (elderly > 0)
     disaster = rng.random(n) < 0.012
     accident = rng.random(n) < 0.004
     wage = np.where(illness, wage * 0.55, wage)
@@ -230,7 +235,7 @@ def _household_year(rng, hh: pd.DataFrame, mem: pd.DataFrame, m: pd.DataFrame, y
     # income would fall below the monitoring range are lifted above it; some are not reached.
     before = (wage + business * 0.65 + property_ + transfer) / size
     thr = THRESHOLDS[year]
-    reached = rng.random(n) < 0.9
+    reached = hh["assistance_reached"].to_numpy()
     dibao = (before < thr) & reached
     transfer = transfer + np.where(dibao, (thr * rng.uniform(1.0, 1.5, n) - before) * size, 0)
     rigid = rng.lognormal(np.log(600), 0.6, n) * size ** 0.5 + 1000 * pupils \
@@ -250,11 +255,11 @@ def _household_year(rng, hh: pd.DataFrame, mem: pd.DataFrame, m: pd.DataFrame, y
     rec["workers"] = np.bincount(by, mem["employed"], n)
     # Basic needs (True = secured); failures are rare and cluster in poorer households.
     poor = rec["net_income_pc"].to_numpy() < THRESHOLDS[year] * 1.5
-    rec["bn_food_clothing"] = rng.random(n) > 0.0005 + 0.002 * poor
-    rec["bn_education"] = ~((pupils > 0) & (rng.random(n) < 0.001 + 0.004 * poor))
-    rec["bn_medical"] = rng.random(n) > 0.002
-    rec["bn_housing"] = rng.random(n) > 0.001 + 0.01 * poor * (year <= 2022)
-    rec["bn_water"] = rng.random(n) > 0.001 + 0.008 * poor * (year <= 2022)
+    rec["bn_food_clothing"] = rng.random(n) > 0.0002 + 0.0005 * poor
+    rec["bn_education"] = ~((pupils > 0) & (rng.random(n) < 0.0005 + 0.001 * poor))
+    rec["bn_medical"] = rng.random(n) > 0.0008
+    rec["bn_housing"] = rng.random(n) > 0.0003 + 0.002 * poor * (year <= 2022)
+    rec["bn_water"] = rng.random(n) > 0.0003 + 0.002 * poor * (year <= 2022)
     rec["dibao"] = dibao
     return rec
 
@@ -265,8 +270,8 @@ def _monitoring_step(rng, rec: pd.DataFrame, pe: np.ndarray, state: pd.DataFrame
     thr = THRESHOLDS[year]
     pc = rec["net_income_pc"].to_numpy()
     low = pc < thr
-    rigid = (rec["expense_rigid"].to_numpy() > 0.5 * np.maximum(rec["net_income"].to_numpy(), 1)) \
-        & (rec["expense_rigid"].to_numpy() > 10000)
+    rigid = (rec["expense_rigid"].to_numpy() > 0.6 * np.maximum(rec["net_income"].to_numpy(), 1)) \
+        & (rec["expense_rigid"].to_numpy() > 20000)
     needs = ~rec[["bn_food_clothing", "bn_education", "bn_medical", "bn_housing", "bn_water"]].all(axis=1).to_numpy()
     at_risk = low | rigid | needs
     st = state.copy()

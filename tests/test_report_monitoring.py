@@ -171,7 +171,7 @@ def _run(small_processed, tmp_path, lang):
     out = tmp_path / "out.ipynb"
     pm.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3",
                         parameters={"region": region, "data_dir": str(small_processed),
-                                    "output_dir": str(tmp_path / "reports"), "lang": lang},
+                                    "output_dir": str(tmp_path / "reports" / region), "lang": lang},
                         progress_bar=False, cwd=str(ROOT / "notebooks"))
     nb = json.loads(out.read_text(encoding="utf-8"))
     images = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
