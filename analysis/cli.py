@@ -60,7 +60,7 @@ def _run(args) -> int:
         data_dir=args.data_dir, output_dir=args.output_dir, force=args.force, retry_failed=args.retry_failed,
         timeout=args.timeout, scheduler=args.scheduler,
         prepare=lambda: results.build(args.data_dir, progress=True),
-        scores=lambda: report_assessment.index_scores(args.data_dir, lang=args.lang))
+        scores=lambda: report_assessment.index_table(args.data_dir, lang=args.lang))
     print(summary.describe())
     if summary.exit_code:
         print(f"failed: {', '.join(summary.failed)}", file=sys.stderr)

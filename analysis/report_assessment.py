@@ -786,3 +786,17 @@ def index_scores(data_dir: str | Path | None = None, lang: str = "zh") -> pd.Dat
     out = out.sort_values(["prefecture", "rank", "county"], na_position="last")
     return out.rename(columns={"county": "region"})[["region", "composite", "rank", "rank_low", "rank_high",
                                                      "grade"]].reset_index(drop=True)
+
+
+def index_table(data_dir: str | Path | None = None, lang: str = "zh") -> pd.DataFrame:
+    """:func:`index_scores` with display labels in ``lang`` and the rank interval as one readable cell."""
+    scores = index_scores(data_dir, lang)
+    interval = scores["rank_low"].astype("string") + "–" + scores["rank_high"].astype("string")
+    table = pd.DataFrame({
+        "region": scores["region"],
+        labels.text("index_columns.composite", lang): scores["composite"].round(1),
+        labels.text("index_columns.rank", lang): scores["rank"],
+        labels.text("index_columns.rank_interval", lang): interval,
+        labels.text("index_columns.grade", lang): scores["grade"],
+    })
+    return table

@@ -30,8 +30,10 @@ def test_files_and_ground_truth(small_raw):
     assert all(n.startswith("SYNTHETIC") for n in names if n.endswith((".csv", ".xlsx")))
     truth = json.loads((small_raw / "ground_truth.json").read_text(encoding="utf-8"))
     assert truth["synthetic"] is True
-    effects = truth["workshops"]["att_by_event_time"]
-    assert float(effects["3"]) > float(effects["0"]) > 0      # effects grow with time since opening
+    structural = truth["workshops"]["structural_by_event_time"]
+    assert structural["3"] > structural["2"] > structural["1"] > structural["0"] > 0   # grow with exposure
+    realised = truth["workshops"]["att_by_event_time"]
+    assert set(realised) == {"0", "1", "2", "3"} and truth["workshops"]["att_simple"] > 0
     assert 0.04 < truth["training"]["att_employment"] < 0.16
 
 
@@ -47,3 +49,19 @@ def test_calibrated_magnitudes(small_processed):
     assert 0.02 < 1 - types["none"] < 0.25
     eliminated = h[(h["year"] == 2024) & (h["monitoring_type"] != "none")]["risk_eliminated"].mean()
     assert eliminated > 0.2
+
+
+def test_monitoring_magnitudes_within_published_ranges():
+    """Monitoring targets are 3-14% of the poverty-exited population (domain brief), all three types appear,
+    and risk is eliminated over time."""
+    export = synth.generate(seed=0, counties=4, households_per_county=400).export
+    hh = export.drop_duplicates(["户编号", "年度"])
+    for year, d in hh.groupby("年度"):
+        if year == 2020:
+            continue
+        targets = (d["监测对象类别"] != "") * d["家庭人口数"]
+        exited = (d["户类型"] == "脱贫户") * d["家庭人口数"]
+        assert 0.03 <= targets.sum() / exited.sum() <= 0.14, year
+        assert set(d["监测对象类别"]) >= {"脱贫不稳定户", "边缘易致贫户", "突发严重困难户"}
+    last = hh[(hh["年度"] == 2024) & (hh["监测对象类别"] != "")]
+    assert (last["风险是否已消除"] == "是").mean() > 0.3
