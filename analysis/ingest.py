@@ -800,6 +800,7 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     if not files:
         raise DataError(Problem(", ".join(map(str, paths)), None, None, "no CSV or XLSX files found"))
     allowed = known_counties(counties, config_dir)
+    before = {str(f): file_sha256(f) for f in files if f.is_file()}   # raw files must be the same after reading
     problems, reports, hh_parts, mem_parts = [], [], [], []
     iterator = files
     if progress:
@@ -819,6 +820,9 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
                                 "with income columns is needed"))
     if not problems:
         problems += _cross_checks(households, members, {f.path: f.columns for f in reports})
+    problems += [Problem(name, None, None, "the file changed while it was being read; nothing was written, "
+                                           "ingest it again once it is complete")
+                 for name, digest in before.items() if file_sha256(name) != digest]
     if problems:
         for r in reports:
             r.problems = sum(p.file == r.path for p in problems)
@@ -833,7 +837,7 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     schema.check_table(members, "members")
     result = IngestResult(households, members, reports)
     if write:
-        sources = [{"file": Path(f.path).name, "sha256": file_sha256(f.path), "rows_in": f.rows_in}
+        sources = [{"file": Path(f.path).name, "sha256": before.get(str(f.path), ""), "rows_in": f.rows_in}
                    for f in reports]
         write_tables({"households": households, "members": members}, out,
                      report=result.report(), sources=sources)
