@@ -115,6 +115,16 @@ def _mask(value: str, keep: int) -> str:
     return value[:keep] + "*" * (len(value) - keep)
 
 
+def _substrings(text: str, lengths: list[int]) -> set[str]:
+    """Every substring of the given lengths within runs of CJK characters, and whole 11-18 digit numbers (a set lookup
+    against known values is far faster than searching the text for each of thousands of names)."""
+    out: set[str] = set()
+    for run in re.findall(r"[\u3400-\u9fff]+|(?<![0-9A-Za-z])[0-9Xx]{11,18}(?![0-9A-Za-z])", text):
+        for n in lengths:
+            out.update(run[i:i + n] for i in range(len(run) - n + 1))
+    return out
+
+
 def scan(paths, known: set[str] | None = None) -> list[tuple[str, str, str]]:
     """Find resident ID numbers (valid check character), mobile numbers and any ``known`` values (e.g. the
     names of the raw exports) in the data and report files under ``paths``.
@@ -123,7 +133,7 @@ def scan(paths, known: set[str] | None = None) -> list[tuple[str, str, str]]:
     Returns ``(file, kind, masked value)`` for each finding; an empty list means nothing was found.
     """
     known = {k for k in (known or set()) if len(k) >= 2}
-    pattern = re.compile("|".join(map(re.escape, sorted(known, key=len, reverse=True)))) if known else None
+    lengths = sorted({len(k) for k in known})
     findings, files = [], []
     for p in map(Path, paths):
         files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SCANNED) if p.is_dir() else [p]
@@ -132,7 +142,7 @@ def scan(paths, known: set[str] | None = None) -> list[tuple[str, str, str]]:
         blob = text or "\n".join(cells)
         for kind, value in find_identifiers(blob):
             findings.append((str(f), kind, _mask(value, 4)))
-        hits = (cells & known) if cells else set(pattern.findall(text)) if pattern else set()
+        hits = (cells & known) if cells else (_substrings(text, lengths) & known) if known else set()
         findings += [(str(f), "known value", _mask(v, 1)) for v in sorted(hits)]
     return findings
 

@@ -36,3 +36,10 @@ def test_scanner_ignores_hex_and_decimals(tmp_path):
     assert privacy.scan([tmp_path]) == []
     (tmp_path / "b.md").write_text("call 13912345678", encoding="utf-8")
     assert [k for _, k, _ in privacy.scan([tmp_path])] == ["phone"]
+
+
+def test_scanner_finds_a_name_inside_report_text(small_raw, tmp_path):
+    known = privacy.raw_identities([small_raw])
+    name = sorted(k for k in known if len(k) == 3 and not k.isdigit())[0]
+    (tmp_path / "page.html").write_text(f"<p>户主{name}的收入</p>", encoding="utf-8")
+    assert [k for _, k, _ in privacy.scan([tmp_path], known)][:1] == ["known value"]
