@@ -186,7 +186,9 @@ def _check_excel(path: Path):
 
 def test_notebook_runs_in_chinese(small_processed, tmp_path):
     region, images, text = _run(small_processed, tmp_path, "zh")
-    assert images >= 8  # FGT, band, growth incidence, basic needs, coverage, survival, transitions, ROC
+    # FGT, band, growth incidence, basic needs, coverage, survival, transitions, and the ROC curve, which
+    # needs a household falling below the threshold in the test year: without one the page says so instead.
+    assert images >= 8 or (images == 7 and "无法检验预警效果" in text)
     assert region in text and "应纳尽纳" in text and "不足5户" in text
     assert "Kaplan-Meier" in text and "Traceback" not in text
     _check_excel(tmp_path / "reports" / region / "04-monitoring.xlsx")
@@ -195,6 +197,6 @@ def test_notebook_runs_in_chinese(small_processed, tmp_path):
 @pytest.mark.slow
 def test_notebook_runs_in_english(small_processed, tmp_path):
     region, images, text = _run(small_processed, tmp_path, "en")
-    assert images >= 8
+    assert images >= 8 or (images == 7 and "so the warning cannot be tested" in text)
     assert "Households meeting a rule but not monitored" in text and "应纳尽纳" not in text
     _check_excel(tmp_path / "reports" / region / "04-monitoring.xlsx")
