@@ -289,7 +289,7 @@ def render_index(*, runs: pd.DataFrame, pages: pd.DataFrame, manifest: Mapping, 
                   if scores is not None else {})
     regions = [{"name": name, "pages": by_region.get(name, {}),
                 "scores": [_score_cell(score_rows.get(name, {}).get(col)) for col in score_columns]}
-               for name in sorted(set(by_region) | set(score_rows))]
+               for name in [*score_rows, *sorted(set(by_region) - set(score_rows))]]  # scores' order (best first)
     rows = [{**row, "href": _href(row["html"])} for row in runs.to_dict("records")]
     counts = runs["status"].value_counts().to_dict()
     order = ["ok", "skipped", "failed", "timeout", "killed"]
