@@ -67,17 +67,13 @@ TABLES: dict[str, Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]] = {
 
 
 def _register_topic_tables() -> None:
-    """Result tables declared by the topic report modules (``RESULT_TABLES`` in each)."""
-    import importlib
-    for module in ("analysis.report_employment", "analysis.report_training", "analysis.report_monitoring",
-                   "analysis.report_assessment"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        TABLES.update(getattr(mod, "RESULT_TABLES", {}))
+    """Add the result tables declared by the topic report modules (``RESULT_TABLES`` in each).
+
+    Imported here rather than at the top because those modules read results through this one.
+    """
+    from analysis import report_assessment, report_employment, report_monitoring, report_training
+    for module in (report_employment, report_training, report_monitoring, report_assessment):
+        TABLES.update(module.RESULT_TABLES)
 
 
 def results_dir(data_dir: str | Path | None = None) -> Path:
