@@ -106,7 +106,7 @@ def _cells(path: Path) -> tuple[set[str], str]:
                 cells |= set(frame[col].astype("string").dropna().unique().tolist())
         return cells, ""
     if suffix == ".xlsx":
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, header=None)
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, header=None, engine="calamine")
         return {v for s in sheets.values() for v in s.fillna("").to_numpy().ravel().tolist() if v}, ""
     return set(), path.read_text(encoding="utf-8", errors="replace")
 
