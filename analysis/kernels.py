@@ -253,15 +253,19 @@ class WarmEngine(Engine):
     def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                  stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
         _LAST.nb = nb_man.nb
+
+        def fresh():  # the fallback whenever the warm kernel, not the notebook, fails
+            return PlainEngine.execute_managed_notebook(
+                nb_man, kernel_name, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
+                start_timeout=start_timeout, execution_timeout=execution_timeout, **kwargs)
+
         try:
             kernel = _acquire(kernel_name, start_timeout)
             kc = kernel.client(start_timeout)
         except Exception as exc:  # the engine failed, not the notebook: use a fresh kernel instead
             log.warning("warm kernel unavailable (%s); using a fresh kernel", exc)
             _discard()
-            return PlainEngine.execute_managed_notebook(
-                nb_man, kernel_name, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
-                start_timeout=start_timeout, execution_timeout=execution_timeout, **kwargs)
+            return fresh()
         # the folder a fresh kernel would start in: nbclient's ``resources.metadata.path``, else ours
         cwd = (kwargs.get("resources") or {}).get("metadata", {}).get("path") or os.getcwd()
         try:
@@ -270,9 +274,7 @@ class WarmEngine(Engine):
             log.warning("warm kernel could not be reset (%s); using a fresh kernel", exc)
             WarmKernel.release(kc)
             _discard()
-            return PlainEngine.execute_managed_notebook(
-                nb_man, kernel_name, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
-                start_timeout=start_timeout, execution_timeout=execution_timeout, **kwargs)
+            return fresh()
         client = PapermillNotebookClient(
             nb_man, km=kernel.km,
             **_client_kwargs(kernel_name, log_output, stdout_file, stderr_file, start_timeout,
@@ -287,9 +289,7 @@ class WarmEngine(Engine):
             log.warning("warm kernel failed (%s); re-running on a fresh kernel", exc)
             WarmKernel.release(kc)
             _discard()
-            return PlainEngine.execute_managed_notebook(
-                nb_man, kernel_name, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
-                start_timeout=start_timeout, execution_timeout=execution_timeout, **kwargs)
+            return fresh()
         except BaseException:
             _discard()
             raise
