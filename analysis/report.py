@@ -75,7 +75,8 @@ def _income(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _cagr(table: pd.DataFrame, column: str = "growth_real") -> float:
-    growth = table[column].dropna().iloc[1:] if table[column].iloc[:1].notna().all() else table[column].dropna()
+    """Average annual growth over the rows of ``table`` (each row's growth is against the year before)."""
+    growth = table[column].dropna()
     return float((1 + growth).prod() ** (1 / len(growth)) - 1) if len(growth) else float("nan")
 
 

@@ -105,3 +105,10 @@ def test_matches_independent_computation(small_processed):
         expanded = np.repeat(grp["net_income_pc"].to_numpy(), grp["size"].to_numpy())
         assert row["median_income_pc"] == np.sort(expanded)[(len(expanded) - 1) // 2]
         assert row["share_wage"] == pytest.approx(grp["income_wage"].sum() / income)
+
+
+def test_report_average_growth_uses_every_year_after_the_first():
+    from analysis import report
+    table = pd.DataFrame({"year": [2021, 2022, 2023], "growth_real": [0.10, 0.21, 0.0]})
+    # (1.10 * 1.21 * 1.00) ** (1/3) - 1: all three years of growth count, none is dropped
+    assert report._cagr(table) == pytest.approx((1.10 * 1.21) ** (1 / 3) - 1)
