@@ -213,8 +213,11 @@ def map_headers(raw: RawTable, index: dict, table: dict | None = None, config_di
     for label, hit in hits.items():
         where = f"{label!r} (column {raw.letters.get(label, '?')})"
         if hit is None and label in by_content:
-            hit = (f"personal:{by_content[label]}", False)
-            notes.append(f"column {where} holds {by_content[label].replace('_', ' ')}s by its content; dropped")
+            kind = by_content[label]
+            # A name column found by content says nothing of the file's kind (a household file may list the head).
+            hit = (f"personal:{kind}" if kind != "name" else "personal:name_by_content", False)
+            notes.append(f"column {where} holds {kind.replace('_', ' ')}{'es' if kind == 'address' else 's'} by its "
+                         "content; dropped")
         if hit is None:
             if (raw.frame[label] != "").any():
                 notes.append(f"column {where} is not a known header; ignored")
@@ -231,6 +234,12 @@ def map_headers(raw: RawTable, index: dict, table: dict | None = None, config_di
                                     f"this column ({raw.letters.get(label)}) and {first!r} (column "
                                     f"{raw.letters.get(first)}) both mean {canon} but hold different values (first "
                                     f"difference in row {int(raw.rows[differ.idxmax()])}); keep only one"))
+            continue
+        if not canon.startswith("personal:") and privacy.column_kind(raw.frame[label], min_names=20) == "name":
+            problems.append(Problem(raw.path, raw.header_row, raw.headers.get(label, label),
+                                    f"this column ({raw.letters.get(label)}) holds what read as names of people, "
+                                    f"not {canon}; personal names cannot be kept: check that the columns are not "
+                                    "shifted, or remove the names"))
             continue
         seen[canon] = label
         mapping[label] = hit
@@ -737,8 +746,8 @@ def _leaks(raw: RawTable, known: set[str], frames: list[pd.DataFrame], header: d
                 continue
             rows = frame.loc[frame[c].isin(found), "_row"]
             problems += [Problem(raw.path, int(r), header.get(c, c),
-                                 "this cell holds personal data (an ID number, phone number or name), which cannot "
-                                 "be kept in this column; remove it from the export") for r in rows.head(LIMIT)]
+                                 "this cell holds personal data (an ID number, phone number, address or name), which "
+                                 "cannot be kept in this column; remove it from the export") for r in rows.head(LIMIT)]
     return list(dict.fromkeys(problems))
 
 

@@ -27,6 +27,19 @@ ID_CHECK = "10X98765432"  # GB 11643-1999: check character for (sum of weighted 
 ID_PATTERN = re.compile(r"(?<![0-9A-Za-z.])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z.])")
 # Not inside a longer token: hex pseudonyms and decimals hold digit runs that are not phone numbers.
 PHONE_PATTERN = re.compile(r"(?<![0-9A-Za-z.])1[3-9]\d{9}(?![0-9A-Za-z.])")
+# A street address down to the house: a place word (村, 组, 路, 街, 巷, 社区, 小区, 弄) followed by a house number.
+ADDRESS_PATTERN = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff0-9]{1,20}?(?:村|组|路|街|巷|社区|小区|弄)[\u4e00-\u9fff0-9\-]{0,12}?\d{1,5}\s*号")
+# The most common Chinese surnames (about 90% of the population), single and compound.
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
+            "向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌"
+            "毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦"
+            "麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩"
+            "明佘池查麻苑迟邝")
+COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "司徒", "夏侯")
+# A whole cell that reads as a personal name: a surname and one to three more characters, not a place name.
+NAME_PATTERN = re.compile(rf"(?:{'|'.join(COMPOUND_SURNAMES)}|[{SURNAMES}])[\u4e00-\u9fff]{{1,3}}")
+PLACE_ENDINGS = tuple("省市县区镇乡村组庄屯寨街路社") + ("街道", "社区", "小区")
 
 
 def pseudonym_key(key_file: Path | None = None) -> bytes:
@@ -66,30 +79,55 @@ def is_valid_id(text: str) -> bool:
 
 
 def find_identifiers(text: str) -> list[tuple[str, str]]:
-    """Resident ID numbers (with a valid check character) and mobile numbers found in ``text``."""
+    """Resident ID numbers (with a valid check character), mobile numbers and street addresses with a house
+    number found in ``text``.
+
+    >>> find_identifiers("住 平泰镇张黄3村5组12号")
+    [('address', '平泰镇张黄3村5组12号')]
+    """
     found = [("id_number", m.group(0)) for m in ID_PATTERN.finditer(text) if is_valid_id(m.group(0))]
     found += [("phone", m.group(0)) for m in PHONE_PATTERN.finditer(text)]
+    found += [("address", m.group(0)) for m in ADDRESS_PATTERN.finditer(text)]
     return found
 
 
-def personal_columns_by_content(frame: pd.DataFrame, sample: int = 200) -> dict[str, str]:
-    """Columns of raw text whose values look like ID numbers or phone numbers, whatever their header.
+def name_like(values: pd.Series) -> pd.Series:
+    """Whether each value reads as a personal name: 2-4 Chinese characters starting with a common surname
+    and not ending like a place (村, 镇, 县 ...). One name is not proof; :func:`personal_columns_by_content`
+    judges a whole column."""
+    text = values.astype("string").fillna("").str.strip()
+    return (text.str.fullmatch(NAME_PATTERN.pattern).fillna(False) & ~text.str.endswith(PLACE_ENDINGS).fillna(False)
+            ).astype(bool)
 
-    A column is flagged when at least half of its non-empty values (in a sample) match.
+
+def column_kind(values: pd.Series, min_names: int = 5, sample: int = 500) -> str | None:
+    """``"id_number"``, ``"phone"``, ``"address"`` or ``"name"`` when the column's content is that kind of
+    personal data, else None.
+
+    ID numbers, phone numbers and addresses: at least half of the non-empty values (in a sample) match.
+    Names: at least 80% of at least ``min_names`` values read as names, and at least 10% of them are
+    distinct (a person appears once a year; a village or category label hundreds of times).
     """
-    flagged = {}
-    for col in frame.columns:
-        values = frame[col].astype("string").fillna("").str.strip()
-        values = values[values != ""].head(sample)
-        if values.empty:
-            continue
-        ids = values.map(is_valid_id).mean()
-        phones = values.str.fullmatch(PHONE_PATTERN.pattern).mean()
-        if ids >= 0.5:
-            flagged[col] = "id_number"
-        elif phones >= 0.5:
-            flagged[col] = "phone"
-    return flagged
+    text = values.astype("string").fillna("").str.strip()
+    text = text[text != ""].head(sample)
+    if text.empty:
+        return None
+    if text.map(is_valid_id).mean() >= 0.5:
+        return "id_number"
+    if text.str.fullmatch(PHONE_PATTERN.pattern).mean() >= 0.5:
+        return "phone"
+    if text.str.contains(ADDRESS_PATTERN.pattern, regex=True).mean() >= 0.5:
+        return "address"
+    if len(text) >= min_names and name_like(text).mean() >= 0.8 and text.nunique() >= 0.1 * len(text):
+        return "name"
+    return None
+
+
+def personal_columns_by_content(frame: pd.DataFrame, sample: int = 500, min_names: int = 5) -> dict[str, str]:
+    """Columns whose values are ID numbers, phone numbers, addresses or names, whatever their header
+    (see :func:`column_kind`)."""
+    kinds = {col: column_kind(frame[col], min_names=min_names, sample=sample) for col in frame.columns}
+    return {col: kind for col, kind in kinds.items() if kind}
 
 
 SCANNED = (".parquet", ".html", ".htm", ".ipynb", ".csv", ".json", ".md", ".txt", ".xlsx")
@@ -148,7 +186,8 @@ def scan(paths, known: set[str] | None = None) -> list[tuple[str, str, str]]:
 
 
 def raw_identities(raw_paths) -> set[str]:
-    """Names, ID numbers and phone numbers found in raw exports, to check that none reaches the outputs."""
+    """Names, ID numbers, phone numbers and addresses found in raw exports (in columns named as personal data,
+    or under unknown headers holding such values by content), to check that none reaches the outputs."""
     from analysis.ingest import expand_paths, header_index
     from analysis.readers import normalize_header, read_raw
     index = header_index()
@@ -157,6 +196,6 @@ def raw_identities(raw_paths) -> set[str]:
         raw = read_raw(path)
         for header in raw.frame.columns:
             hit = index.get(normalize_header(header))
-            if hit and hit[0].startswith("personal:"):
+            if (hit and hit[0].startswith("personal:")) or (hit is None and column_kind(raw.frame[header])):
                 values |= {v for v in raw.frame[header].unique() if len(v) >= 2}
     return values

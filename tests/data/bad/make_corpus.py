@@ -3,7 +3,9 @@
 Every file is derived from one tiny SYNTHETIC export (1 county x 6 households x 2 years, seed 11, 42
 person-rows; the names, ID numbers and phone numbers in it are fictitious) by one damage an export meets
 on its way from the monitoring system through Excel to an evaluator. The build is deterministic: running
-it again rewrites the same bytes (XLSX files get fixed timestamps).
+it again rewrites the same bytes (XLSX files get fixed timestamps). The reference export ``clean.csv`` is
+read back when it exists, so that recalibrating the synthetic generator does not move the corpus; delete
+it to draw a new one from the generator.
 
 Run from the project root::
 
@@ -44,7 +46,9 @@ SAME_AS_CLEAN = ("merged_header.xlsx", "merged_cells_down.xlsx", "traditional_he
 
 
 def base() -> pd.DataFrame:
-    """The clean export, every cell as text (as a CSV holds it)."""
+    """The clean export, every cell as text (as a CSV holds it): ``clean.csv`` if it exists, else drawn."""
+    if (HERE / "clean.csv").exists():
+        return pd.read_csv(HERE / "clean.csv", dtype=str, keep_default_na=False, encoding="utf-8")
     export = synth.generate(seed=SEED, counties=1, households_per_county=6, years=(2021, 2022)).export
     return export.astype(str)
 
@@ -377,6 +381,21 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
     phone.loc[phone.index[12], "培训类型"] = "13812345678"
     add("phone_in_text_column.csv", {"phone_in_text_column.csv": csv_bytes(phone)}, "refused", "personal data",
         row=14, column="培训类型", case="a phone number typed into 培训类型, a column that is kept")
+    address = e["乡(镇)"] + e["行政村"] + (e.groupby("户编号").ngroup() % 7 + 1).astype(str) + "组" + \
+        (e.groupby("户编号").ngroup() * 3 + 2).astype(str) + "号"
+    hidden = e.drop(columns=["姓名"]).assign(联系人=e["姓名"], 户籍信息=address)
+    add("names_unknown_header.csv", {"names_unknown_header.csv": csv_bytes(hidden)}, "repaired",
+        "holds names by its content; dropped", same_as_clean=True,
+        case="names under 联系人 and street addresses under 户籍信息 (unknown headers)")
+    shifted = e.assign(行政村=e["姓名"])
+    add("names_in_village_column.csv", {"names_in_village_column.csv": csv_bytes(shifted)}, "refused",
+        "read as names of people", row=1, column="行政村",
+        case="names of people in 行政村, a column that is kept (columns shifted by hand)")
+    typed = e.copy()
+    typed.loc[typed.index[0], "行政村"] = address.iloc[0]
+    add("address_in_text_column.csv", {"address_in_text_column.csv": csv_bytes(typed)}, "refused",
+        "personal data", row=2, column="行政村",
+        case="a home address with house number typed into 行政村, a column that is kept")
     return out
 
 
