@@ -124,8 +124,9 @@ def income_distribution(dist: pd.DataFrame, year: int, lang: str = "zh"):
     return _done(fig)
 
 
-def group_growth(table: pd.DataFrame, lang: str = "zh"):
-    """Real growth of per-capita income for 脱贫户, monitoring targets and all households, by year."""
+def group_growth(table: pd.DataFrame, lang: str = "zh", note: str = ""):
+    """Real growth of per-capita income for 脱贫户, monitoring targets and all households, by year
+    (``note``: a footnote under the figure, e.g. on suppressed small groups)."""
     t = table.dropna(subset=["growth_real"]).copy()
     t["label"] = t["group"].map(lambda g: labels.text(f"groups.{g}", lang))
     fig, ax = plt.subplots(figsize=(7.5, 4))
@@ -141,4 +142,9 @@ def group_growth(table: pd.DataFrame, lang: str = "zh"):
     if legend is not None:
         legend.set_title("")
         legend.set_frame_on(False)
+    if note:
+        fig.text(0.01, 0.01, note, fontsize=8, color="0.35", ha="left", va="bottom")
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+        plt.close(fig)
+        return fig
     return _done(fig)

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis import data, indicators, labels, plots, results
-from analysis.config import DATA_PROCESSED, REPORTS
+from analysis import data, indicators, labels, monitoring, plots, results
+from analysis.config import DATA_PROCESSED, REPORTS, min_households
 from analysis.errors import ParameterError
 
 
@@ -112,9 +112,17 @@ def income_distribution_figure(ctx: Context):
     return plots.income_distribution(dist, ctx.last, ctx.lang)
 
 
-def group_growth_figure(ctx: Context):
+def _groups(ctx: Context) -> pd.DataFrame:
+    """Income by group (脱贫户, monitoring targets, all), with groups of fewer than k households blanked."""
     table = ctx.slice(results.load("group_growth", ctx.data_dir, region=ctx.region))
-    return plots.group_growth(table, ctx.lang)
+    return monitoring.suppress_small(table, "households", k=min_households(),
+                                     columns=["households", "persons", "income_pc", "growth_nominal", "growth_real"])
+
+
+def group_growth_figure(ctx: Context):
+    table = _groups(ctx)
+    note = labels.text("income.groups_suppressed", ctx.lang, k=min_households()) if table["suppressed"].any() else ""
+    return plots.group_growth(table.drop(columns="suppressed"), ctx.lang, note=note)
 
 
 def income_table(ctx: Context):
@@ -149,5 +157,4 @@ def save_tables(ctx: Context, output_dir: str, notebook: str, tables: dict[str, 
 def income_tables(ctx: Context) -> dict[str, pd.DataFrame]:
     """The tables of the income report, by sheet name."""
     region, pref = _income(ctx)
-    groups = ctx.slice(results.load("group_growth", ctx.data_dir, region=ctx.region))
-    return {"income": region, "prefecture": pref, "groups": groups}
+    return {"income": region, "prefecture": pref, "groups": _groups(ctx)}

@@ -34,7 +34,7 @@ from IPython.display import Markdown
 from tqdm import TqdmWarning
 
 from analysis import data, indicators, labels, monitoring, plots, plots_assessment, poverty
-from analysis.config import DATA_PROCESSED, config_path
+from analysis.config import DATA_PROCESSED, config_path, min_households
 from analysis.errors import ParameterError
 
 with warnings.catch_warnings():
@@ -45,8 +45,6 @@ with warnings.catch_warnings():
 
 ENV_REPLICATES = "ANALYSIS_BOOTSTRAP_REPLICATES"
 KEYS = ["prefecture", "county", "year"]
-# Published tables blank cells describing fewer households than this (see monitoring.suppress_small).
-MIN_HOUSEHOLDS = 5
 DASH = "–"
 
 
@@ -639,8 +637,8 @@ _TARGET_FIGURES = ["households_targets", "share_households_targets", "eliminatio
 def _published(table: pd.DataFrame) -> pd.DataFrame:
     """Key figures with small cells blanked: whole rows under the household minimum, and the
     monitoring figures where fewer monitored households than that are counted."""
-    out = monitoring.suppress_small(table, "households", k=MIN_HOUSEHOLDS, columns=list(KEY_FIGURES))
-    return monitoring.suppress_small(out, "households_targets", k=MIN_HOUSEHOLDS, columns=_TARGET_FIGURES,
+    out = monitoring.suppress_small(table, "households", k=min_households(), columns=list(KEY_FIGURES))
+    return monitoring.suppress_small(out, "households_targets", k=min_households(), columns=_TARGET_FIGURES,
                                      flag="suppressed_targets")
 
 
@@ -665,7 +663,7 @@ def key_figures(ctx: AssessmentContext):
     if ctx.level == "county":
         shown = shown.T
         shown.index.name = _column("indicator", lang)
-    caption = f"{_text('key_figures_caption', ctx, year=ctx.last)} {_text('suppressed_note', ctx, k=MIN_HOUSEHOLDS)}"
+    caption = f"{_text('key_figures_caption', ctx, year=ctx.last)} {_text('suppressed_note', ctx, k=min_households())}"
     return shown.style.set_caption(caption)
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from analysis import data, impact, labels, labour, plots_labour, results
-from analysis.config import DATA_PROCESSED
+from analysis.config import DATA_PROCESSED, min_households
 from analysis.errors import DataError, Problem
 from analysis.monitoring import suppress_small
 from analysis.report import Context
@@ -45,8 +45,6 @@ MIN_COHORT_VILLAGES = 3
 #: Fewest treated and never-treated villages for which the event study is reported.
 MIN_TREATED_VILLAGES = 6
 MIN_CONTROL_VILLAGES = 4
-#: Table rows describing fewer households than this are blanked.
-SMALL_CELL = 5
 
 #: Table cells stay on one line (intervals such as "[-3.0, 13.5]" must not break).
 NOWRAP = [{"selector": "td", "props": "white-space: nowrap;"}]
@@ -400,7 +398,7 @@ TABLE_COLUMNS = ["year", "households", "labour_force", "workers", "employment_ra
 
 def _indicator_table(ctx: Context) -> pd.DataFrame:
     region = _employment(ctx)[0].merge(_households(ctx), on="year", how="left")
-    table = suppress_small(region[TABLE_COLUMNS], "households", k=SMALL_CELL)
+    table = suppress_small(region[TABLE_COLUMNS], "households", k=min_households())
     return table
 
 
@@ -418,7 +416,7 @@ def employment_table(ctx: Context):
     counts = [_column(c, ctx.lang) for c in TABLE_COLUMNS[1:4] + TABLE_COLUMNS[5:10] + ["workers_change"]]
     caption = labels.text("employment.table_caption", ctx.lang)
     if table["suppressed"].any():
-        caption = f"{caption} {labels.text('employment.suppressed_note', ctx.lang, k=SMALL_CELL)}"
+        caption = f"{caption} {labels.text('employment.suppressed_note', ctx.lang, k=min_households())}"
     return (renamed.style.hide(axis="index").set_table_styles(NOWRAP)
             .format("{:,.0f}", subset=counts + [_column("wage_income_per_worker", ctx.lang)], na_rep="–")
             .format("{:.1%}", subset=[_column("employment_rate", ctx.lang)], na_rep="–")

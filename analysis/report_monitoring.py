@@ -4,7 +4,7 @@ help them, and eliminate risk for real?
 ``RESULT_TABLES`` computes every figure the report needs for all counties at once (``results.build()``
 stores them under ``data/processed/results/``); the functions below read one county's slice and return
 a Markdown block, a figure or a styled table. Count tables blank cells describing fewer than
-:data:`K_SMALL` households (:func:`analysis.monitoring.suppress_small`); lists of pseudonymous household
+:func:`analysis.config.min_households` households (``publication.yaml``) (:func:`analysis.monitoring.suppress_small`); lists of pseudonymous household
 ids for follow-up (identification gap, questionable eliminations) are shown in full, with geography
 down to the village and no personal data.
 
@@ -25,12 +25,11 @@ from IPython.display import Markdown
 from scipy import stats
 
 from analysis import config, labels, monitoring, plots_monitoring, poverty, results
+from analysis.config import min_households
 from analysis.report import Context
 
 BY = ("prefecture", "county")
 PREFECTURE = ("prefecture",)
-# Publication rule: cells describing fewer than this many households are not shown.
-K_SMALL = 5
 CONF_LEVEL = 0.95
 # Rows of a follow-up list shown on the page; the Excel export holds the whole list.
 LIST_ROWS = 100
@@ -204,14 +203,14 @@ def _z() -> float:
 
 
 def _suppress(frame: pd.DataFrame, rules: dict[str, list[str]]) -> pd.DataFrame:
-    """Blank every count under :data:`K_SMALL` households and every share resting on such a count, as
+    """Blank every count under :func:`analysis.config.min_households` households (``publication.yaml``) and every share resting on such a count, as
     numerator or denominator, so no blanked count can be recovered from a shown share and its base
     (``rules`` maps a count column to the columns resting on it)."""
     out = frame
     for count, dependents in rules.items():  # a few columns, each vectorized over rows
         if count in out.columns:
             cols = [count, *[c for c in dependents if c in out.columns]]
-            out = monitoring.suppress_small(out, count, k=K_SMALL, columns=cols, flag="_small")
+            out = monitoring.suppress_small(out, count, k=min_households(), columns=cols, flag="_small")
     return out.drop(columns=[c for c in ("_small",) if c in out.columns])
 
 
@@ -225,14 +224,14 @@ def _styled(frame: pd.DataFrame, lang: str, caption: str, formats: dict[str, str
             style = style.format(fmt, subset=[names[col]], na_rep="–")
     if footnote:
         caption = labels.text("monitoring.caption_note", lang, caption=caption,
-                              note=labels.text("monitoring.footnote", lang, k=K_SMALL))
+                              note=labels.text("monitoring.footnote", lang, k=min_households()))
     return style.set_caption(caption)
 
 
 def _count(n, lang: str) -> str:
     """A household count for a sentence: 'fewer than 5' for 1-4 (as in the tables), else the number."""
     n = int(n)
-    return labels.text("monitoring.fewer_than", lang, k=K_SMALL) if 0 < n < K_SMALL else f"{n:,}"
+    return labels.text("monitoring.fewer_than", lang, k=min_households()) if 0 < n < min_households() else f"{n:,}"
 
 
 def _label(key: str, lang: str, default: str) -> str:
@@ -253,8 +252,8 @@ def section(ctx: Context, name: str) -> Markdown:
 
 
 def _publishable(*counts) -> bool:
-    """Whether a share built on these counts may be stated: each is zero or at least K_SMALL."""
-    return all(pd.notna(c) and (c == 0 or c >= K_SMALL) for c in counts)
+    """Whether a share built on these counts may be stated: each is zero or at least min_households()."""
+    return all(pd.notna(c) and (c == 0 or c >= min_households()) for c in counts)
 
 
 def _last(table: pd.DataFrame) -> pd.Series | None:
@@ -289,7 +288,7 @@ def _coverage_sentence(ctx: Context) -> str:
     if row["households_targets"] == 0:
         return labels.text("monitoring.no_targets", ctx.lang)
     if not _publishable(row["households_targets"]):
-        return labels.text("monitoring.summary.coverage_few", ctx.lang, k=K_SMALL)
+        return labels.text("monitoring.summary.coverage_few", ctx.lang, k=min_households())
     per_exited = row.get("persons_targets_per_exited", float("nan"))
     return labels.text("monitoring.summary.coverage", ctx.lang, targets=_count(row["households_targets"], ctx.lang),
                        share=row["share_households_targets"],
@@ -684,7 +683,7 @@ def transition_figure(ctx: Context):
     year_from = int(table["year_from"].max())
     names = [labels.text(f"monitoring.statuses.{s}", ctx.lang) for s in STATUS_ORDER]
     return plots_monitoring.transition_heatmap(transition_matrix(table, year_from), names, year_from,
-                                               year_from + 1, K_SMALL, ctx.lang)
+                                               year_from + 1, min_households(), ctx.lang)
 
 
 def _transitions_frame(ctx: Context) -> pd.DataFrame:
@@ -842,7 +841,7 @@ def _survival_frame(ctx: Context) -> pd.DataFrame:
 
 def monitoring_tables(ctx: Context) -> dict[str, pd.DataFrame]:
     """The tables of the monitoring report, by sheet name: count tables as published (cells under
-    ``K_SMALL`` households blank), follow-up lists of pseudonymous ids in full."""
+    ``min_households()`` households blank), follow-up lists of pseudonymous ids in full."""
     gic = _county(ctx, "poverty_growth_incidence")
     return {"poverty": _poverty_frame(ctx), "basic_needs": _basic_needs_frame(ctx),
             "growth_incidence": gic.drop(columns=["prefecture", "county"]),

@@ -29,6 +29,7 @@ from IPython.display import Markdown
 from statsmodels.stats.multitest import multipletests
 
 from analysis import data, impact, labels, labour, plots_labour, results
+from analysis.config import min_households
 from analysis.monitoring import suppress_small
 from analysis.report import Context
 from analysis.report_employment import NOWRAP, join, p_format, p_text
@@ -57,7 +58,6 @@ OVERLAP_BOUNDS = (0.05, 0.95)
 MAX_SHARE_OUTSIDE = 0.10
 MAX_SMD = 0.10
 PS_BINS = 20
-SMALL_CELL = 5
 
 
 # --------------------------------------------------------------------------- the estimation sample
@@ -399,7 +399,7 @@ def training_summary(ctx: Context) -> Markdown:
 
 def _masked_types(types: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """Trainees by type with the counts of types whose trainees come from 1-4 households blanked."""
-    small = types["trainee_households"].between(1, SMALL_CELL - 1)
+    small = types["trainee_households"].between(1, min_households() - 1)
     return types.assign(trained=types["trained"].astype("Float64").mask(small)), small
 
 
@@ -420,7 +420,7 @@ def _indicator_table(ctx: Context) -> tuple[pd.DataFrame, bool]:
     region, _, types = _training(ctx)
     homes = ctx.slice(results.load("income_growth", ctx.data_dir, region=ctx.region))[["year", "households"]]
     table = suppress_small(region.merge(homes, on="year", how="left")[TRAINING_COLUMNS], "households",
-                           k=SMALL_CELL)
+                           k=min_households())
     counts, small = _masked_types(types)
     wide = counts.pivot(index="year", columns="training_type", values="trained").reset_index()
     wide.columns = ["year", *[str(c) for c in wide.columns[1:]]]
@@ -435,7 +435,7 @@ def training_table(ctx: Context):
     counts = [c for c in shown.columns if c not in shares and c != labels.text("columns.year", ctx.lang)]
     caption = labels.text("training.table_caption", ctx.lang)
     if suppressed:
-        caption = f"{caption} {labels.text('training.suppressed_note', ctx.lang, k=SMALL_CELL)}"
+        caption = f"{caption} {labels.text('training.suppressed_note', ctx.lang, k=min_households())}"
     return (shown.style.hide(axis="index").set_table_styles(NOWRAP).format("{:,.0f}", subset=counts, na_rep="–")
             .format("{:.1%}", subset=shares, na_rep="–").set_caption(caption))
 

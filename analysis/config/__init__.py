@@ -54,6 +54,19 @@ def load_yaml(name: str, config_dir: str | Path | None = None) -> dict:
     return _read_yaml(config_path(name, config_dir))
 
 
+def min_households(config_dir: str | Path | None = None) -> int:
+    """Smallest number of households a published table cell may describe (``publication.yaml``).
+
+    >>> min_households()
+    5
+    """
+    value = load_yaml("publication.yaml", config_dir).get("min_households", 5)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(Problem(str(config_path("publication.yaml", config_dir)), None, "min_households",
+                                f"must be a whole number of at least 1, not {value!r}"))
+    return value
+
+
 def thresholds(config_dir: str | Path | None = None) -> pd.DataFrame:
     """Monitoring income thresholds (监测范围), yuan per person per year, by ``province`` x ``year``.
 
