@@ -190,10 +190,24 @@ def load_system(path: str | Path | None = None) -> System:
     path = Path(path) if path is not None else config_path("assessment.yaml")
     if not path.is_file():
         raise DataError(Problem(str(path), None, None, "indicator system file not found"))
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _SYSTEMS:
+        _SYSTEMS.clear()
+        _SYSTEMS[key] = _load_system(path)
+    return _SYSTEMS[key]
+
+
+# The last system loaded, by (file, modification time, size): reports ask for it many times per page.
+_SYSTEMS: dict[tuple, System] = {}
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_system(path: Path) -> System:
     text = path.read_text(encoding="utf-8")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise DataError(Problem(str(path), mark.line + 1 if mark else None, None,
