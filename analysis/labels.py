@@ -10,6 +10,8 @@ Examples
 """
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from typing import Literal, get_args
 
 import pandas as pd
@@ -30,9 +32,16 @@ def check_lang(lang: str) -> str:
 
 def _messages() -> dict:
     """messages.yaml merged with every messages_<topic>.yaml beside it (one catalogue, a file per report)."""
-    merged = dict(load_yaml("messages.yaml"))
+    return _merged_messages(os.environ.get("ANALYSIS_CONFIG_DIR"))
+
+
+@lru_cache(maxsize=8)
+def _merged_messages(config_dir: str | None) -> dict:
+    """The merged catalogue for one user configuration folder (read once per process, as every
+    configuration file is; treat it as read-only)."""
+    merged = dict(load_yaml("messages.yaml", config_dir))
     for path in sorted(PACKAGE_CONFIG.glob("messages_*.yaml")):
-        for key, value in load_yaml(path.name).items():
+        for key, value in load_yaml(path.name, config_dir).items():
             if isinstance(value, dict) and isinstance(merged.get(key), dict):
                 merged[key] = {**merged[key], **value}
             else:

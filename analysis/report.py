@@ -147,7 +147,7 @@ def save_tables(ctx: Context, output_dir: str, notebook: str, tables: dict[str, 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}.xlsx"
     tmp = path.with_name(f".{path.name}.tmp")
-    with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+    with pd.ExcelWriter(tmp, engine="xlsxwriter") as writer:
         for sheet, table in tables.items():
             labels.rename_columns(table, ctx.lang).to_excel(writer, sheet_name=sheet[:31], index=False)
     tmp.replace(path)

@@ -285,13 +285,30 @@ def workshop_effects(design: WorkshopDesign, scope: str) -> WorkshopEffects:
     return WorkshopEffects(scope, design, event, simple, twfe)
 
 
-@lru_cache(maxsize=4)
 def _workshops(ctx: Context) -> tuple[WorkshopEffects, WorkshopEffects]:
-    villages = results.load("village_employment", ctx.data_dir)
-    villages = villages[villages["prefecture"] == ctx.prefecture]
-    openings = workshop_openings(ctx.data_dir, ctx.prefecture)
-    design = workshop_panel(villages, openings, ctx.first, ctx.last)
-    return workshop_effects(design, "prefecture"), workshop_effects(design.county(ctx.region), "county")
+    """The prefecture's and the county's workshop effects. The prefecture's are estimated once per
+    prefecture, years and input files in a process (a warm kernel renders its counties one after another),
+    not once per county page."""
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None
+                  for p in (results.results_dir(ctx.data_dir) / "village_employment.parquet",
+                            Path(ctx.data_dir) / WORKSHOPS_FILE))
+    prefecture = _prefecture_workshops(str(ctx.data_dir), ctx.prefecture, ctx.first, ctx.last, stamp)
+    return prefecture, _county_workshops(str(ctx.data_dir), ctx.prefecture, ctx.region, ctx.first, ctx.last, stamp)
+
+
+@lru_cache(maxsize=8)
+def _prefecture_workshops(data_dir: str, prefecture: str, first: int, last: int, stamp: tuple) -> WorkshopEffects:
+    villages = results.load("village_employment", data_dir)
+    villages = villages[villages["prefecture"] == prefecture]
+    openings = workshop_openings(data_dir, prefecture)
+    return workshop_effects(workshop_panel(villages, openings, first, last), "prefecture")
+
+
+@lru_cache(maxsize=4)
+def _county_workshops(data_dir: str, prefecture: str, region: str, first: int, last: int,
+                      stamp: tuple) -> WorkshopEffects:
+    design = _prefecture_workshops(data_dir, prefecture, first, last, stamp).design
+    return workshop_effects(design.county(region), "county")
 
 
 def event_study_table(ctx: Context) -> pd.DataFrame:

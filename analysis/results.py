@@ -137,7 +137,25 @@ def load(name: str, data_dir: str | Path | None = None, region: str | None = Non
     path = results_dir(data_dir) / f"{name}.parquet"
     if not path.exists():
         raise FileNotFoundError(f"no result table {name!r} at {path}; run `python -m analysis build` first")
-    frame = pd.read_parquet(path)
+    frame = _read(path)
     if region is not None:
-        frame = frame[frame[level] == region].reset_index(drop=True)
-    return frame
+        return frame[frame[level] == region].reset_index(drop=True)
+    return frame.copy()
+
+
+# Result tables read in this process, by (file, modification time, size): a report page asks for the same
+# few tables dozens of times, and a warm kernel renders many pages. A rebuilt table has a new stamp.
+_TABLES: dict[tuple, pd.DataFrame] = {}
+_TABLES_MAX = 64
+
+
+def _read(path: Path) -> pd.DataFrame:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    if key not in _TABLES:
+        for old in [k for k in _TABLES if k[0] == key[0]]:
+            del _TABLES[old]
+        if len(_TABLES) >= _TABLES_MAX:
+            del _TABLES[next(iter(_TABLES))]
+        _TABLES[key] = pd.read_parquet(path)
+    return _TABLES[key]

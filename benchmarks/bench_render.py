@@ -7,10 +7,14 @@ pool of ``os.cpu_count()`` workers, a warm kernel per worker, HTML converted in-
 so that nothing is skipped. Both run on the same inputs in the same invocation; the script prints both
 times, their ratio, and the number and sizes of the HTML pages each produced.
 
+With ``--data-dir`` the regions are the first N counties found in that processed data folder (build its
+result tables first: ``python -m analysis build --data-dir DIR``); otherwise synthetic names, for the demo
+notebooks in ``benchmarks/notebooks`` that need no data. ``--skip-naive`` times the pipeline alone.
+
 Usage::
 
     python benchmarks/bench_render.py --regions 8
-    python benchmarks/bench_render.py --regions 20 --notebooks notebooks --data-dir data/processed
+    python benchmarks/bench_render.py --regions 50 --notebooks notebooks --data-dir /tmp/prefecture50
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from pathlib import Path
 
 import papermill as pm
 
-from analysis import pipeline
+from analysis import data, pipeline
 
 HERE = Path(__file__).resolve().parent
 
@@ -66,9 +70,10 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="processed data folder passed to notebooks")
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where both outputs go (default benchmarks/out)")
     parser.add_argument("--jobs", type=int, default=None, help="pipeline workers (default os.cpu_count())")
+    parser.add_argument("--skip-naive", action="store_true", help="time the pipeline only")
     args = parser.parse_args(argv)
 
-    regions = region_names(args.regions)
+    regions = data.list_regions(args.data_dir)[:args.regions] if args.data_dir else region_names(args.regions)
     notebooks = pipeline.find_notebooks(args.notebooks)
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-data-"))
     shutil.rmtree(args.out, ignore_errors=True)
@@ -76,8 +81,9 @@ def main(argv=None) -> None:
           f"{len(regions) * len(notebooks)} runs; {os.cpu_count()} CPUs; load average "
           f"{os.getloadavg()[0]:.1f}", flush=True)
 
-    t_naive = naive(regions, notebooks, args.out / "naive", data_dir)
-    print(f"naive serial loop : {t_naive:8.1f} s", flush=True)
+    t_naive = None if args.skip_naive else naive(regions, notebooks, args.out / "naive", data_dir)
+    if t_naive is not None:
+        print(f"naive serial loop : {t_naive:8.1f} s", flush=True)
 
     start = time.perf_counter()
     summary = pipeline.run(regions, "all", valid_regions=regions, notebooks_dir=args.notebooks,
@@ -85,8 +91,9 @@ def main(argv=None) -> None:
                            progress=False)
     t_pipe = time.perf_counter() - start
     print(f"pipeline.run      : {t_pipe:8.1f} s  ({summary.describe().splitlines()[0]})")
-    print(f"speed-up          : {t_naive / t_pipe:8.2f} x")
-    for name in ("naive", "pipeline"):
+    if t_naive is not None:
+        print(f"speed-up          : {t_naive / t_pipe:8.2f} x")
+    for name in ("naive", "pipeline")[1 if t_naive is None else 0:]:
         n, total = sizes(args.out / name)
         print(f"{name:9s} pages: {n:4d}, total {total / 1e6:7.2f} MB, mean {total / max(n, 1) / 1e3:7.1f} kB")
     if summary.exit_code:
