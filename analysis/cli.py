@@ -33,7 +33,7 @@ def _synth(args) -> int:
 def _ingest(args) -> int:
     from analysis import ingest
     result = ingest.ingest(args.paths, out_dir=args.out, progress=not args.quiet, report_path=args.report,
-                           counties=args.counties)
+                           counties=args.counties, chunk_rows=args.chunk_rows)
     print(result.report())
     print(f"wrote {args.out}/households and {args.out}/members")
     return 0
@@ -96,6 +96,9 @@ def parser() -> argparse.ArgumentParser:
                    help="also write the ingest report here (outside --out), also when the ingest is refused")
     s.add_argument("--counties", type=Path, default=None,
                    help="a text file of the valid county names, one a line; other names are refused")
+    s.add_argument("--chunk-rows", type=int, default=None,
+                   help="read CSV files this many rows at a time, with memory bounded by the chunk (default: "
+                        "100000-row chunks when the inputs exceed 256 MB, else whole files)")
     s.set_defaults(func=_ingest)
 
     s = sub.add_parser("build", help="compute all result tables for all regions")

@@ -44,11 +44,13 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from analysis import parsing, privacy, schema
 from analysis.config import DATA_PROCESSED, load_yaml, thresholds
 from analysis.errors import DataError, ParameterError, Problem
+from analysis import readers
 from analysis.readers import TOTAL_WORD, RawTable, normalize_header, read_raw, variant_table
 
 READABLE = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
@@ -62,6 +64,10 @@ AMOUNTS = (*schema.INCOME_COMPONENTS, *schema.EXPENSE_COMPONENTS)
 # Dates in the records belong to the monitoring era; anything outside is a typing or conversion error.
 DATE_RANGE = (pd.Timestamp("2000-01-01"), pd.Timestamp("2100-12-31"))
 LIMIT = 50   # problems listed per check and file; the count of the rest is given
+#: Inputs with more text than this (bytes, all CSV files together) are read in chunks (see ``chunk_rows``).
+STREAM_BYTES = 256 << 20
+#: Rows per chunk when reading in chunks.
+CHUNK_ROWS = 100_000
 
 
 @dataclass
@@ -82,13 +88,21 @@ class FileReport:
 
 @dataclass
 class IngestResult:
-    households: pd.DataFrame
-    members: pd.DataFrame
+    """The ingested tables (``None`` when read in chunks: load them with :func:`analysis.data.load`)."""
+
+    households: pd.DataFrame | None
+    members: pd.DataFrame | None
     files: list[FileReport]
+    n_households: int = 0
+    n_members: int = 0
+
+    def __post_init__(self):
+        if self.households is not None:
+            self.n_households, self.n_members = len(self.households), len(self.members)
 
     def report(self) -> str:
         """A Markdown ingest report: rows in and out and every repair, per file."""
-        return render_report(self.files, [], len(self.households), len(self.members))
+        return render_report(self.files, [], self.n_households, self.n_members)
 
 
 def render_report(files: list[FileReport], problems: list[Problem], households: int | None = None,
@@ -467,7 +481,13 @@ def read_export(path: str | Path, key: bytes, config_dir=None, counties: set[str
     Both tables carry ``_row``, the spreadsheet row each record came from (the first member row of a
     household in a person-row export), so that checks across files can name rows.
     """
-    raw = read_raw(path)
+    return export_from_raw(read_raw(path), key, config_dir, counties)
+
+
+def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[str] | None = None
+                    ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, FileReport, list[Problem]]:
+    """:func:`read_export` of a file already read (or of one chunk of a large file)."""
+    path = raw.path
     report = FileReport(str(path), raw.encoding, rows_in=raw.rows_read, rows_skipped=raw.rows_read - len(raw.frame),
                         notes=list(raw.notes))
     mapping, problems, notes = map_headers(raw, header_index(config_dir), variants(config_dir), config_dir)
@@ -787,7 +807,7 @@ def expand_paths(paths) -> list[Path]:
 
 def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, config_dir=None,
            write: bool = True, progress: bool = False, report_path: str | Path | None = None,
-           counties=None) -> IngestResult:
+           counties=None, chunk_rows: int | None = None) -> IngestResult:
     """Read, check and (if ``write``) store exports as canonical Parquet tables under ``out_dir``.
 
     Parameters
@@ -798,6 +818,10 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
         which a refused ingest leaves untouched.
     counties : county names to accept (a list, or a text file with one a line); default the ``counties``
         list of ``catalogue.yaml``; when both are empty any proper name is accepted.
+    chunk_rows : read CSV files in chunks of this many rows, staging each chunk's records on disk, so that
+        memory is bounded by the chunk and one county, not by the data (then the result holds counts, not
+        tables). Default: chunks of :data:`CHUNK_ROWS` when the CSV inputs exceed :data:`STREAM_BYTES`.
+        A household's rows must then be consecutive, as exports list them.
 
     Raises :class:`DataError` listing every problem of every file; nothing is written to ``out_dir`` then.
     Files are only read: raw exports are never modified.
@@ -810,6 +834,13 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
         raise DataError(Problem(", ".join(map(str, paths)), None, None, "no CSV or XLSX files found"))
     allowed = known_counties(counties, config_dir)
     before = {str(f): file_sha256(f) for f in files if f.is_file()}   # raw files must be the same after reading
+    if chunk_rows is None and sum(f.stat().st_size for f in files if f.is_file()) > STREAM_BYTES:
+        chunk_rows = CHUNK_ROWS
+    if chunk_rows is not None:
+        if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
+            raise ParameterError(f"chunk_rows must be a whole number of rows of at least 1, not {chunk_rows!r}")
+        return _ingest_chunked(files, out, key, config_dir, allowed, before, chunk_rows, write, progress,
+                               report_path)
     problems, reports, hh_parts, mem_parts = [], [], [], []
     iterator = files
     if progress:
@@ -978,10 +1009,13 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, report: s
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_partitioned(frame: pd.DataFrame, path: Path) -> None:
+def _write_partitioned(frame: pd.DataFrame, path: Path, basename: str | None = None) -> None:
+    """``frame`` as Parquet under ``path``, a folder per county. With ``basename`` (containing ``{i}``) the
+    files are added to what the folder holds (names must differ); without, the folder must be new."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     ds.write_dataset(table, path, format="parquet", partitioning=["county"], partitioning_flavor="hive",
-                     basename_template="part-{i}.parquet", existing_data_behavior="error",
+                     basename_template=basename or "part-{i}.parquet",
+                     existing_data_behavior="overwrite_or_ignore" if basename else "error",
                      max_rows_per_file=0, max_rows_per_group=1 << 20)
 
 
@@ -992,3 +1026,199 @@ def replace_dir(new: Path, final: Path) -> None:
         os.replace(final, old)
     os.replace(new, final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Large inputs: read in chunks, staged on disk, finished one county at a time
+
+def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowed, before: dict, chunk_rows: int,
+                    write: bool, progress: bool, report_path: Path | None) -> IngestResult:
+    """:func:`ingest` with memory bounded by one chunk of rows and one county's records.
+
+    Each chunk is checked like a whole file and its canonical records are written to a staging folder inside
+    ``out`` (partitioned by county); the checks across files, the household geography of members and the
+    final tables are then done county by county. Nothing outside the staging folder is touched before
+    everything has passed; the folder is removed whatever happens.
+    """
+    created = not out.exists()
+    staging = out / f".staging-{uuid.uuid4().hex[:8]}"
+    parts = staging / "parts"
+    problems, reports = [], []
+    bar = None
+    try:
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=sum(f.stat().st_size for f in files), desc="ingest", unit="B", unit_scale=True)
+        for path in files:
+            report, file_problems = _stream_one(path, key, config_dir, allowed, chunk_rows, parts, bar)
+            reports.append(report)
+            problems += file_problems
+        if bar is not None:
+            bar.close()
+        if not problems and not (parts / "households").exists():
+            problems.append(Problem(", ".join(map(str, files[:5])), None, None,
+                                    "no household data among the inputs: a household file or a person-row export "
+                                    "with income columns is needed"))
+        counts = (0, 0)
+        if not problems:
+            counts, finish_problems = _finish_chunked(parts, staging, {f.path: f.columns for f in reports})
+            problems += finish_problems
+        problems += [Problem(name, None, None, "the file changed while it was being read; nothing was written, "
+                                               "ingest it again once it is complete")
+                     for name, digest in before.items() if file_sha256(name) != digest]
+        if problems:
+            for r in reports:
+                r.problems = sum(p.file == r.path for p in problems)
+            if report_path is not None:
+                _write_text(report_path, render_report(reports, problems))
+            raise DataError(problems)
+        result = IngestResult(None, None, reports, *counts)
+        if write:
+            sources = [{"file": Path(f.path).name, "sha256": before.get(str(f.path), ""), "rows_in": f.rows_in}
+                       for f in reports]
+            (staging / "ingest_report.md").write_text(result.report(), encoding="utf-8")
+            (staging / "sources.json").write_text(json.dumps(
+                {"synthetic": all(s["file"].startswith("SYNTHETIC") for s in sources), "files": sources},
+                ensure_ascii=False, indent=1), encoding="utf-8")
+            for name in ("households", "members"):
+                replace_dir(staging / name, out / name)
+            for name in ("ingest_report.md", "sources.json"):
+                os.replace(staging / name, out / name)
+        if report_path is not None:
+            _write_text(report_path, result.report())
+        return result
+    finally:
+        if bar is not None:
+            bar.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and out.exists() and not any(out.iterdir()):
+            out.rmdir()
+
+
+def _group_columns(config_dir):
+    """For the chunk reader: the column positions of 户编号 and 年度, which keep a household's rows together."""
+    def group_of(raw: RawTable) -> list[int]:
+        mapping, _, _ = map_headers(raw, header_index(config_dir), variants(config_dir), config_dir)
+        return [raw.frame.columns.get_loc(label) for label, (canon, _) in mapping.items()
+                if canon in ("household_id", "year")]
+    return group_of
+
+
+def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, parts: Path, bar
+                ) -> tuple[FileReport, list[Problem]]:
+    """Read one file chunk by chunk, staging each chunk's canonical records under ``parts``."""
+    report, problems, done = FileReport(str(path)), [], 0
+    try:
+        if readers.is_text_table(path):
+            count = bar.update if bar is not None else None
+            chunks = readers.iter_text_chunks(path, chunk_rows, group_of=_group_columns(config_dir),
+                                              count_bytes=count)
+        else:
+            chunks = iter([read_raw(path)])
+            if bar is not None:
+                bar.update(path.stat().st_size)
+        for n, raw in enumerate(chunks):
+            report.encoding = raw.encoding
+            report.rows_in += raw.rows_read
+            report.rows_skipped += raw.rows_read - len(raw.frame)
+            if raw.frame.empty:
+                report.notes += [note for note in raw.notes if note not in report.notes]
+                continue
+            hh, mem, part, chunk_problems = export_from_raw(raw, key, config_dir, counties)
+            report.kind, report.columns = part.kind, part.columns
+            report.households_out += part.households_out
+            report.members_out += part.members_out
+            report.notes += [note for note in part.notes if note not in report.notes]
+            problems += chunk_problems
+            if len(problems) > 4 * LIMIT:
+                problems.append(Problem(str(path), None, None, "... reading stopped: too many problems"))
+                break
+            if problems:
+                continue
+            for name, frame in (("households", hh), ("members", mem)):
+                if frame is not None and len(frame):
+                    _write_partitioned(frame.assign(_file=str(path)), parts / name,
+                                       basename=f"f{uuid.uuid4().hex[:8]}-{n}-{{i}}.parquet")
+            done += 1
+    except DataError as exc:
+        problems += exc.problems
+    except Exception as exc:  # noqa: BLE001 - as _read_one: a message, never a traceback
+        logging.getLogger(__name__).debug("reading %s failed", path, exc_info=True)
+        problems.append(Problem(str(path), None, None, f"the file could not be read "
+                                                       f"({_redact_text(f'{type(exc).__name__}: {exc}', set())}); "
+                                                       "nothing was written. This is a defect in the suite: please "
+                                                       "report it with a description of the file"))
+    if not report.kind:
+        report.kind = "unreadable"
+    return report, problems
+
+
+def _finish_chunked(parts: Path, staging: Path, headers: dict[str, dict]) -> tuple[tuple[int, int], list[Problem]]:
+    """Checks across files and chunks, members' geography, and the final tables, one county at a time."""
+    households = ds.dataset(parts / "households", format="parquet", partitioning="hive")
+    members = (ds.dataset(parts / "members", format="parquet", partitioning="hive")
+               if (parts / "members").exists() else None)
+    counties = sorted(households.to_table(columns=["county"]).column("county").unique().to_pylist(),
+                      key=lambda c: (c is None, c or ""))
+    problems, n_households, n_members = [], 0, 0
+    for county in counties:
+        where = ds.field("county").is_null() if county is None else ds.field("county") == county
+        hh = households.to_table(filter=where).to_pandas()
+        hh = schema.conform(hh.drop(columns=["_file", "_row"]), "households").assign(_file=hh["_file"], _row=hh["_row"])
+        mem = schema.empty_frame("members").assign(_file=pd.Series(dtype="string"), _row=pd.Series(dtype="int64"))
+        if members is not None:
+            ids = pa.array(hh["household_id"].dropna().unique().tolist(), type=pa.string())
+            mem = members.to_table(filter=ds.field("household_id").isin(ids)).to_pandas()
+            mem = schema.conform(mem.drop(columns=["_file", "_row"]), "members").assign(_file=mem["_file"],
+                                                                                        _row=mem["_row"])
+        problems += _same_file_duplicates(hh, headers) + _cross_checks(hh, mem, headers)
+        if problems:
+            continue
+        hh_out = _attach_geography(hh.drop(columns=["_file", "_row"]))
+        mem_out = _member_geography(mem.drop(columns=["_file", "_row"]), hh_out)
+        hh_out = hh_out.sort_values(["county", "household_id", "year"], ignore_index=True)
+        mem_out = mem_out.sort_values(["county", "household_id", "person_id", "year"], ignore_index=True)
+        schema.check_table(hh_out, "households")
+        schema.check_table(mem_out, "members")
+        _write_partitioned(hh_out, staging / "households", basename="part-{i}.parquet")
+        if len(mem_out):
+            _write_partitioned(mem_out, staging / "members", basename="part-{i}.parquet")
+        n_households, n_members = n_households + len(hh_out), n_members + len(mem_out)
+    if members is not None and not problems:
+        problems += _orphans(households, members, headers)
+    if not (staging / "members").exists() and not problems:
+        _write_partitioned(schema.empty_frame("members"), staging / "members", basename="part-{i}.parquet")
+    return (n_households, n_members), problems
+
+
+def _orphans(households: ds.Dataset, members: ds.Dataset, headers: dict[str, dict]) -> list[Problem]:
+    """Members whose household is in no county of the household data (those whose household exists in
+    other years are found county by county), read batch by batch."""
+    known = pc.unique(households.to_table(columns=["household_id"]).column("household_id"))
+    found, total = [], 0
+    for batch in members.to_batches(columns=["household_id", "year", "_file", "_row"]):
+        missing = pc.invert(pc.is_in(batch.column("household_id"), value_set=known))
+        lost = batch.filter(missing)
+        total += lost.num_rows
+        if len(found) < LIMIT:
+            found += lost.slice(0, LIMIT - len(found)).to_pylist()
+    problems = [Problem(row["_file"], int(row["_row"]), headers.get(row["_file"], {}).get("household_id", "户编号"),
+                        f"this member's household is missing from the household data of {row['year']}")
+                for row in found]
+    if total > LIMIT:
+        problems.append(Problem(found[0]["_file"], None, None, f"... and {total - LIMIT} more such rows"))
+    return problems
+
+
+def _same_file_duplicates(households: pd.DataFrame, headers: dict[str, dict]) -> list[Problem]:
+    """A household-year twice in one file, in different chunks (a chunk's own checks see only itself)."""
+    dup = households[households.duplicated(["household_id", "year"], keep=False)]
+    problems = []
+    for _, grp in list(dup.groupby(["household_id", "year"]))[:LIMIT]:
+        if grp["_file"].nunique() == 1:
+            rows = sorted(int(r) for r in grp["_row"])
+            problems.append(Problem(grp["_file"].iloc[0], rows[-1], headers.get(grp["_file"].iloc[0], {}).get(
+                "household_id", "户编号"), f"the same household and year ({grp['year'].iloc[0]}) appears more than "
+                                         f"once in this file: rows {', '.join(map(str, rows))} (a household's rows "
+                                         "must be together in a file read in chunks)"))
+    return problems

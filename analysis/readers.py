@@ -391,7 +391,10 @@ def _first_sheet_path(zf: zipfile.ZipFile) -> str | None:
 # --------------------------------------------------------------------------------------------------
 # From cells to a table
 
-def _split_header(path: Path, grid: _Grid) -> RawTable:
+def _split_header(path: Path, grid: _Grid, row_offset: int = 0, allow_empty: bool = False) -> RawTable:
+    """The grid as a table under its header. ``row_offset`` is added to the row numbers of data rows (a
+    later chunk of a streamed file holds the header rows followed by rows from further down); with
+    ``allow_empty`` a grid with no data rows gives an empty table instead of an error."""
     width = max(map(len, grid.records), default=0)
     records = [[v.strip(EDGE_CHARS) for v in r] + [""] * (width - len(r)) for r in grid.records]
     frame = pd.DataFrame(records, dtype=object, columns=range(width))
@@ -399,7 +402,7 @@ def _split_header(path: Path, grid: _Grid) -> RawTable:
         raise DataError(Problem(str(path), None, None, "the file is empty (no values)"))
     notes = list(grid.notes)
     at, first_data, header = _find_header(frame, notes)
-    problems, trailing = _width_problems(path, grid, at, first_data, header)
+    problems, trailing = _width_problems(path, grid, at, first_data, header, row_offset)
     if trailing:
         notes.append(f"{len(trailing)} row(s) end with empty values beyond the header's columns (extra "
                      f"separators); dropped: rows {_fmt_rows(trailing)}")
@@ -414,9 +417,9 @@ def _split_header(path: Path, grid: _Grid) -> RawTable:
     if problems:
         raise DataError(problems)
     body = body.set_axis(labels, axis=1)
-    body_rows = pd.Series(body.index + 1, index=body.index)   # spreadsheet rows count from 1
+    body_rows = pd.Series(body.index + 1 + row_offset, index=body.index)   # spreadsheet rows count from 1
     keep = _data_rows(body, body_rows, notes)
-    if not keep.any():
+    if not keep.any() and not allow_empty:
         raise DataError(Problem(str(path), at + 1, None, "the file has a header but no data rows"))
     return RawTable(str(path), body[keep].reset_index(drop=True), body_rows[keep].reset_index(drop=True),
                     grid.encoding, notes, headers, letters, rows_read=len(body), header_row=first_data)
@@ -464,8 +467,8 @@ def _labels(header: list[str]) -> tuple[list[str], dict[str, str], dict[str, str
     return labels, headers, letters
 
 
-def _width_problems(path: Path, grid: _Grid, header_at: int, first_data: int, header: list[str]
-                    ) -> tuple[list[Problem], list[int]]:
+def _width_problems(path: Path, grid: _Grid, header_at: int, first_data: int, header: list[str],
+                    row_offset: int = 0) -> tuple[list[Problem], list[int]]:
     """CSV rows whose number of values differs from the header's; rows whose only extra values are empty
     (trailing separators) are returned apart, as they lose nothing."""
     if grid.widths is None:
@@ -477,18 +480,18 @@ def _width_problems(path: Path, grid: _Grid, header_at: int, first_data: int, he
         record = grid.records[i]
         n = len(record) - next((k for k, v in enumerate(reversed(record)) if v.strip()), len(record))
         if n > width:
-            problems.append(Problem(str(path), i + 1, header[-1] or None,
+            problems.append(Problem(str(path), i + 1 + row_offset, header[-1] or None,
                                     f"this row has {n} values but the header has {width} columns: a value has no "
                                     "column (an extra separator, or a comma inside an unquoted value?)"))
         elif 0 < len(record) < width and n:
             unclosed = "\n" in record[-1]
-            problems.append(Problem(str(path), i + 1, None,
+            problems.append(Problem(str(path), i + 1 + row_offset, None,
                                     "a quotation mark in this row is never closed, so the lines after it were read "
                                     "as one cell" if unclosed else
                                     f"this row has only {len(record)} values but the header has {width} columns: a "
                                     "value or separator is missing, so the values after it may have shifted"))
         elif len(record) > width:
-            trailing.append(i + 1)
+            trailing.append(i + 1 + row_offset)
         if len(problems) >= 50:
             break
     return problems, trailing
@@ -547,3 +550,141 @@ def _is_number(text: str) -> bool:
 def _fmt_rows(rows, limit: int = 10) -> str:
     values = [str(r) for r in list(rows)[:limit]]
     return ", ".join(values) + (" ..." if len(rows) > limit else "")
+
+
+# --------------------------------------------------------------------------------------------------
+# Large text files, in chunks
+
+#: Bytes read first to tell the encoding, the separator and the header of a streamed file.
+HEAD_BYTES = 1 << 20
+
+
+def is_text_table(path: str | Path) -> bool:
+    """Whether ``path`` would be read as text (CSV/TSV), not as a workbook."""
+    with open(path, "rb") as fh:
+        return not fh.read(4).startswith(XLSX_MAGIC)
+
+
+def _stream_lines(path: Path, encoding: str, declared: bool, count_bytes=None):
+    """The file's lines as text, decoded one at a time (line endings kept, as the csv module wants).
+
+    A line that does not decode, or (in a GB18030 file) a line that is UTF-8, is refused naming its line:
+    the file mixes encodings. A coding declaration in line 1 is read as an empty row 1.
+    """
+    if _family(encoding) == "utf-16":      # two-byte units: lines cannot be split on the byte 0x0A
+        with open(path, encoding=encoding, newline="") as fh:
+            for number, line in enumerate(fh, 1):
+                if count_bytes:
+                    count_bytes(len(line) * 2)
+                yield "\n" if number == 1 and declared else line
+        return
+    check_utf8 = _family(encoding) == "gb18030"
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if count_bytes:
+                count_bytes(len(raw))
+            if number == 1 and encoding == "utf-8-sig":
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            if number == 1 and declared:
+                yield "\n"
+                continue
+            if check_utf8 and _is_utf8(raw):
+                raise DataError(Problem(str(path), number, None, "this line is UTF-8 but the lines before it are "
+                                                                 "GBK/GB18030: the file mixes encodings; save the "
+                                                                 "whole file in one encoding"))
+            try:
+                yield raw.decode(encoding)
+            except UnicodeDecodeError:
+                raise DataError(Problem(str(path), number, None,
+                                        f"this line is not valid {encoding} text, unlike the lines before it: the "
+                                        "file mixes encodings; save the whole file in one encoding")) from None
+
+
+def iter_text_chunks(path: str | Path, chunk_rows: int, group_of=None, count_bytes=None):
+    """Read a large CSV file as a series of :class:`RawTable` chunks of about ``chunk_rows`` rows each.
+
+    Memory is bounded by the chunk, not the file. Encoding, separator and header are found in the first
+    :data:`HEAD_BYTES` with the same rules as :func:`read_raw`; every chunk carries the header, and row
+    numbers are those of the whole file. ``group_of(first_chunk)`` may return the column indices whose
+    values keep rows together (a household's member rows): rows at the end of a chunk sharing those values
+    with the chunk's last row move to the next chunk. ``count_bytes(n)`` is called as bytes are read (for
+    a progress bar). Refusals raise :class:`~analysis.errors.DataError` as :func:`read_raw` does.
+    """
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise DataError(Problem(str(path), None, None, "the file is empty (0 bytes)"))
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    for magic, what in NOT_TABLES:
+        if what and head.startswith(magic):
+            raise DataError(Problem(str(path), None, None, f"this is {what}, not a table; export the data "
+                                                            "as CSV or save it as .xlsx"))
+    if len(head) == HEAD_BYTES and b"\n" in head:
+        head = head[:head.rfind(b"\n") + 1]          # whole lines only: no character cut in two
+    text, encoding, notes = _decode(path, head)
+    text, declared_notes = _declarations(path, text, encoding)
+    declared = any("declares an encoding" in n for n in declared_notes)
+    notes += declared_notes
+    if not text.strip():
+        raise DataError(Problem(str(path), None, None, "the file is empty (no text)"))
+    if text.lstrip()[:200].lower().startswith(("<!doctype html", "<html", "<table", "<?xml", "<workbook")):
+        raise DataError(Problem(str(path), None, None,
+                                "this is an HTML/XML page, not a CSV table; open it in Excel or WPS and save it "
+                                "as .xlsx or CSV"))
+    sep = _delimiter(text)
+    if sep != ",":
+        notes.append(f"values are separated by {'a tab' if sep == chr(9) else repr(sep)}, not commas")
+    reader = csv.reader(_stream_lines(path, encoding, declared, count_bytes), delimiter=sep)
+
+    def records():
+        line, n = 0, 0
+        try:
+            for record in reader:
+                if reader.line_num - line > MAX_LINES_PER_CELL:
+                    raise DataError(Problem(str(path), n + 1, None,
+                                            f"a quotation mark in this row is never closed: lines {line + 1}-"
+                                            f"{reader.line_num} would be read as one cell; remove the stray \" "))
+                line, n = reader.line_num, n + 1
+                yield record
+        except csv.Error as exc:
+            raise DataError(Problem(str(path), n + 1, None, f"not a readable CSV row: {exc}")) from None
+
+    header: list[list[str]] | None = None     # the rows down to the header, repeated above every chunk
+    group: list[int] = []
+    pending: list[list[str]] = []
+    start = 0                                  # file index (0-based) of the first row in ``pending``
+    emitted = 0
+
+    def key(record):
+        return tuple(record[i].strip(EDGE_CHARS) if i < len(record) else "" for i in group)
+
+    def split(chunk: list[list[str]], first: int) -> RawTable:
+        """``chunk``: rows from file index ``first`` on; with the header rows put above it once known."""
+        grid_records = chunk if header is None else header + chunk
+        offset = first - (0 if header is None else len(header))
+        grid = _Grid(grid_records, encoding, [] if emitted else notes, widths=[len(r) for r in grid_records])
+        return _split_header(path, grid, row_offset=offset, allow_empty=header is not None)
+
+    for record in records():
+        pending.append(record)
+        if len(pending) < chunk_rows:
+            continue
+        if header is None:
+            raw = split(pending, 0)
+            header = pending[:raw.header_row]
+            group = list(group_of(raw)) if group_of else []
+            pending, start = pending[len(header):], len(header)
+        hold = 0
+        if group and pending:
+            last, hold = key(pending[-1]), 1
+            while hold < len(pending) and key(pending[-1 - hold]) == last:
+                hold += 1
+            hold = 0 if hold == len(pending) else hold    # one group fills the chunk: emit it whole
+        emit, pending = pending[:len(pending) - hold], pending[len(pending) - hold:]
+        yield split(emit, start)
+        emitted += 1
+        start += len(emit)
+    if header is None:
+        yield split(pending, 0)
+    elif pending or not emitted:
+        yield split(pending, start)

@@ -98,9 +98,17 @@ def main() -> None:
     parser.add_argument("--counties", type=int, default=100)
     parser.add_argument("--households-per-county", type=int, default=24_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only-make-data", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    data = make_data(args.counties, args.households_per_county)
+    if args.only_make_data:
+        make_data(args.counties, args.households_per_county)
+        return
+    # The data are generated in a subprocess: a child's peak memory as the kernel reports it starts from its
+    # parent's size at the fork, so this process must stay small.
+    subprocess.run([sys.executable, __file__, "--only-make-data", "--counties", str(args.counties),
+                    "--households-per-county", str(args.households_per_county)], check=True)
+    data = OUT / f"households_{args.counties}x{args.households_per_county}"
     rows = args.counties * args.households_per_county * 5
     size_mb = sum(f.stat().st_size for f in data.rglob("*.parquet")) / 2**20
     best = {}
