@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config, engine, schema
+from analysis import config, engine, labour, schema
+from analysis import poverty as _poverty
 from analysis.errors import DataError, Problem
-from analysis.labour import employment, training, training_by_type  # noqa: F401  (one entry point)
-from analysis.poverty import basic_needs, poverty  # noqa: F401
+from analysis.labour import training_by_type  # noqa: F401  (one entry point)
 
 SOURCES = ("wage", "business", "property", "transfer")
 
@@ -166,3 +166,54 @@ def group_growth(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> p
     table = income_growth(stacked, by=[*by, "group"])
     return table[[*by, "group", "year", "households", "persons", "income_pc", "growth_nominal", "growth_real"]]
 
+
+
+# ---- the same indicators from a Parquet dataset, one county at a time -------------------------------------
+
+def _county_by_county(compute, table: str, source, by, **options) -> pd.DataFrame:
+    """``compute(frame, by=by, **options)`` on a DataFrame, or on a Parquet dataset folder (as ingest writes
+    it, partitioned by county) read one county at a time, so that memory holds one county, not the whole
+    table. Region results do not mix counties when ``by`` includes ``county``; for coarser ``by`` the table
+    is read whole (only the columns of that table)."""
+    if not isinstance(source, (str, Path)):
+        return compute(source, by=by, **options)
+    import pyarrow.dataset as ds
+    dataset = ds.dataset(source, format="parquet", partitioning="hive")
+    by_list = [by] if isinstance(by, str) else list(by)
+
+    def read(filt=None) -> pd.DataFrame:
+        frame = dataset.to_table(filter=filt).to_pandas()
+        frame["county"] = frame["county"].astype("string")
+        return schema.conform(frame, table)
+    if "county" not in by_list:
+        return compute(read(), by=by, **options)
+    counties = pd.unique(dataset.to_table(columns=["county"]).column("county").to_pandas().astype("string")
+                         .dropna())
+    parts = [compute(read(ds.field("county") == c), by=by, **options) for c in sorted(counties)]
+    return pd.concat(parts, ignore_index=True).sort_values([*by_list, "year"], ignore_index=True)
+
+
+def employment(members, by: Sequence[str] = ("county",), working_age: Sequence[float] = (16, 64)) -> pd.DataFrame:
+    """:func:`analysis.labour.employment` of a members DataFrame, or of a members Parquet dataset folder
+    (read one county at a time when ``by`` includes ``county``; same results)."""
+    return _county_by_county(labour.employment, "members", members, by, working_age=working_age)
+
+
+def training(members, by: Sequence[str] = ("county",), working_age: Sequence[float] = (16, 64)) -> pd.DataFrame:
+    """:func:`analysis.labour.training` of a members DataFrame or Parquet dataset folder (as
+    :func:`employment`)."""
+    return _county_by_county(labour.training, "members", members, by, working_age=working_age)
+
+
+def poverty(households, by: Sequence[str] = ("county",), band: float = 1.5, thresholds=None) -> pd.DataFrame:
+    """:func:`analysis.poverty.poverty` of a households DataFrame or Parquet dataset folder (as
+    :func:`employment`)."""
+    return _county_by_county(_poverty.poverty, "households", households, by, band=band, thresholds=thresholds)
+
+
+def basic_needs(households, k: float | None = None, by: Sequence[str] = ("county",),
+                weights: dict[str, float] | None = None, missing: str | None = None) -> pd.DataFrame:
+    """:func:`analysis.poverty.basic_needs` of a households DataFrame or Parquet dataset folder (as
+    :func:`employment`)."""
+    return _county_by_county(_poverty.basic_needs, "households", households, by, k=k, weights=weights,
+                             missing=missing)

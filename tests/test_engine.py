@@ -22,3 +22,16 @@ def test_single_parquet_file_and_flat_panel(tmp_path):
     b = indicators.income_growth(tmp_path / "h.parquet", by=("county",))
     pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-12)
     assert len(a) == 3 * 5
+
+
+@pytest.mark.parametrize("name, table", [("employment", "members"), ("training", "members"),
+                                         ("poverty", "households"), ("basic_needs", "households")])
+@pytest.mark.parametrize("by", [("county",), ("prefecture", "county"), ("prefecture",)])
+def test_indicators_from_a_parquet_dataset_equal_the_in_memory_ones(small_processed, name, table, by):
+    from analysis import data, indicators
+    compute = getattr(indicators, name)
+    expected = compute(data.load(table, small_processed), by=by)
+    got = compute(str(small_processed / table), by=by)
+    keys = [*by, "year"]
+    pd.testing.assert_frame_equal(got.sort_values(keys, ignore_index=True),
+                                  expected.sort_values(keys, ignore_index=True), check_exact=False, rtol=1e-12)
