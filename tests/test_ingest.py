@@ -186,3 +186,17 @@ def test_file_changed_during_ingest_is_refused(export, tmp_path, monkeypatch):
     with pytest.raises(DataError, match="changed while it was being read"):
         ingest.ingest([path], out_dir=tmp_path / "out", key=b"k")
     assert not (tmp_path / "out" / "households").exists()
+
+
+def test_large_inputs_are_read_in_chunks_with_the_same_tables(small_raw, tmp_path, monkeypatch):
+    from analysis import data, ingest
+    whole = ingest.ingest([small_raw], out_dir=tmp_path / "whole")
+    monkeypatch.setattr(ingest, "STREAM_BYTES", 1)          # every input counts as large
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 150)
+    chunked = ingest.ingest([small_raw], out_dir=tmp_path / "chunked")
+    assert chunked.households is None and chunked.n_households == len(whole.households)
+    for table in ("households", "members"):
+        pd.testing.assert_frame_equal(data.load(table, tmp_path / "chunked"), data.load(table, tmp_path / "whole"))
+    assert (tmp_path / "chunked" / "ingest_report.md").read_text(encoding="utf-8") == \
+        (tmp_path / "whole" / "ingest_report.md").read_text(encoding="utf-8")
+    assert not list((tmp_path / "chunked").glob(".staging-*"))
