@@ -855,26 +855,11 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     households = pd.concat(hh_parts, ignore_index=True) if hh_parts else schema.empty_frame("households")
     members = pd.concat(mem_parts, ignore_index=True) if mem_parts else schema.empty_frame("members")
     if not problems and households.empty:
-        problems.append(Problem(", ".join(map(str, files[:5])), None, None,
-                                "no household data among the inputs: a household file or a person-row export "
-                                "with income columns is needed"))
+        problems.append(Problem(", ".join(map(str, files[:5])), None, None, NO_HOUSEHOLDS))
     if not problems:
         problems += _cross_checks(households, members, {f.path: f.columns for f in reports})
-    problems += [Problem(name, None, None, "the file changed while it was being read; nothing was written, "
-                                           "ingest it again once it is complete")
-                 for name, digest in before.items() if file_sha256(name) != digest]
-    if problems:
-        for r in reports:
-            r.problems = sum(p.file == r.path for p in problems)
-        if report_path is not None:
-            _write_text(report_path, render_report(reports, problems))
-        raise DataError(problems)
-    households = _attach_geography(households.drop(columns=["_file", "_row"]))
-    members = _member_geography(members.drop(columns=["_file", "_row"], errors="ignore"), households)
-    households = households.sort_values(["county", "household_id", "year"], ignore_index=True)
-    members = members.sort_values(["county", "household_id", "person_id", "year"], ignore_index=True)
-    schema.check_table(households, "households")
-    schema.check_table(members, "members")
+    _refuse_if_any(problems, before, reports, report_path)
+    households, members = _final_tables(households, members)
     result = IngestResult(households, members, reports)
     if write:
         sources = [{"file": Path(f.path).name, "sha256": before.get(str(f.path), ""), "rows_in": f.rows_in}
@@ -884,6 +869,38 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     if report_path is not None:
         _write_text(report_path, result.report())
     return result
+
+
+NO_HOUSEHOLDS = ("no household data among the inputs: a household file or a person-row export with income columns "
+                 "is needed")
+
+
+def _refuse_if_any(problems: list[Problem], before: dict[str, str], reports: list[FileReport],
+                   report_path: Path | None) -> None:
+    """Add a problem for each raw file that changed while being read; if there is any problem, write the
+    refusal report (when asked) and raise :class:`DataError` listing them all."""
+    problems = problems + [Problem(name, None, None, "the file changed while it was being read; nothing was "
+                                                     "written, ingest it again once it is complete")
+                           for name, digest in before.items() if file_sha256(name) != digest]
+    if not problems:
+        return
+    for r in reports:
+        r.problems = sum(p.file == r.path for p in problems)
+    if report_path is not None:
+        _write_text(report_path, render_report(reports, problems))
+    raise DataError(problems)
+
+
+def _final_tables(households: pd.DataFrame, members: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Checked records as stored: geography filled, members given their household's, sorted, invariants
+    checked."""
+    households = _attach_geography(households.drop(columns=["_file", "_row"]))
+    members = _member_geography(members.drop(columns=["_file", "_row"], errors="ignore"), households)
+    households = households.sort_values(["county", "household_id", "year"], ignore_index=True)
+    members = members.sort_values(["county", "household_id", "person_id", "year"], ignore_index=True)
+    schema.check_table(households, "households")
+    schema.check_table(members, "members")
+    return households, members
 
 
 def _read_one(path: Path, key: bytes, config_dir, counties) -> tuple:
@@ -1056,22 +1073,12 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
         if bar is not None:
             bar.close()
         if not problems and not (parts / "households").exists():
-            problems.append(Problem(", ".join(map(str, files[:5])), None, None,
-                                    "no household data among the inputs: a household file or a person-row export "
-                                    "with income columns is needed"))
+            problems.append(Problem(", ".join(map(str, files[:5])), None, None, NO_HOUSEHOLDS))
         counts = (0, 0)
         if not problems:
             counts, finish_problems = _finish_chunked(parts, staging, {f.path: f.columns for f in reports})
             problems += finish_problems
-        problems += [Problem(name, None, None, "the file changed while it was being read; nothing was written, "
-                                               "ingest it again once it is complete")
-                     for name, digest in before.items() if file_sha256(name) != digest]
-        if problems:
-            for r in reports:
-                r.problems = sum(p.file == r.path for p in problems)
-            if report_path is not None:
-                _write_text(report_path, render_report(reports, problems))
-            raise DataError(problems)
+        _refuse_if_any(problems, before, reports, report_path)
         result = IngestResult(None, None, reports, *counts)
         if write:
             sources = [{"file": Path(f.path).name, "sha256": before.get(str(f.path), ""), "rows_in": f.rows_in}
@@ -1174,12 +1181,7 @@ def _finish_chunked(parts: Path, staging: Path, headers: dict[str, dict]) -> tup
         problems += _same_file_duplicates(hh, headers) + _cross_checks(hh, mem, headers)
         if problems:
             continue
-        hh_out = _attach_geography(hh.drop(columns=["_file", "_row"]))
-        mem_out = _member_geography(mem.drop(columns=["_file", "_row"]), hh_out)
-        hh_out = hh_out.sort_values(["county", "household_id", "year"], ignore_index=True)
-        mem_out = mem_out.sort_values(["county", "household_id", "person_id", "year"], ignore_index=True)
-        schema.check_table(hh_out, "households")
-        schema.check_table(mem_out, "members")
+        hh_out, mem_out = _final_tables(hh, mem)
         _write_partitioned(hh_out, staging / "households", basename="part-{i}.parquet")
         if len(mem_out):
             _write_partitioned(mem_out, staging / "members", basename="part-{i}.parquet")
