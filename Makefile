@@ -61,6 +61,7 @@ bench: env ## run the benchmarks (minutes; see benchmarks/README.md)
 	$(BIN)/python benchmarks/bench_income.py
 	$(BIN)/python benchmarks/bench_twfe.py
 	$(BIN)/python benchmarks/bench_render.py
+	$(BIN)/python benchmarks/bench_ingest.py
 
 clean: ## remove generated data and reports (keeps data/raw exports other than the sample)
 	rm -rf data/processed/* reports/* $(SAMPLE)
