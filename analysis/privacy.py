@@ -28,7 +28,8 @@ ID_PATTERN = re.compile(r"(?<![0-9A-Za-z.])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0
 # Not inside a longer token: hex pseudonyms and decimals hold digit runs that are not phone numbers.
 PHONE_PATTERN = re.compile(r"(?<![0-9A-Za-z.])1[3-9]\d{9}(?![0-9A-Za-z.])")
 # A street address down to the house: a place word (村, 组, 路, 街, 巷, 社区, 小区, 弄) followed by a house number.
-ADDRESS_PATTERN = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff0-9]{1,20}?(?:村|组|路|街|巷|社区|小区|弄)[\u4e00-\u9fff0-9\-]{0,12}?\d{1,5}\s*号")
+ADDRESS_PATTERN = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff0-9]{1,20}?(?:村|组|路|街|巷|社区|小区|弄)"
+                             r"[\u4e00-\u9fff0-9\-]{0,12}?\d{1,5}\s*号")
 # The most common Chinese surnames (about 90% of the population), single and compound.
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
             "姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"

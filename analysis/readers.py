@@ -565,24 +565,38 @@ def is_text_table(path: str | Path) -> bool:
         return not fh.read(4).startswith(XLSX_MAGIC)
 
 
+def _batched(count_bytes, every: int = 1 << 20):
+    """``count_bytes`` called once per ``every`` bytes instead of once per line (a progress bar's update
+    costs more than reading a line); the returned function flushes the rest when called with ``None``."""
+    pending = 0
+
+    def add(n):
+        nonlocal pending
+        pending += n if n is not None else 0
+        if count_bytes and pending and (n is None or pending >= every):
+            count_bytes(pending)
+            pending = 0
+    return add
+
+
 def _stream_lines(path: Path, encoding: str, declared: bool, count_bytes=None):
     """The file's lines as text, decoded one at a time (line endings kept, as the csv module wants).
 
     A line that does not decode, or (in a GB18030 file) a line that is UTF-8, is refused naming its line:
     the file mixes encodings. A coding declaration in line 1 is read as an empty row 1.
     """
+    count_bytes = _batched(count_bytes)
     if _family(encoding) == "utf-16":      # two-byte units: lines cannot be split on the byte 0x0A
         with open(path, encoding=encoding, newline="") as fh:
             for number, line in enumerate(fh, 1):
-                if count_bytes:
-                    count_bytes(len(line) * 2)
+                count_bytes(len(line) * 2)
                 yield "\n" if number == 1 and declared else line
+        count_bytes(None)
         return
     check_utf8 = _family(encoding) == "gb18030"
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, 1):
-            if count_bytes:
-                count_bytes(len(raw))
+            count_bytes(len(raw))
             if number == 1 and encoding == "utf-8-sig":
                 raw = raw.removeprefix(codecs.BOM_UTF8)
             if number == 1 and declared:
@@ -598,6 +612,7 @@ def _stream_lines(path: Path, encoding: str, declared: bool, count_bytes=None):
                 raise DataError(Problem(str(path), number, None,
                                         f"this line is not valid {encoding} text, unlike the lines before it: the "
                                         "file mixes encodings; save the whole file in one encoding")) from None
+    count_bytes(None)
 
 
 def iter_text_chunks(path: str | Path, chunk_rows: int, group_of=None, count_bytes=None):

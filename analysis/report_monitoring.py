@@ -4,9 +4,10 @@ help them, and eliminate risk for real?
 ``RESULT_TABLES`` computes every figure the report needs for all counties at once (``results.build()``
 stores them under ``data/processed/results/``); the functions below read one county's slice and return
 a Markdown block, a figure or a styled table. Count tables blank cells describing fewer than
-:func:`analysis.config.min_households` households (``publication.yaml``) (:func:`analysis.monitoring.suppress_small`); lists of pseudonymous household
-ids for follow-up (identification gap, questionable eliminations) are shown in full, with geography
-down to the village and no personal data.
+:func:`analysis.config.min_households` households (set in ``publication.yaml``; see
+:func:`analysis.monitoring.suppress_small`); lists of pseudonymous household ids for follow-up
+(identification gap, questionable eliminations) are shown in full, with geography down to the village and
+no personal data.
 
 Examples
 --------
@@ -203,9 +204,9 @@ def _z() -> float:
 
 
 def _suppress(frame: pd.DataFrame, rules: dict[str, list[str]]) -> pd.DataFrame:
-    """Blank every count under :func:`analysis.config.min_households` households (``publication.yaml``) and every share resting on such a count, as
-    numerator or denominator, so no blanked count can be recovered from a shown share and its base
-    (``rules`` maps a count column to the columns resting on it)."""
+    """Blank every count under :func:`analysis.config.min_households` households (``publication.yaml``) and
+    every share resting on such a count, as numerator or denominator, so no blanked count can be recovered
+    from a shown share and its base (``rules`` maps a count column to the columns resting on it)."""
     out = frame
     for count, dependents in rules.items():  # a few columns, each vectorized over rows
         if count in out.columns:
