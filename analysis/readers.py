@@ -149,10 +149,7 @@ def read_raw(path: str | Path) -> RawTable:
             grid.notes.insert(0, f"the file is an Excel workbook named {suffix or 'without extension'}; "
                                  "read as a workbook")
     else:
-        for magic, what in NOT_TABLES:
-            if what and head.startswith(magic):
-                raise DataError(Problem(str(path), None, None, f"this is {what}, not a table; export the data "
-                                                                "as CSV or save it as .xlsx"))
+        _refuse_non_table(path, head)
         grid = _read_text(path)
         if suffix in (".xlsx", ".xlsm", ".xls"):
             grid.notes.insert(0, f"the file is text (CSV) although named {suffix}; read as CSV")
@@ -263,31 +260,47 @@ def _read_text(path: Path) -> _Grid:
     text, encoding, notes = _decode(path, data)
     text, declared = _declarations(path, text, encoding)
     notes += declared
+    sep = _check_text(path, text, notes)
+    records = list(_csv_records(path, io.StringIO(text, newline=""), sep))
+    return _Grid(records, encoding, notes, widths=[len(r) for r in records])
+
+
+def _refuse_non_table(path: Path, head: bytes) -> None:
+    """Refuse a file whose first bytes show it is an image, a PDF, an archive or an old workbook."""
+    for magic, what in NOT_TABLES:
+        if what and head.startswith(magic):
+            raise DataError(Problem(str(path), None, None, f"this is {what}, not a table; export the data "
+                                                            "as CSV or save it as .xlsx"))
+
+
+def _check_text(path: Path, text: str, notes: list[str]) -> str:
+    """Refuse empty text and web pages; the separator (noted when not a comma)."""
     if not text.strip():
         raise DataError(Problem(str(path), None, None, "the file is empty (no text)"))
-    start = text.lstrip()[:200].lower()
-    if start.startswith(("<!doctype html", "<html", "<table", "<?xml", "<workbook")):
+    if text.lstrip()[:200].lower().startswith(("<!doctype html", "<html", "<table", "<?xml", "<workbook")):
         raise DataError(Problem(str(path), None, None,
                                 "this is an HTML/XML page, not a CSV table (some systems save web tables under an "
                                 ".xls name); open it in Excel or WPS and save it as .xlsx or CSV"))
     sep = _delimiter(text)
-    records, widths = [], []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    line = 0
+    if sep != ",":
+        notes.append(f"values are separated by {'a tab' if sep == chr(9) else repr(sep)}, not commas")
+    return sep
+
+
+def _csv_records(path: Path, lines, sep: str):
+    """The CSV records of ``lines``; an unclosed quotation mark or an unreadable row is refused, naming it."""
+    reader = csv.reader(lines, delimiter=sep)
+    line, n = 0, 0
     try:
         for record in reader:
             if reader.line_num - line > MAX_LINES_PER_CELL:
-                raise DataError(Problem(str(path), len(records) + 1, None,
+                raise DataError(Problem(str(path), n + 1, None,
                                         f"a quotation mark in this row is never closed: lines {line + 1}-"
                                         f"{reader.line_num} would be read as one cell; remove the stray \" "))
-            line = reader.line_num
-            records.append(record)
-            widths.append(len(record))
+            line, n = reader.line_num, n + 1
+            yield record
     except csv.Error as exc:
-        raise DataError(Problem(str(path), len(records) + 1, None, f"not a readable CSV row: {exc}")) from None
-    if sep != ",":
-        notes.append(f"values are separated by {'a tab' if sep == chr(9) else repr(sep)}, not commas")
-    return _Grid(records, encoding, notes, widths=widths)
+        raise DataError(Problem(str(path), n + 1, None, f"not a readable CSV row: {exc}")) from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -630,39 +643,15 @@ def iter_text_chunks(path: str | Path, chunk_rows: int, group_of=None, count_byt
         raise DataError(Problem(str(path), None, None, "the file is empty (0 bytes)"))
     with open(path, "rb") as fh:
         head = fh.read(HEAD_BYTES)
-    for magic, what in NOT_TABLES:
-        if what and head.startswith(magic):
-            raise DataError(Problem(str(path), None, None, f"this is {what}, not a table; export the data "
-                                                            "as CSV or save it as .xlsx"))
+    _refuse_non_table(path, head)
     if len(head) == HEAD_BYTES and b"\n" in head:
         head = head[:head.rfind(b"\n") + 1]          # whole lines only: no character cut in two
     text, encoding, notes = _decode(path, head)
     text, declared_notes = _declarations(path, text, encoding)
     declared = any("declares an encoding" in n for n in declared_notes)
     notes += declared_notes
-    if not text.strip():
-        raise DataError(Problem(str(path), None, None, "the file is empty (no text)"))
-    if text.lstrip()[:200].lower().startswith(("<!doctype html", "<html", "<table", "<?xml", "<workbook")):
-        raise DataError(Problem(str(path), None, None,
-                                "this is an HTML/XML page, not a CSV table; open it in Excel or WPS and save it "
-                                "as .xlsx or CSV"))
-    sep = _delimiter(text)
-    if sep != ",":
-        notes.append(f"values are separated by {'a tab' if sep == chr(9) else repr(sep)}, not commas")
-    reader = csv.reader(_stream_lines(path, encoding, declared, count_bytes), delimiter=sep)
-
-    def records():
-        line, n = 0, 0
-        try:
-            for record in reader:
-                if reader.line_num - line > MAX_LINES_PER_CELL:
-                    raise DataError(Problem(str(path), n + 1, None,
-                                            f"a quotation mark in this row is never closed: lines {line + 1}-"
-                                            f"{reader.line_num} would be read as one cell; remove the stray \" "))
-                line, n = reader.line_num, n + 1
-                yield record
-        except csv.Error as exc:
-            raise DataError(Problem(str(path), n + 1, None, f"not a readable CSV row: {exc}")) from None
+    sep = _check_text(path, text, notes)
+    records = _csv_records(path, _stream_lines(path, encoding, declared, count_bytes), sep)
 
     header: list[list[str]] | None = None     # the rows down to the header, repeated above every chunk
     group: list[int] = []
@@ -680,7 +669,7 @@ def iter_text_chunks(path: str | Path, chunk_rows: int, group_of=None, count_byt
         grid = _Grid(grid_records, encoding, [] if emitted else notes, widths=[len(r) for r in grid_records])
         return _split_header(path, grid, row_offset=offset, allow_empty=header is not None)
 
-    for record in records():
+    for record in records:
         pending.append(record)
         if len(pending) < chunk_rows:
             continue
