@@ -862,10 +862,8 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     households, members = _final_tables(households, members)
     result = IngestResult(households, members, reports)
     if write:
-        sources = [{"file": Path(f.path).name, "sha256": before.get(str(f.path), ""), "rows_in": f.rows_in}
-                   for f in reports]
         write_tables({"households": households, "members": members}, out,
-                     report=result.report(), sources=sources)
+                     report=result.report(), sources=_sources(reports, before))
     if report_path is not None:
         _write_text(report_path, result.report())
     return result
@@ -1014,8 +1012,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, report: s
         if report is not None:
             extras["ingest_report.md"] = report
         if sources is not None:
-            extras["sources.json"] = json.dumps({"synthetic": all(s["file"].startswith("SYNTHETIC") for s in sources),
-                                                 "files": sources}, ensure_ascii=False, indent=1)
+            extras["sources.json"] = _sources_json(sources)
         for name, content in extras.items():
             (staging / name).write_text(content, encoding="utf-8")
         for name in tables:
@@ -1024,6 +1021,16 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, report: s
             os.replace(staging / name, out_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sources(reports: list[FileReport], before: dict[str, str]) -> list[dict]:
+    """What ``sources.json`` records of each input file: its name, SHA-256 and data rows read."""
+    return [{"file": Path(f.path).name, "sha256": before.get(str(f.path), ""), "rows_in": f.rows_in} for f in reports]
+
+
+def _sources_json(sources: list[dict]) -> str:
+    return json.dumps({"synthetic": all(s["file"].startswith("SYNTHETIC") for s in sources), "files": sources},
+                      ensure_ascii=False, indent=1)
 
 
 def _write_partitioned(frame: pd.DataFrame, path: Path, basename: str | None = None) -> None:
@@ -1081,12 +1088,8 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
         _refuse_if_any(problems, before, reports, report_path)
         result = IngestResult(None, None, reports, *counts)
         if write:
-            sources = [{"file": Path(f.path).name, "sha256": before.get(str(f.path), ""), "rows_in": f.rows_in}
-                       for f in reports]
             (staging / "ingest_report.md").write_text(result.report(), encoding="utf-8")
-            (staging / "sources.json").write_text(json.dumps(
-                {"synthetic": all(s["file"].startswith("SYNTHETIC") for s in sources), "files": sources},
-                ensure_ascii=False, indent=1), encoding="utf-8")
+            (staging / "sources.json").write_text(_sources_json(_sources(reports, before)), encoding="utf-8")
             for name in ("households", "members"):
                 replace_dir(staging / name, out / name)
             for name in ("ingest_report.md", "sources.json"):
@@ -1114,7 +1117,7 @@ def _group_columns(config_dir):
 def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, parts: Path, bar
                 ) -> tuple[FileReport, list[Problem]]:
     """Read one file chunk by chunk, staging each chunk's canonical records under ``parts``."""
-    report, problems, done = FileReport(str(path)), [], 0
+    report, problems = FileReport(str(path)), []
     try:
         if readers.is_text_table(path):
             count = bar.update if bar is not None else None
@@ -1146,7 +1149,6 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
                 if frame is not None and len(frame):
                     _write_partitioned(frame.assign(_file=str(path)), parts / name,
                                        basename=f"f{uuid.uuid4().hex[:8]}-{n}-{{i}}.parquet")
-            done += 1
     except DataError as exc:
         problems += exc.problems
     except Exception as exc:  # noqa: BLE001 - as _read_one: a message, never a traceback
@@ -1170,14 +1172,11 @@ def _finish_chunked(parts: Path, staging: Path, headers: dict[str, dict]) -> tup
     problems, n_households, n_members = [], 0, 0
     for county in counties:
         where = ds.field("county").is_null() if county is None else ds.field("county") == county
-        hh = households.to_table(filter=where).to_pandas()
-        hh = schema.conform(hh.drop(columns=["_file", "_row"]), "households").assign(_file=hh["_file"], _row=hh["_row"])
+        hh = _staged(households, where, "households")
         mem = schema.empty_frame("members").assign(_file=pd.Series(dtype="string"), _row=pd.Series(dtype="int64"))
         if members is not None:
             ids = pa.array(hh["household_id"].dropna().unique().tolist(), type=pa.string())
-            mem = members.to_table(filter=ds.field("household_id").isin(ids)).to_pandas()
-            mem = schema.conform(mem.drop(columns=["_file", "_row"]), "members").assign(_file=mem["_file"],
-                                                                                        _row=mem["_row"])
+            mem = _staged(members, ds.field("household_id").isin(ids), "members")
         problems += _same_file_duplicates(hh, headers) + _cross_checks(hh, mem, headers)
         if problems:
             continue
@@ -1191,6 +1190,12 @@ def _finish_chunked(parts: Path, staging: Path, headers: dict[str, dict]) -> tup
     if not (staging / "members").exists() and not problems:
         _write_partitioned(schema.empty_frame("members"), staging / "members", basename="part-{i}.parquet")
     return (n_households, n_members), problems
+
+
+def _staged(dataset: ds.Dataset, where, table: str) -> pd.DataFrame:
+    """Staged records matching ``where``, with canonical dtypes and their ``_file`` and ``_row``."""
+    frame = dataset.to_table(filter=where).to_pandas()
+    return schema.conform(frame, table).assign(_file=frame["_file"], _row=frame["_row"])
 
 
 def _orphans(households: ds.Dataset, members: ds.Dataset, headers: dict[str, dict]) -> list[Problem]:
