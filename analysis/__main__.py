@@ -5,6 +5,6 @@ import sys
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from analysis.cli import main  # noqa: E402
+from analysis.publish.cli import main  # noqa: E402
 
 sys.exit(main())

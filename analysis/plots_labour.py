@@ -13,7 +13,7 @@ import seaborn as sns
 from matplotlib.patches import Patch
 
 from analysis import labels
-from analysis.labour import WORKING_LOCATIONS
+from analysis.measures.labour import WORKING_LOCATIONS
 from analysis.plots import PALETTE, _done, _years_axis
 
 COLOURS = {"met": "#2e8b57", "missed": "#c0392b", "unknown": "#9aa5b1", "pre": "#9aa5b1",

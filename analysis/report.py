@@ -18,7 +18,9 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis import data, indicators, labels, monitoring, plots, results
+from analysis.io import data
+from analysis.measures import indicators, monitoring
+from analysis import labels, plots, results
 from analysis.config import DATA_PROCESSED, REPORTS, min_households
 from analysis.errors import ParameterError
 

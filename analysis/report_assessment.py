@@ -4,7 +4,7 @@ A rank needs all peers, so the costly part is done once for every county of ever
 ``RESULT_TABLES`` functions (stored by :func:`analysis.results.build`): the indicator table, composite
 scores of every year, the scorecard, bootstrap score and rank intervals for the latest year, what may be
 said about each county's place, and the sensitivity of ranks to the weights (all from
-:mod:`analysis.assessment`, OECD 2008 *Handbook on Constructing Composite Indicators*). The notebook
+:mod:`analysis.studies.assessment`, OECD 2008 *Handbook on Constructing Composite Indicators*). The notebook
 functions then read one prefecture's rows and render them for a county (highlighted among its peers) or
 for the whole prefecture. Every displayed word comes from ``analysis/config/messages_assessment.yaml``;
 indicator, dimension and grade labels from ``analysis/config/assessment.yaml``.
@@ -33,7 +33,9 @@ from IPython.display import Markdown
 
 from tqdm import TqdmWarning
 
-from analysis import data, indicators, labels, monitoring, plots, plots_assessment, poverty
+from analysis.io import data
+from analysis.measures import indicators, monitoring, poverty
+from analysis import labels, plots, plots_assessment
 from analysis.config import DATA_PROCESSED, config_path, min_households
 from analysis.errors import ParameterError
 
@@ -41,7 +43,8 @@ with warnings.catch_warnings():
     # tqdm.auto (used by the modules below) warns on import in a kernel without ipywidgets; reports
     # never show a progress bar, so the warning would only clutter the page.
     warnings.simplefilter("ignore", TqdmWarning)
-    from analysis import assessment, report, results
+    from analysis.studies import assessment
+    from analysis import report, results
 
 ENV_REPLICATES = "ANALYSIS_BOOTSTRAP_REPLICATES"
 KEYS = ["prefecture", "county", "year"]
@@ -98,7 +101,7 @@ _MEMO = _Memo()
 
 
 def assessment_indicators(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """The indicator table, one row per county x year (:func:`analysis.assessment.compute_indicators`)."""
+    """The indicator table, one row per county x year (:func:`analysis.studies.assessment.compute_indicators`)."""
     system = assessment.load_system()
     return _MEMO.get("indicators", households, members,
                      lambda: assessment.compute_indicators(households, members, system))
@@ -122,7 +125,7 @@ def assessment_sensitivity(households: pd.DataFrame, members: pd.DataFrame) -> p
 def assessment_intervals(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Bootstrap score and rank intervals of every county for the latest year of the data.
 
-    Households are resampled within villages (:func:`analysis.assessment.bootstrap_scores`; Goldstein
+    Households are resampled within villages (:func:`analysis.studies.assessment.bootstrap_scores`; Goldstein
     and Spiegelhalter 1996, Hall and Miller 2009) with :func:`replicates` replicates. Only the latest
     year and the one before are resampled when they give the latest year exactly the indicator values
     of the full records (growth and year-on-year changes look back one year): the replicates are then
@@ -191,7 +194,7 @@ def assessment_key_figures_prefecture(households: pd.DataFrame, members: pd.Data
 def basic_needs_union(households: pd.DataFrame, by=("county",)) -> pd.DataFrame:
     """两不愁三保障 + 饮水 counted as the policy counts them: a person with any unmet need.
 
-    :func:`analysis.poverty.basic_needs` with the union cutoff (k = the smallest positive indicator
+    :func:`analysis.measures.poverty.basic_needs` with the union cutoff (k = the smallest positive indicator
     weight of ``basic_needs.yaml``; Alkire and Foster 2011, section 4.1), so that ``H`` is the share of
     persons in households with at least one need unmet. The shipped cutoff (two needs or more) leaves
     almost every county at zero, which cannot separate counties.
@@ -768,7 +771,7 @@ def assessment_tables(ctx: AssessmentContext) -> dict[str, pd.DataFrame]:
 
 def index_scores(data_dir: str | Path | None = None, lang: str = "zh") -> pd.DataFrame:
     """Each county's composite, rank, rank interval and grade (label) in the latest assessed year, for
-    the region table of the report site (``analysis.pipeline.run(..., scores=index_scores())``).
+    the region table of the report site (``analysis.publish.pipeline.run(..., scores=index_scores())``).
 
     Returns
     -------

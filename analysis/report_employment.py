@@ -1,6 +1,6 @@
 """The employment report (notebook ``02-employment``): work of the labour force and assistance workshops.
 
-Indicators come from :func:`analysis.labour.employment` (result tables ``employment`` and
+Indicators come from :func:`analysis.measures.labour.employment` (result tables ``employment`` and
 ``employment_prefecture``). The effect of assistance workshops (帮扶车间) on village employment is
 estimated on a village x year panel of the working-age labour force's employment rate (result table
 ``village_employment``), with the villages' opening years from :func:`workshop_openings`:
@@ -31,10 +31,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from analysis import data, impact, labels, labour, plots_labour, results
+from analysis.io import data
+from analysis.estimators import impact
+from analysis import labels, plots_labour, results
+from analysis.measures import labour
 from analysis.config import DATA_PROCESSED, min_households
 from analysis.errors import DataError, Problem
-from analysis.monitoring import suppress_small
+from analysis.measures.monitoring import suppress_small
 from analysis.report import Context
 
 #: File in the processed data folder listing workshop openings (columns village, first_treated[, county]).
@@ -57,7 +60,7 @@ def village_employment(households: pd.DataFrame, members: pd.DataFrame) -> pd.Da
     """Employment of the working-age labour force per village x year, all villages at once.
 
     The outcome of the workshop design: ``employment_rate`` is ``labour_force_employed / labour_force``
-    as defined in :mod:`analysis.labour`; ``workshop_jobs`` counts villagers holding a workshop job.
+    as defined in :mod:`analysis.measures.labour`; ``workshop_jobs`` counts villagers holding a workshop job.
     """
     table = labour.employment(members, by=("prefecture", "county", "village"))
     return table[VILLAGE_COLUMNS]
@@ -264,7 +267,7 @@ def workshop_effects(design: WorkshopDesign, scope: str) -> WorkshopEffects:
 
     Group-time effects are doubly robust (no covariates, so difference-in-means per group-time cell)
     with a varying base period; standard errors from the influence functions, by village (see
-    :func:`analysis.impact.staggered_did`). The TWFE regression clusters by village (CRV1).
+    :func:`analysis.estimators.impact.staggered_did`). The TWFE regression clusters by village (CRV1).
     A design with too few villages returns ``reason="too_few"``; one the estimators refuse returns
     ``reason="failed"`` and the estimator's message in ``error``.
     """

@@ -5,7 +5,7 @@ help them, and eliminate risk for real?
 stores them under ``data/processed/results/``); the functions below read one county's slice and return
 a Markdown block, a figure or a styled table. Count tables blank cells describing fewer than
 :func:`analysis.config.min_households` households (set in ``publication.yaml``; see
-:func:`analysis.monitoring.suppress_small`); lists of pseudonymous household ids for follow-up
+:func:`analysis.measures.monitoring.suppress_small`); lists of pseudonymous household ids for follow-up
 (identification gap, questionable eliminations) are shown in full, with geography down to the village and
 no personal data.
 
@@ -25,7 +25,8 @@ import pandas as pd
 from IPython.display import Markdown
 from scipy import stats
 
-from analysis import config, labels, monitoring, plots_monitoring, poverty, results
+from analysis import config, labels, plots_monitoring, results
+from analysis.measures import monitoring, poverty
 from analysis.config import min_households
 from analysis.report import Context
 

@@ -1,13 +1,13 @@
 """The training report (notebook ``03-training-impact``): who was trained, and what training did.
 
-Who was trained comes from :func:`analysis.labour.training` and :func:`analysis.labour.training_by_type`.
+Who was trained comes from :func:`analysis.measures.labour.training` and :func:`analysis.measures.labour.training_by_type`.
 The effect of training is the average effect on the trained (ATT) under selection on observables,
-estimated three ways by :func:`analysis.impact.att_weighting`: normalised inverse-probability weighting
+estimated three ways by :func:`analysis.estimators.impact.att_weighting`: normalised inverse-probability weighting
 (Hirano, Imbens & Ridder 2003), the doubly robust estimator of Sant'Anna & Zhao (2020) and one-to-one
 propensity-score matching (Rosenbaum & Rubin 1983).
 
 The sample pools the person-years of the working-age labour force (16-64 with labour capacity, as in
-:mod:`analysis.labour`) of the report's years: a person trained in year ``t`` is compared with persons not
+:mod:`analysis.measures.labour`) of the report's years: a person trained in year ``t`` is compared with persons not
 trained in ``t``, on employment and wage income in ``t``. Covariates: age, age squared, sex, years of
 schooling, labour skill, household type, and year indicators (pooled years differ in wage levels).
 ``att_weighting`` has no clustering option, so standard errors treat person-years as independent; a
@@ -28,9 +28,12 @@ import pandas as pd
 from IPython.display import Markdown
 from statsmodels.stats.multitest import multipletests
 
-from analysis import data, impact, labels, labour, plots_labour, results
+from analysis.io import data
+from analysis.estimators import impact
+from analysis import labels, plots_labour, results
+from analysis.measures import labour
 from analysis.config import min_households
-from analysis.monitoring import suppress_small
+from analysis.measures.monitoring import suppress_small
 from analysis.report import Context
 from analysis.report_employment import NOWRAP, join, p_format, p_text
 
@@ -315,7 +318,7 @@ def _effects_for_build(households: pd.DataFrame, members: pd.DataFrame) -> dict[
 
 
 def training_types(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Trainees by type per county x year (:func:`analysis.labour.training_by_type`) with the number of
+    """Trainees by type per county x year (:func:`analysis.measures.labour.training_by_type`) with the number of
     trainee households, for suppressing small cells."""
     table = labour.training_by_type(members, by=("prefecture", "county"))
     trained = members[members["trained"].astype("boolean").to_numpy(dtype=bool, na_value=False)]

@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from analysis import data, indicators
+from analysis.io import data
+from analysis.measures import indicators
 from analysis.config import DATA_PROCESSED
 
 RESULTS = "results"
@@ -97,7 +98,7 @@ def fingerprint(data_dir: str | Path | None = None) -> str:
     folder = Path(data_dir or DATA_PROCESSED)
     package = Path(__file__).resolve().parent
     files = sorted([*folder.glob("households/**/*.parquet"), *folder.glob("members/**/*.parquet")]) + \
-        sorted([*package.glob("*.py"), *package.glob("config/*")])
+        sorted([*package.rglob("*.py"), *package.glob("config/*")])
     for path in files:
         digest.update(str(path.relative_to(folder if path.is_relative_to(folder) else package)).encode())
         digest.update(path.read_bytes())

@@ -25,7 +25,7 @@ OUT = Path(__file__).resolve().parent / "out"
 
 PROJECT = """
 import resource, sys, time, json
-from analysis import indicators
+from analysis.measures import indicators
 t = time.perf_counter()
 table = indicators.income_growth(sys.argv[1], by=("county",))
 elapsed = time.perf_counter() - t
@@ -71,7 +71,7 @@ def make_data(counties: int, per_county: int) -> Path:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from analysis import synth
+    from analysis.io import synth
     t = time.perf_counter()
     panel = synth.households_panel(seed=0, counties=counties, households_per_county=per_county)
     ds.write_dataset(pa.Table.from_pandas(panel, preserve_index=False), path, format="parquet",

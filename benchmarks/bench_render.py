@@ -29,7 +29,8 @@ from pathlib import Path
 
 import papermill as pm
 
-from analysis import data, pipeline
+from analysis.io import data
+from analysis.publish import pipeline
 
 HERE = Path(__file__).resolve().parent
 

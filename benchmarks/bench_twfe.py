@@ -45,7 +45,7 @@ def peak_rss_gb() -> float:
 
 def fit(which: str, df: pd.DataFrame) -> tuple[float, float]:
     if which == "impact":
-        from analysis import impact
+        from analysis.estimators import impact
 
         est = impact.twfe(df, "y", "d", "hh", "year")
         return est.estimate, est.std_error

@@ -16,7 +16,7 @@ os.environ.setdefault("ANALYSIS_BOOTSTRAP_REPLICATES", "20")
 @pytest.fixture(scope="session")
 def small_raw(tmp_path_factory):
     """Raw exports of a 3-county synthetic prefecture (one XLSX, one GBK CSV, one UTF-8 CSV)."""
-    from analysis import synth
+    from analysis.io import synth
     out = tmp_path_factory.mktemp("raw")
     synth.write(out, seed=7, counties=3, households_per_county=60)
     return out
@@ -25,7 +25,8 @@ def small_raw(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_processed(small_raw, tmp_path_factory):
     """The small prefecture ingested into canonical Parquet, with result tables built."""
-    from analysis import ingest, results
+    from analysis.io import ingest
+    from analysis import results
     out = tmp_path_factory.mktemp("processed")
     ingest.ingest([small_raw], out_dir=out)
     results.build(out)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import assessment as asm
+from analysis.studies import assessment as asm
 from analysis.errors import DataError
 
 # A tiny indicator system: two dimensions, three indicators, four grade bands. Block style, so that

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import data, ingest, parsing, privacy
+from analysis.io import data, ingest, parsing, privacy
 from analysis.config import PACKAGE_CONFIG
 from analysis.errors import DataError, ParameterError
 

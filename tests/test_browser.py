@@ -196,7 +196,8 @@ def page(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report_site(small_processed, tmp_path_factory):
     """Notebook 01 rendered for every county of the small fixture, with the assessment scores in the index."""
-    from analysis import pipeline, report_assessment
+    from analysis.publish import pipeline
+    from analysis import report_assessment
 
     scores = report_assessment.index_scores(small_processed, lang="zh")
     reports = tmp_path_factory.mktemp("site") / "reports"

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import data, indicators, synth
+from analysis.io import data, synth
+from analysis.measures import indicators
 
 
 @pytest.mark.parametrize("by", [("county",), ("prefecture",), ("county", "household_type")])
@@ -28,7 +29,8 @@ def test_single_parquet_file_and_flat_panel(tmp_path):
                                          ("poverty", "households"), ("basic_needs", "households")])
 @pytest.mark.parametrize("by", [("county",), ("prefecture", "county"), ("prefecture",)])
 def test_indicators_from_a_parquet_dataset_equal_the_in_memory_ones(small_processed, name, table, by):
-    from analysis import data, indicators
+    from analysis.io import data
+    from analysis.measures import indicators
     compute = getattr(indicators, name)
     expected = compute(data.load(table, small_processed), by=by)
     got = compute(str(small_processed / table), by=by)

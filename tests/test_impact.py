@@ -12,7 +12,7 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from analysis import impact
+from analysis.estimators import impact
 from analysis.errors import ParameterError
 
 

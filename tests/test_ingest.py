@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import data, ingest, synth
+from analysis.io import data, ingest, synth
 from analysis.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,7 +189,7 @@ def test_file_changed_during_ingest_is_refused(export, tmp_path, monkeypatch):
 
 
 def test_large_inputs_are_read_in_chunks_with_the_same_tables(small_raw, tmp_path, monkeypatch):
-    from analysis import data, ingest
+    from analysis.io import data, ingest
     whole = ingest.ingest([small_raw], out_dir=tmp_path / "whole")
     monkeypatch.setattr(ingest, "STREAM_BYTES", 1)          # every input counts as large
     monkeypatch.setattr(ingest, "CHUNK_ROWS", 150)

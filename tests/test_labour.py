@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import labour
+from analysis.measures import labour
 
 NA = pd.NA
 COLUMNS = (

@@ -11,7 +11,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from analysis import config
-from analysis import monitoring as mon
+from analysis.measures import monitoring as mon
 from analysis.errors import ParameterError
 
 BN = ["bn_food_clothing", "bn_education", "bn_medical", "bn_housing", "bn_water"]

@@ -47,7 +47,7 @@ def test_cells_hold_no_logic(path):
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_income_notebook_runs_for_one_county(small_raw, small_processed, tmp_path, lang):
-    from analysis import data
+    from analysis.io import data
     region = data.list_regions(small_processed)[0]
     out = tmp_path / "out.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / "01-income-growth.ipynb"), str(out), kernel_name="python3",
@@ -62,7 +62,7 @@ def test_income_notebook_runs_for_one_county(small_raw, small_processed, tmp_pat
     assert ("人均纯收入" in text) == (lang == "zh")
     assert (tmp_path / "reports" / region / "01-income-growth.xlsx").exists()
     # nothing the run wrote holds a name, ID number or phone number of the raw exports
-    from analysis import privacy
+    from analysis.io import privacy
     assert privacy.scan([tmp_path], privacy.raw_identities([small_raw])) == []
 
 

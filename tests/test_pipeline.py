@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import kernels, pipeline, site
+from analysis.publish import kernels, pipeline, site
 from analysis.errors import ParameterError
 
 REGIONS = ["北岭县", "南山县"]
@@ -36,7 +36,7 @@ def write_notebook(path: Path, *cells: str, params: str = PARAMS) -> Path:
 
 
 def write_households(data_dir: Path, regions=REGIONS) -> Path:
-    """A processed households table partitioned by county, as ``analysis.data`` reads it."""
+    """A processed households table partitioned by county, as ``analysis.io.data`` reads it."""
     for region in regions:
         folder = data_dir / "households" / f"county={region}"
         folder.mkdir(parents=True)

@@ -11,7 +11,7 @@ import pytest
 import statsmodels.api as sm
 
 from analysis import config
-from analysis import poverty as pv
+from analysis.measures import poverty as pv
 from analysis.errors import ParameterError
 
 BN = ["bn_food_clothing", "bn_education", "bn_medical", "bn_housing", "bn_water"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import privacy
+from analysis.io import privacy
 
 
 def test_id_check_character():

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import config, data, report, report_employment, results
+from analysis import config, report, report_employment, results
+from analysis.io import data
 from analysis.errors import DataError
 
 

@@ -18,7 +18,9 @@ from IPython.display import Markdown
 # build fast (the shipped number is for real reports). Set before the session fixture runs.
 os.environ.setdefault("ANALYSIS_BOOTSTRAP_REPLICATES", "20")
 
-from analysis import assessment, data, labels, report_assessment as ra, results  # noqa: E402
+from analysis.studies import assessment
+from analysis.io import data
+from analysis import labels, report_assessment as ra, results  # noqa: E402
 from analysis.config import config_path  # noqa: E402
 from analysis.errors import ParameterError  # noqa: E402
 

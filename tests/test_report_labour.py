@@ -172,7 +172,8 @@ def test_region_effects_says_too_few_instead_of_estimating():
 
 # --------------------------------------------------------------------------- result tables, small sample
 def test_village_employment_matches_a_direct_count(small_processed):
-    from analysis import data, results
+    from analysis.io import data
+    from analysis import results
     table = results.load("village_employment", small_processed)
     m = data.load("members", small_processed)
     lf = m[m["age"].between(16, 64) & m["labor_skill"].notna() & ~m["labor_skill"].isin(["none", "lost"])]
@@ -184,7 +185,8 @@ def test_village_employment_matches_a_direct_count(small_processed):
 
 
 def test_training_types_count_trainee_households(small_processed):
-    from analysis import data, results
+    from analysis.io import data
+    from analysis import results
     table = results.load("training_types", small_processed)
     m = data.load("members", small_processed)
     trainees = m[m["trained"].fillna(False)]
@@ -209,7 +211,8 @@ def test_derived_openings_never_precede_the_true_opening(small_raw, small_proces
 def test_ipw_estimate_matches_a_direct_computation(small_processed):
     """The IPW row of training_att equals the normalised ATT weights p/(1-p) computed here with a
     statsmodels logit on the same design (person-years of one county)."""
-    from analysis import data, results
+    from analysis.io import data
+    from analysis import results
     att = results.load("training_att", small_processed)
     county = sorted(att["county"].dropna().unique())[0]
     members = data.load("members", small_processed, region=county)
@@ -229,7 +232,7 @@ def test_ipw_estimate_matches_a_direct_computation(small_processed):
 
 # --------------------------------------------------------------------------- notebooks
 def _run(notebook: str, small_processed, tmp_path, lang: str, **parameters) -> tuple[str, int]:
-    from analysis import data
+    from analysis.io import data
     region = data.list_regions(small_processed)[1]
     out = tmp_path / f"{notebook}-{lang}.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / f"{notebook}.ipynb"), str(out), kernel_name="python3",
@@ -274,7 +277,8 @@ def test_notebooks_render_for_a_tiny_prefecture_saying_what_cannot_be_estimated(
     """Two counties of 8 households: too few villages for any event study and, over two years (estimated
     afresh, as they differ from the stored ones), too few trainees for a county estimate; both notebooks
     still render and say so."""
-    from analysis import ingest, results, synth
+    from analysis.io import ingest, synth
+    from analysis import results
     synth.write(tmp_path / "raw", seed=11, counties=2, households_per_county=8)
     ingest.ingest([tmp_path / "raw"], out_dir=tmp_path / "processed")
     results.build(tmp_path / "processed")
@@ -292,7 +296,7 @@ needs_sample = pytest.mark.skipif(not (SAMPLE_PROCESSED / "members").exists() or
 
 @pytest.fixture(scope="module")
 def sample():
-    from analysis import data
+    from analysis.io import data
     members = data.load("members", SAMPLE_PROCESSED)
     households = data.load("households", SAMPLE_PROCESSED, columns=["household_id", "year", "household_type"])
     return households, members, json.loads(SAMPLE_TRUTH.read_text(encoding="utf-8"))

@@ -10,7 +10,9 @@ import papermill as pm
 import pytest
 from IPython.display import Markdown
 
-from analysis import config, data, monitoring, report, results
+from analysis import config, report, results
+from analysis.io import data
+from analysis.measures import monitoring
 from analysis import report_monitoring as rm
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from analysis import site
+from analysis.publish import site
 from analysis.errors import ParameterError
 
 # a 1 x 1 PNG

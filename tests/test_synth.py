@@ -6,7 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-from analysis import data, indicators, privacy, synth
+from analysis.io import data, privacy, synth
+from analysis.measures import indicators
 
 
 def test_deterministic_for_seed():

@@ -28,7 +28,7 @@ import openpyxl
 import pandas as pd
 import yaml
 
-from analysis import synth
+from analysis.io import synth
 
 HERE = Path(__file__).resolve().parent
 SEED = 11

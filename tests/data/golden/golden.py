@@ -20,7 +20,8 @@ YEARS = [2020, 2024]
 def build_sample(folder: Path) -> Path:
     """Synthetic sample (seed 0) ingested and built under ``folder``; returns the processed folder."""
     os.environ.update(ENV)
-    from analysis import ingest, results, synth
+    from analysis.io import ingest, synth
+    from analysis import results
     raw, processed = folder / "raw", folder / "processed"
     synth.write(raw, seed=0)
     ingest.ingest([raw], out_dir=processed)

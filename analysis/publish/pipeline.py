@@ -11,7 +11,7 @@ declared inputs (one tagged parameters cell; outputs named by content and parame
   skipped, timeout, killed), duration, error and the first line of the cell that raised.
 * Runs fan out over a local process pool, or over a Dask distributed cluster (``scheduler=address``);
   a worker that dies mid-run is reported and its run retried once.
-* Each worker keeps a warm kernel (:mod:`analysis.kernels`) instead of starting one per notebook.
+* Each worker keeps a warm kernel (:mod:`analysis.publish.kernels`) instead of starting one per notebook.
 * A run whose inputs are unchanged since its last success is skipped: the fingerprint covers the data
   hash, the parameters, the notebook file, the analysis code and configuration, and package versions
   (kept in ``reports/.run-state.json``). ``force`` re-runs everything, ``retry_failed`` only what failed.
@@ -47,7 +47,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 from tqdm import tqdm
 
-from analysis import config, kernels, site
+from analysis import config
+from analysis.publish import kernels, site
 from analysis.errors import ParameterError
 
 STATUSES = ("ok", "failed", "skipped", "timeout", "killed")
@@ -241,7 +242,7 @@ def _check_options(lang, jobs, timeout, engine) -> int:
 # ---------------------------------------------------------------------------------------- fingerprints
 def code_hash() -> str:
     """Hash of the analysis package (code, configuration, templates) and of a user's configuration folder."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     patterns = ("*.py", "*.yaml", "*.yml", "*.csv", "*.j2", "*.json")
     digest, _ = site.tree_hash(package, patterns)
     user = os.environ.get("ANALYSIS_CONFIG_DIR")
@@ -383,7 +384,7 @@ def _pool_context():
     parent, unlike this process; and the imports, several seconds, are paid once rather than per worker)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["analysis.pipeline"])
+        context.set_forkserver_preload(["analysis.publish.pipeline"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -515,8 +516,8 @@ def run(regions: str | Iterable[str] = "all", notebooks: str | Iterable[str] = "
         regions' results in one vectorized pass). It runs every time, because the skip decision hashes
         the data it writes.
     progress : show a progress bar over runs.
-    valid_regions : the allowed region names (default: ``analysis.data.list_regions(data_dir)``).
-    engine : ``"warm"`` (a kernel kept per worker, see :mod:`analysis.kernels`) or ``"plain"`` (a fresh
+    valid_regions : the allowed region names (default: ``analysis.io.data.list_regions(data_dir)``).
+    engine : ``"warm"`` (a kernel kept per worker, see :mod:`analysis.publish.kernels`) or ``"plain"`` (a fresh
         kernel per notebook, papermill's default behaviour).
     scores : optional table (``region`` column plus e.g. composite score, rank interval, grade) shown in
         the index's region table, or a function returning it (called after ``prepare``).
@@ -594,7 +595,7 @@ def _plan(regions, notebooks, *, lang, jobs, data_dir, output_dir, notebooks_dir
     declared = declared_parameters(chosen)
     extra = check_parameters(parameters, declared)
     if valid_regions is None:
-        from analysis.data import list_regions
+        from analysis.io.data import list_regions
         valid_regions = list_regions(data_dir)
     region_list = select_regions(regions, list(valid_regions), output_dir)
     return _Plan(region_list, chosen, declared, extra, lang, jobs, timeout, engine, data_dir, output_dir,

@@ -1,6 +1,6 @@
 """Indicators on Parquet datasets larger than is comfortable for pandas, computed by DuckDB.
 
-The in-memory functions of :mod:`analysis.indicators` accept a Parquet path instead of a DataFrame and then
+The in-memory functions of :mod:`analysis.measures.indicators` accept a Parquet path instead of a DataFrame and then
 call the functions here, which push the aggregation into DuckDB (streaming over row groups, spilling to
 disk under a memory limit) and return the same small region x year table. A test checks that both paths
 give identical results.
@@ -43,7 +43,7 @@ def _ident(name: str) -> str:
 
 
 def income_aggregates(path: str | Path, by: list[str], thresholds: pd.DataFrame) -> pd.DataFrame:
-    """The sums behind :func:`analysis.indicators.income_growth`, one row per ``by`` x year."""
+    """The sums behind :func:`analysis.measures.indicators.income_growth`, one row per ``by`` x year."""
     con = connect()
     con.register("thr", thresholds[["province", "year", "threshold"]].astype({"year": "int64"}))
     cols = ", ".join(_ident(c) for c in by)

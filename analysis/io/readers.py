@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import DataError, Problem
-from analysis.parsing import normalize
+from analysis.io.parsing import normalize
 
 XLSX_MAGIC = b"PK\x03\x04"
 # A cell that marks a totals or subtotals row in a spreadsheet export ("合计", "合 计：", "总计", "小计"...).

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from analysis.privacy import id_check_char
+from analysis.io.privacy import id_check_char
 
 PROVINCE, PREFECTURE = "示例省", "示例市"
 COUNTY_NAMES = ["北岭县", "南川县", "东阳县", "西坪县", "青山县", "白河县", "石门县", "云台县", "松溪县",

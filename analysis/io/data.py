@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.dataset as ds
 
-from analysis import schema
+from analysis.io import schema
 from analysis.config import DATA_PROCESSED
 from analysis.errors import ParameterError
 

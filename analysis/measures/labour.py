@@ -379,7 +379,7 @@ def training(
     population training targets such as "人人持证、技能河南" are set for. Last year's trainees are
     followed into this year by ``person_id``: a cohort follow-up of participants one year on, the
     short-run employment outcome of active labour-market programme evaluations [1]_. It describes what
-    became of trainees; it is not an effect of training (see :mod:`analysis.impact` for that).
+    became of trainees; it is not an effect of training (see :mod:`analysis.estimators.impact` for that).
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ pseudonyms, drops personal data, checks everything, and only then writes Parquet
 
 Every departure from the plain format is either repaired, and listed in ``ingest_report.md``, or refused:
 
-* repaired: encodings and declarations (see :mod:`analysis.readers`), title rows, two-row headers, blank
+* repaired: encodings and declarations (see :mod:`analysis.io.readers`), title rows, two-row headers, blank
   and totals rows, cells merged down a column, traditional-character or full-width headers, a column
   repeated with identical values, numbers with separators or units (``12,345元``, ``1.2万``), text and
   Excel-serial dates, identifiers with a float ``.0``, household values given on one member row only,
@@ -47,11 +47,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from analysis import parsing, privacy, schema
+from analysis.io import parsing, privacy, schema
 from analysis.config import DATA_PROCESSED, load_yaml, thresholds
 from analysis.errors import DataError, ParameterError, Problem
-from analysis import readers
-from analysis.readers import TOTAL_WORD, RawTable, normalize_header, read_raw, variant_table
+from analysis.io import readers
+from analysis.io.readers import TOTAL_WORD, RawTable, normalize_header, read_raw, variant_table
 
 READABLE = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 # Stated net income may differ from the sum of its components by rounding: allow the larger of
@@ -88,7 +88,7 @@ class FileReport:
 
 @dataclass
 class IngestResult:
-    """The ingested tables (``None`` when read in chunks: load them with :func:`analysis.data.load`)."""
+    """The ingested tables (``None`` when read in chunks: load them with :func:`analysis.io.data.load`)."""
 
     households: pd.DataFrame | None
     members: pd.DataFrame | None

@@ -30,7 +30,7 @@ import pandas as pd
 
 from analysis import config
 from analysis.errors import ParameterError
-from analysis.schema import GEOGRAPHY
+from analysis.io.schema import GEOGRAPHY
 
 # A weighted score is compared with the cutoff k after summing floating-point weights
 # (0.2 + 0.2 + 0.2 is not exactly 0.6); scores within this distance of k count as reaching it.
@@ -39,7 +39,7 @@ MISSING_RULES = ("exclude", "not_deprived", "deprived")
 
 
 # ----------------------------------------------------------------------------------------------------
-# shared checks (also used by analysis.monitoring)
+# shared checks (also used by analysis.measures.monitoring)
 # ----------------------------------------------------------------------------------------------------
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]

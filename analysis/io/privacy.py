@@ -189,8 +189,8 @@ def scan(paths, known: set[str] | None = None) -> list[tuple[str, str, str]]:
 def raw_identities(raw_paths) -> set[str]:
     """Names, ID numbers, phone numbers and addresses found in raw exports (in columns named as personal data,
     or under unknown headers holding such values by content), to check that none reaches the outputs."""
-    from analysis.ingest import expand_paths, header_index
-    from analysis.readers import normalize_header, read_raw
+    from analysis.io.ingest import expand_paths, header_index
+    from analysis.io.readers import normalize_header, read_raw
     index = header_index()
     values: set[str] = set()
     for path in expand_paths(raw_paths):

@@ -42,8 +42,8 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from analysis import config
 from analysis.errors import ParameterError
-from analysis.poverty import _bool, _group, _region_keys, _require, _row_thresholds
-from analysis.schema import GEOGRAPHY
+from analysis.measures.poverty import _bool, _group, _region_keys, _require, _row_thresholds
+from analysis.io.schema import GEOGRAPHY
 
 TARGET_TYPES = ("unstable", "marginal", "sudden_hardship")
 STATUSES = ("not_at_risk", "monitored", "eliminated", "returned")
@@ -245,7 +245,7 @@ def identification_gap(households: pd.DataFrame, rules: dict | None = None, thre
         Overrides for ``analysis/config/identification.yaml``, e.g.
         ``{"rigid_expenditure": {"min_share_of_net_income": 0.3}, "basic_needs": {"enabled": False}}``.
     thresholds : None, DataFrame or float
-        Monitoring thresholds, as in :func:`analysis.poverty.poverty`.
+        Monitoring thresholds, as in :func:`analysis.measures.poverty.poverty`.
 
     Returns
     -------
@@ -687,7 +687,7 @@ def risk_score(households: pd.DataFrame, members: pd.DataFrame | None = None, ru
     rules : dict, optional
         Overrides, see :func:`risk_rules`.
     thresholds : None, DataFrame or float
-        Monitoring thresholds, as in :func:`analysis.poverty.poverty`.
+        Monitoring thresholds, as in :func:`analysis.measures.poverty.poverty`.
 
     Returns
     -------

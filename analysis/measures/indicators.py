@@ -1,7 +1,7 @@
 """Indicators by region x year, computed for all regions in one vectorized pass.
 
-Income (this module), employment and training (:mod:`analysis.labour`), poverty and basic needs
-(:mod:`analysis.poverty`) share one shape: the ``by`` columns, ``year``, then the measures.
+Income (this module), employment and training (:mod:`analysis.measures.labour`), poverty and basic needs
+(:mod:`analysis.measures.poverty`) share one shape: the ``by`` columns, ``year``, then the measures.
 
 Examples
 --------
@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config, engine, labour, schema
-from analysis import poverty as _poverty
+from analysis import config
+from analysis.io import engine, schema
+from analysis.measures import labour
+from analysis.measures import poverty as _poverty
 from analysis.errors import DataError, Problem
-from analysis.labour import training_by_type  # noqa: F401  (one entry point)
+from analysis.measures.labour import training_by_type  # noqa: F401  (one entry point)
 
 SOURCES = ("wage", "business", "property", "transfer")
 
@@ -97,7 +99,7 @@ def income_growth(households: pd.DataFrame | str | Path, by: Sequence[str] = ("c
 
 
 def _income_sums(households: pd.DataFrame, by: list[str], thresholds: pd.DataFrame) -> pd.DataFrame:
-    """In-memory twin of :func:`analysis.engine.income_aggregates`."""
+    """In-memory twin of :func:`analysis.io.engine.income_aggregates`."""
     keys = [*by, "year"]
     thr = config.threshold_for(households, table=thresholds, strict=False)
     size = households["size"].astype("float64")
@@ -194,26 +196,26 @@ def _county_by_county(compute, table: str, source, by, **options) -> pd.DataFram
 
 
 def employment(members, by: Sequence[str] = ("county",), working_age: Sequence[float] = (16, 64)) -> pd.DataFrame:
-    """:func:`analysis.labour.employment` of a members DataFrame, or of a members Parquet dataset folder
+    """:func:`analysis.measures.labour.employment` of a members DataFrame, or of a members Parquet dataset folder
     (read one county at a time when ``by`` includes ``county``; same results)."""
     return _county_by_county(labour.employment, "members", members, by, working_age=working_age)
 
 
 def training(members, by: Sequence[str] = ("county",), working_age: Sequence[float] = (16, 64)) -> pd.DataFrame:
-    """:func:`analysis.labour.training` of a members DataFrame or Parquet dataset folder (as
+    """:func:`analysis.measures.labour.training` of a members DataFrame or Parquet dataset folder (as
     :func:`employment`)."""
     return _county_by_county(labour.training, "members", members, by, working_age=working_age)
 
 
 def poverty(households, by: Sequence[str] = ("county",), band: float = 1.5, thresholds=None) -> pd.DataFrame:
-    """:func:`analysis.poverty.poverty` of a households DataFrame or Parquet dataset folder (as
+    """:func:`analysis.measures.poverty.poverty` of a households DataFrame or Parquet dataset folder (as
     :func:`employment`)."""
     return _county_by_county(_poverty.poverty, "households", households, by, band=band, thresholds=thresholds)
 
 
 def basic_needs(households, k: float | None = None, by: Sequence[str] = ("county",),
                 weights: dict[str, float] | None = None, missing: str | None = None) -> pd.DataFrame:
-    """:func:`analysis.poverty.basic_needs` of a households DataFrame or Parquet dataset folder (as
+    """:func:`analysis.measures.poverty.basic_needs` of a households DataFrame or Parquet dataset folder (as
     :func:`employment`)."""
     return _county_by_county(_poverty.basic_needs, "households", households, by, k=k, weights=weights,
                              missing=missing)

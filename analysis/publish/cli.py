@@ -23,7 +23,7 @@ from analysis.errors import DataError, ParameterError
 
 
 def _synth(args) -> int:
-    from analysis import synth
+    from analysis.io import synth
     written = synth.write(args.out, seed=args.seed, counties=args.counties,
                           households_per_county=args.households_per_county)
     print(f"wrote {len(written)} files to {args.out} (SYNTHETIC data, seed {args.seed})")
@@ -31,7 +31,7 @@ def _synth(args) -> int:
 
 
 def _ingest(args) -> int:
-    from analysis import ingest
+    from analysis.io import ingest
     result = ingest.ingest(args.paths, out_dir=args.out, progress=not args.quiet, report_path=args.report,
                            counties=args.counties, chunk_rows=args.chunk_rows)
     print(result.report())
@@ -48,13 +48,14 @@ def _build(args) -> int:
 
 
 def _regions(args) -> int:
-    from analysis import data
+    from analysis.io import data
     print("\n".join(data.list_regions(args.data_dir, args.level)))
     return 0
 
 
 def _run(args) -> int:
-    from analysis import pipeline, report_assessment, results
+    from analysis.publish import pipeline
+    from analysis import report_assessment, results
     summary = pipeline.run(
         regions=args.region, notebooks=args.notebook, lang=args.lang, jobs=args.jobs,
         data_dir=args.data_dir, output_dir=args.output_dir, force=args.force, retry_failed=args.retry_failed,
@@ -68,7 +69,7 @@ def _run(args) -> int:
 
 
 def _audit(args) -> int:
-    from analysis import privacy
+    from analysis.io import privacy
     known = privacy.raw_identities(args.raw) if args.raw else None
     findings = privacy.scan(args.paths, known)
     for file, kind, value in findings[:200]:

@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 
 from analysis.config import config_path
 from analysis.errors import DataError, Problem
-from analysis.schema import GEOGRAPHY
+from analysis.io.schema import GEOGRAPHY
 
 DIRECTIONS = ("higher_better", "lower_better")
 NORMALISATIONS = ("minmax", "zscore", "target")
@@ -447,7 +447,7 @@ class _Checker:
         for name, target in obj.items():
             if not isinstance(target, str) or not _DOTTED.match(target):
                 self.add(f"sources.{name}", f"must be a dotted path such as "
-                                            f"'analysis.indicators.income_growth', not {target!r}")
+                                            f"'analysis.measures.indicators.income_growth', not {target!r}")
         return dict(obj)
 
 
@@ -517,7 +517,7 @@ def _accepts_by(entry: Callable) -> bool:
 def default_registry(system: System | None = None) -> dict[str, Callable]:
     """The project's indicator functions, by indicator-table name, as listed under ``sources``.
 
-    Each entry imports its function (e.g. ``analysis.labour.employment``) only when first used, so a
+    Each entry imports its function (e.g. ``analysis.measures.labour.employment``) only when first used, so a
     module that does not exist yet raises :class:`ImportError`, naming the source and the file to
     edit, only when an indicator of the system uses it. A function receives ``households`` and/or
     ``members`` (by those parameter names) and ``by`` (the region columns) if it takes it, and returns
@@ -542,7 +542,7 @@ def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: 
     Parameters
     ----------
     households, members : DataFrame
-        Canonical tables (see :mod:`analysis.schema`).
+        Canonical tables (see :mod:`analysis.io.schema`).
     system : System
     registry : mapping, optional
         Indicator-table name -> function; by default :func:`default_registry`.
