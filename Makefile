@@ -54,8 +54,10 @@ test: env fonts browser build ## run the test suite (heavy tests marked slow are
 test-all: env fonts browser build ## run every test, including the slow ones
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax tests notebooks
 
-lab: env data ## open JupyterLab on the notebooks with the project's environment
-	$(BIN)/jupyter lab notebooks/
+# Extra JupyterLab options, e.g. LAB_ARGS="--no-browser --ip=0.0.0.0 --port=8888" in a container.
+LAB_ARGS ?=
+lab: env data ## open JupyterLab on the notebooks with the project's environment (root too, e.g. in containers)
+	$(BIN)/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 bench: env ## run the benchmarks (minutes; see benchmarks/README.md)
 	$(BIN)/python benchmarks/bench_income.py

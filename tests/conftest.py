@@ -26,8 +26,8 @@ def small_raw(tmp_path_factory):
 def small_processed(small_raw, tmp_path_factory):
     """The small prefecture ingested into canonical Parquet, with result tables built."""
     from analysis.io import ingest
-    from analysis import results
+    from analysis import build
     out = tmp_path_factory.mktemp("processed")
     ingest.ingest([small_raw], out_dir=out)
-    results.build(out)
+    build.build(out)
     return out

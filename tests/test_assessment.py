@@ -4,8 +4,6 @@ Expected values are computed by hand in the comments, on tables small enough to 
 """
 from __future__ import annotations
 
-import sys
-import types
 
 import numpy as np
 import pandas as pd
@@ -82,8 +80,6 @@ bootstrap:
   seed: 1
   level: 0.90
   within: village
-sources:
-  s: nowhere.tables.s
 """
 
 
@@ -319,7 +315,7 @@ def test_shipped_system_loads_with_domain_labels():
     assert [d.label_zh for d in system.dimensions] == ["责任落实", "政策落实", "工作落实", "成效巩固"]
     assert [g.label_zh for g in system.grades] == ["好", "较好", "一般", "差"]
     assert system.bootstrap == {"replicates": 50, "seed": 0, "level": 0.90, "within": "village"}
-    assert {i.source for i in system.indicators} <= set(system.sources)
+    assert {i.source for i in system.indicators} <= set(asm.SOURCES)  # names of tables, never code
     labels = system.labels("en")
     assert all(labels[c] for c in system.indicator_codes)
 
@@ -333,8 +329,10 @@ def line_of(text: str, fragment: str, nth: int = 1) -> int:
 # Each case: edits of TINY (replace, with) -> key path, (line fragment, occurrence) or None when the
 # problem concerns a whole missing section, and a fragment of the message.
 CASES = {
-    "unknown top key": ([("sources:\n", "colour: red\nsources:\n")], "colour", ("colour: red", 1),
+    "unknown top key": ([("scoring:\n", "colour: red\nscoring:\n")], "colour", ("colour: red", 1),
                         "unknown key"),
+    "code paths are not read": ([("scoring:\n", "sources:\n  s: nowhere.tables.s\nscoring:\n")], "sources",
+                                ("sources:", 1), "unknown key"),
     "unknown indicator key": ([("    weight: 1\n  - code: x3",
                                 "    weight: 1\n    unit: yuan\n  - code: x3")],
                               "indicators[1].unit", ("unit: yuan", 1), "unknown key"),
@@ -375,14 +373,12 @@ CASES = {
     "duplicate dimension": ([("  - code: b\n", "  - code: a\n")], "dimensions[1].code", ("  - code: a", 2),
                             "used twice"),
     "bad level": ([("  level: 0.90\n", "  level: 1.5\n")], "bootstrap.level", ("level: 1.5", 1), "below 1"),
-    "unknown source": ([("    source: s\n    column: x1", "    source: t\n    column: x1")],
-                       "indicators[0].source", ("source: t", 1), "not listed under `sources`"),
+    "source naming code": ([("    source: s\n    column: x1", "    source: os.system\n    column: x1")],
+                           "indicators[0].source", ("source: os.system", 1), "not the name of an indicator table"),
     "bad code": ([("  - code: x1\n", "  - code: X-1\n")], "indicators[0].code", ("code: X-1", 1),
                  "not a code"),
     "bad relative_to": ([("    column: x1\n", "    column: x1\n    relative_to: district\n")],
                         "indicators[0].relative_to", ("relative_to: district", 1), "prefecture"),
-    "bad source path": ([("  s: nowhere.tables.s\n", "  s: nowhere\n")], "sources.s", ("s: nowhere", 1),
-                        "dotted"),
     "duplicate yaml key": ([("    column: x1\n", "    column: x1\n    column: x9\n")],
                            "indicators[0].column", ("column: x9", 1), "appears twice"),
     "missing section": ([("scoring:\n  zscore_centre: 50\n  zscore_scale: 10\n  flag_parts: 3\n", "")],
@@ -459,13 +455,12 @@ grades:
   - {{code: poor, label_zh: 差, label_en: Poor, min_score: 0}}
 scoring: {{zscore_centre: 50, zscore_scale: 10, flag_parts: 3}}
 bootstrap: {{replicates: 10, seed: 3, level: 0.90, within: village}}
-sources: {{mean_income: toy_sources.mean_income}}
 """
     return asm.load_system(write(tmp_path, text, "toy.yaml"))
 
 
-def mean_income(households, members):
-    return households.groupby(["county", "year"], as_index=False)["net_income_pc"].mean()
+def mean_income(households, members, by):
+    return households.groupby([*by, "year"], as_index=False)["net_income_pc"].mean()
 
 
 TOY = {"mean_income": mean_income}
@@ -488,37 +483,32 @@ def test_compute_indicators_per_and_scale(tmp_path):
     h = pd.DataFrame({"household_id": list("abcde"), "year": 2023, "prefecture": "P",
                       "county": ["c1", "c1", "c1", "c2", "c2"], "village": "v",
                       "net_income_pc": [1.0, 0, 1, 0, 0]})
-    reg = {"mean_income": lambda hh, mm: hh.groupby(["county", "year"], as_index=False).agg(
+    reg = {"mean_income": lambda hh, mm, by: hh.groupby([*by, "year"], as_index=False).agg(
         net_income_pc=("net_income_pc", "sum"), households=("household_id", "size"))}
     out = asm.compute_indicators(h, h.head(0), system, reg)
     # c1: 2 of 3 households -> 666.7 per 1000; c2: 0 of 2 -> 0
     assert by_county(out, "inc") == pytest.approx({"c1": 2000 / 3, "c2": 0})
 
 
-def test_default_registry_is_lazy_and_passes_by(tmp_path, monkeypatch):
-    module = types.ModuleType("toy_sources")
+def test_sources_are_called_with_the_region_columns(tmp_path):
+    """A registry entry gets (households, members, by); relative_to asks it for whole prefectures."""
     calls = []
 
-    def by_area(households, by=("county",)):
+    def by_area(households, members, by):
         calls.append(tuple(by))
         return households.groupby([*by, "year"], as_index=False)["net_income_pc"].mean()
 
-    module.mean_income = by_area
-    monkeypatch.setitem(sys.modules, "toy_sources", module)
     system = toy_system(tmp_path, "\n    relative_to: prefecture")
     h = pd.DataFrame({"household_id": ["a", "b", "c"], "year": 2023, "prefecture": "P",
                       "county": ["c1", "c1", "c2"], "village": "v", "net_income_pc": [1.0, 3.0, 5.0]})
-    out = asm.compute_indicators(h, h.head(0), system)  # default registry from `sources`
+    out = asm.compute_indicators(h, h.head(0), system, {"mean_income": by_area})
     assert calls == [("county",), ("prefecture",)]
     assert by_county(out, "inc") == pytest.approx({"c1": -1, "c2": 2})
 
 
-def test_missing_source_module_fails_only_when_used(tmp_path, tiny):
-    registry = asm.default_registry(tiny)  # nowhere.tables.s does not exist: no error yet
-    assert set(registry) == {"s"}
+def test_a_source_missing_from_the_registry_is_named(tmp_path, tiny):
+    assert set(asm.default_registry()) == set(asm.SOURCES)
     h = pd.DataFrame({"household_id": ["a"], "year": [2023], "prefecture": ["P"], "county": ["c1"]})
-    with pytest.raises(ImportError, match=r"'s'.*nowhere\.tables\.s.*system\.yaml"):
-        asm.compute_indicators(h, h.head(0), tiny, registry)
     with pytest.raises(ValueError, match="no indicator source"):
         asm.compute_indicators(h, h.head(0), tiny, {"other": mean_income})
 
@@ -527,7 +517,7 @@ def test_source_without_the_configured_column_is_named(tmp_path):
     system = toy_system(tmp_path)
     h = pd.DataFrame({"household_id": ["a"], "year": [2023], "prefecture": ["P"], "county": ["c1"],
                       "net_income_pc": [1.0]})
-    reg = {"mean_income": lambda hh, mm: hh[["county", "year"]].assign(other=1.0)}
+    reg = {"mean_income": lambda hh, mm, by: hh[[*by, "year"]].assign(other=1.0)}
     with pytest.raises(ValueError, match=r"no column\(s\) \['net_income_pc'\].*\['inc'\]"):
         asm.compute_indicators(h, h.head(0), system, reg)
 
@@ -648,9 +638,9 @@ def test_resampling_keeps_households_whole_within_villages(tmp_path):
                                        years=(2022, 2023))
     seen = []
 
-    def spy(households, members):
+    def spy(households, members, by):
         seen.append((households, members))
-        return mean_income(households, members)
+        return mean_income(households, members, by)
 
     asm.bootstrap_scores(h, m, system, {"mean_income": spy}, n_boot=5, seed=2, progress=False)
     original = h.set_index("household_id")

@@ -197,7 +197,7 @@ def page(tmp_path_factory):
 def report_site(small_processed, tmp_path_factory):
     """Notebook 01 rendered for every county of the small fixture, with the assessment scores in the index."""
     from analysis.publish import pipeline
-    from analysis import report_assessment
+    from analysis.reporting import assessment as report_assessment
 
     scores = report_assessment.index_scores(small_processed, lang="zh")
     reports = tmp_path_factory.mktemp("site") / "reports"

@@ -109,7 +109,7 @@ def test_matches_independent_computation(small_processed):
 
 
 def test_report_average_growth_uses_every_year_after_the_first():
-    from analysis import report
+    from analysis.reporting import income
     table = pd.DataFrame({"year": [2021, 2022, 2023], "growth_real": [0.10, 0.21, 0.0]})
     # (1.10 * 1.21 * 1.00) ** (1/3) - 1: all three years of growth count, none is dropped
-    assert report._cagr(table) == pytest.approx((1.10 * 1.21) ** (1 / 3) - 1)
+    assert income._cagr(table) == pytest.approx((1.10 * 1.21) ** (1 / 3) - 1)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
+from analysis.core.disclosure import suppress_small
 import statsmodels.api as sm
 from scipy import stats
 
@@ -438,18 +440,18 @@ def test_warning_validity_needs_two_transitions():
 def test_suppress_small():
     table = pd.DataFrame({"county": ["X", "Y", "Z"], "year": [2024, 2024, 2024],
                           "households": [3, 5, 10], "rate": [0.5, 0.2, 0.1]})
-    out = mon.suppress_small(table, "households", k=5)
+    out = suppress_small(table, "households", k=5)
     assert out["suppressed"].tolist() == [True, False, False]
     assert out["households"].isna().tolist() == [True, False, False]
     assert out["rate"].isna().tolist() == [True, False, False]
     assert out["year"].tolist() == [2024] * 3 and out["county"].tolist() == ["X", "Y", "Z"]
     assert table["households"].tolist() == [3, 5, 10]   # input untouched
-    only_rate = mon.suppress_small(table, "households", k=11, columns=["rate"])
+    only_rate = suppress_small(table, "households", k=11, columns=["rate"])
     assert only_rate["rate"].isna().all() and only_rate["households"].notna().all()
     with pytest.raises(ValueError, match="count_col"):
-        mon.suppress_small(table, "persons")
+        suppress_small(table, "persons")
     with pytest.raises(ParameterError, match="k must be"):
-        mon.suppress_small(table, "households", k=0)
+        suppress_small(table, "households", k=0)
 
 
 def test_logit_cutoff_matches_the_number_of_score_warnings():

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import config, report, report_employment, results
+from analysis import build, config
+from analysis.reporting import employment as report_employment
+from analysis.reporting import income
+from analysis.reporting import page as report
 from analysis.io import data
 from analysis.errors import DataError
 
@@ -31,19 +34,19 @@ def test_bad_k_is_refused_naming_the_file(tmp_path, value):
 def test_income_groups_and_employment_table_follow_k(small_processed, tmp_path, monkeypatch):
     region = data.list_regions(small_processed)[0]
     ctx = report.context(region, [2020, 2024], data_dir=str(small_processed), lang="en")
-    counts = ctx.slice(results.load("group_growth", small_processed, region=region))
-    groups = report._groups(ctx)
+    counts = ctx.slice(build.load("group_growth", small_processed, region=region))
+    groups = income._groups(ctx)
     # With the default k = 5 exactly the groups of fewer than 5 households are blanked.
     assert (groups["suppressed"] == (counts["households"] < 5)).all()
     assert groups.loc[groups["suppressed"], ["households", "income_pc", "growth_real"]].isna().all().all()
     # A k above the monitored group's size blanks it, not the whole county, and adds a footnote.
     k = int(counts.loc[counts["group"] == "monitored", "households"].max()) + 1
     monkeypatch.setenv("ANALYSIS_CONFIG_DIR", str(_user_config(tmp_path, f"min_households: {k}\n")))
-    groups = report._groups(ctx)
+    groups = income._groups(ctx)
     small = groups[groups["group"] == "monitored"]
     assert small["suppressed"].all() and small["income_pc"].isna().all()
     assert not groups.loc[groups["group"] == "all", "suppressed"].any()
-    fig = report.group_growth_figure(ctx)
+    fig = income.group_growth_figure(ctx)
     assert any(f"fewer than {k} households" in t.get_text() for t in fig.texts)
     # The employment table blanks every row of a county smaller than k, and its caption says so.
     big = int(counts.loc[counts["group"] == "all", "households"].max()) + 1

@@ -18,9 +18,10 @@ from IPython.display import Markdown
 # build fast (the shipped number is for real reports). Set before the session fixture runs.
 os.environ.setdefault("ANALYSIS_BOOTSTRAP_REPLICATES", "20")
 
-from analysis.studies import assessment
+from analysis.studies import assessment, post_assessment
 from analysis.io import data
-from analysis import labels, report_assessment as ra, results  # noqa: E402
+from analysis.reporting import labels, assessment as ra
+from analysis import build  # noqa: E402
 from analysis.config import config_path  # noqa: E402
 from analysis.errors import ParameterError  # noqa: E402
 
@@ -37,13 +38,8 @@ def records(small_processed):
 @pytest.fixture(scope="module")
 def tables(records):
     """Every result table computed here, with 10 bootstrap replicates."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv(ra.ENV_REPLICATES, "10")
-    try:
-        h, m = records
-        yield {name: fn(h, m) for name, fn in ra.RESULT_TABLES.items()}
-    finally:
-        mp.undo()
+    h, m = records
+    yield post_assessment.run(h, m, post_assessment.AssessmentSpec(replicates=10))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -61,9 +57,9 @@ def test_indicators_agree_with_the_stored_topic_tables(tables, small_processed):
     # training tables.
     ind = tables["assessment_indicators"]
     assert len(ind) == 3 * 5 and not ind.duplicated(KEYS).any()
-    income = results.load("income_growth", small_processed)
-    work = results.load("employment", small_processed)
-    train = results.load("training", small_processed)
+    income = build.load("income_growth", small_processed)
+    work = build.load("employment", small_processed)
+    train = build.load("training", small_processed)
     topic = (income[[*KEYS, "growth_real", "share_transfer", "share_below_threshold"]]
              .merge(work[[*KEYS, "workers_change_pct"]], on=KEYS).merge(train[[*KEYS, "certified_share"]], on=KEYS))
     both = ind.merge(topic, on=KEYS, suffixes=("", "_topic"))
@@ -107,7 +103,7 @@ def test_bootstrap_on_two_years_gives_the_full_records_intervals(records):
     h, m = records
     system = assessment.load_system()
     table = assessment.compute_indicators(h, m, system)
-    h2, m2 = ra._bootstrap_records(h, m, system, table, 2024)
+    h2, m2 = post_assessment._bootstrap_records(h, m, system, table, 2024)
     assert sorted(h2["year"].unique()) == [2023, 2024] and sorted(m2["year"].unique()) == [2023, 2024]
     full = assessment.bootstrap_scores(h, m, system, n_boot=2, seed=11, progress=False)
     short = assessment.bootstrap_scores(h2, m2, system, n_boot=2, seed=11, progress=False)
@@ -156,7 +152,7 @@ def test_key_figures_add_up_to_the_prefecture(tables, small_processed):
     sums = counties.groupby(["prefecture", "year"])[["households", "workers", "households_targets"]].sum()
     merged = whole.set_index(["prefecture", "year"])[["households", "workers", "households_targets"]]
     pd.testing.assert_frame_equal(sums.astype("int64"), merged.loc[sums.index].astype("int64"))
-    income = results.load("income_growth", small_processed)
+    income = build.load("income_growth", small_processed)
     both = counties.merge(income, on=KEYS, suffixes=("", "_i"))
     np.testing.assert_allclose(both["income_pc"], both["income_pc_i"], rtol=1e-12)
 
@@ -165,8 +161,8 @@ def test_composite_equals_a_recomputation_by_hand(small_processed):
     """Composite of one county, recomputed from the stored indicator table and the YAML weights."""
     conf = yaml.safe_load(config_path("assessment.yaml").read_text(encoding="utf-8"))
     centre, scale = conf["scoring"]["zscore_centre"], conf["scoring"]["zscore_scale"]
-    ind = results.load("assessment_indicators", small_processed)
-    scores = results.load("assessment_scores", small_processed)
+    ind = build.load("assessment_indicators", small_processed)
+    scores = build.load("assessment_scores", small_processed)
     year = int(ind["year"].max())
     peers = ind[ind["year"] == year].reset_index(drop=True)
     county = sorted(peers["county"])[0]
@@ -208,14 +204,14 @@ def test_composite_equals_a_recomputation_by_hand(small_processed):
 
 def test_replicates_from_the_environment(monkeypatch):
     system = assessment.load_system()
-    monkeypatch.delenv(ra.ENV_REPLICATES, raising=False)
-    assert ra.replicates(system) == system.bootstrap["replicates"]
-    monkeypatch.setenv(ra.ENV_REPLICATES, "7")
-    assert ra.replicates(system) == 7
+    monkeypatch.delenv(post_assessment.ENV_REPLICATES, raising=False)
+    assert post_assessment.replicates(system) == system.bootstrap["replicates"]
+    monkeypatch.setenv(post_assessment.ENV_REPLICATES, "7")
+    assert post_assessment.replicates(system) == 7
     for bad in ("0", "ten", "-3", "2.5"):
-        monkeypatch.setenv(ra.ENV_REPLICATES, bad)
-        with pytest.raises(ValueError, match=ra.ENV_REPLICATES):
-            ra.replicates(system)
+        monkeypatch.setenv(post_assessment.ENV_REPLICATES, bad)
+        with pytest.raises(ValueError, match=post_assessment.ENV_REPLICATES):
+            post_assessment.replicates(system)
 
 
 def test_index_scores(small_processed):
@@ -258,12 +254,12 @@ def test_a_year_without_intervals_still_renders_and_says_so(small_processed):
 def test_a_county_without_a_score_still_renders(small_processed, tmp_path):
     folder = tmp_path / "processed"
     shutil.copytree(small_processed, folder)
-    path = results.results_dir(folder) / "assessment_scores.parquet"
+    path = build.results_dir(folder) / "assessment_scores.parquet"
     scores = pd.read_parquet(path)
     county = data.list_regions(folder)[0]
     gone = (scores["county"] == county) & (scores["year"] == 2024)
     scores.loc[gone, ["composite", "rank"]] = np.nan
-    results.write_parquet(scores, path)
+    build.write_parquet(scores, path)
     ctx = ra.AssessmentContext(county, 2020, 2024, "en", folder, "示例市", True, "county")
     assert ra.summary(ctx).data == labels.text("assessment.no_score", "en", region=county, year=2024)
     prefecture = ra.AssessmentContext("示例市", 2020, 2024, "en", folder, "示例市", True, "prefecture")

@@ -13,8 +13,8 @@ import papermill as pm
 import pytest
 import statsmodels.api as sm
 
-from analysis import report_employment as rep_emp
-from analysis import report_training as rep_train
+from analysis.studies import training as training_study
+from analysis.studies import workshops
 from analysis.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def test_openings_from_jobs_takes_first_year_and_zero_for_never():
         "workshop_job": [False, pd.NA, True, False, False, False, True, True],
     })
     members["workshop_job"] = members["workshop_job"].astype("boolean")
-    out = rep_emp.openings_from_jobs(members)
+    out = workshops.openings_from_jobs(members)
     # A/v1: the NA in 2022 is not a job, first job 2023; A/v2: never; B/v1 (same name, other county): 2021.
     assert out.to_dict("list") == {"county": ["A", "A", "B"], "village": ["v1", "v2", "v1"],
                                    "first_treated": [2023, 0, 2021]}
@@ -40,21 +40,21 @@ def test_openings_from_jobs_takes_first_year_and_zero_for_never():
 def test_read_workshops_keeps_the_earliest_opening_and_reads_blank_as_none(tmp_path):
     path = tmp_path / "workshops.csv"
     path.write_text("village,first_treated\nv1,2023\nv1,2021\nv2,\nv3,0\nv4,2022\n", encoding="utf-8")
-    out = rep_emp.read_workshops(path)
+    out = workshops.read_workshops(path)
     assert out.to_dict("list") == {"village": ["v1", "v2", "v3", "v4"], "first_treated": [2021, 0, 0, 2022]}
-    assert (rep_emp.workshop_openings(tmp_path)["source"] == "file").all()
+    assert (workshops.workshop_openings(tmp_path)["source"] == "file").all()
 
 
 def test_read_workshops_reports_every_bad_row(tmp_path):
     path = tmp_path / "workshops.csv"
     path.write_text("village,first_treated\nv1,2021\nv2,soon\nv3,2022.5\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
-        rep_emp.read_workshops(path)
+        workshops.read_workshops(path)
     # spreadsheet rows: header is row 1, so the 2nd and 3rd data rows are rows 3 and 4
     assert [p.row for p in info.value.problems] == [3, 4]
     (tmp_path / "workshops.csv").write_text("name,year\nv1,2021\n", encoding="utf-8")
     with pytest.raises(DataError, match="village"):
-        rep_emp.read_workshops(path)
+        workshops.read_workshops(path)
 
 
 def _villages() -> pd.DataFrame:
@@ -74,7 +74,7 @@ def _villages() -> pd.DataFrame:
 
 def test_workshop_panel_sets_aside_what_cannot_be_estimated():
     villages, openings = _villages()
-    design = rep_emp.workshop_panel(villages, openings, 2021, 2023)
+    design = workshops.workshop_panel(villages, openings, 2021, 2023)
     assert design.unbalanced == 1          # u1 lacks 2022
     assert design.early == 1               # e1 opened in the first year
     assert design.small_cohorts == ((2023, 1),)   # s1 alone in its cohort (< 3 villages)
@@ -84,7 +84,7 @@ def test_workshop_panel_sets_aside_what_cannot_be_estimated():
     assert g1["treated"].tolist() == [False, True, True]
     assert not design.panel.loc[design.panel["village"] == "late", "treated"].any()
     # 3 treated villages are fewer than MIN_TREATED_VILLAGES: no estimate, and a reason
-    effects = rep_emp.workshop_effects(design, "county")
+    effects = workshops.workshop_effects(design, "county")
     assert not effects.available and effects.reason == "too_few"
 
 
@@ -92,7 +92,7 @@ def test_workshop_panel_needs_a_county_column_for_repeated_village_names():
     villages, openings = _villages()
     twin = villages[villages["village"] == "n1"].assign(county="B")
     with pytest.raises(ValueError, match="county column"):
-        rep_emp.workshop_panel(pd.concat([villages, twin]), openings.drop(columns="county"), 2021, 2023)
+        workshops.workshop_panel(pd.concat([villages, twin]), openings.drop(columns="county"), 2021, 2023)
 
 
 # --------------------------------------------------------------------------- training: building blocks
@@ -103,7 +103,7 @@ def test_holm_adjusts_within_each_family():
         "method": ["dr", "dr", "dr", "dr", "dr"],
         "p_value": [0.01, 0.04, 0.03, 0.01, 0.2],
     })
-    out = rep_train._holm(att)
+    out = training_study._adjust(att, "holm")
     # outcomes family (2 tests): 0.01 * 2 = 0.02; max(0.02, 0.04 * 1) = 0.04
     # heterogeneity family (3 tests), sorted 0.01, 0.03, 0.2: 0.01 * 3 = 0.03; 0.03 * 2 = 0.06; 0.2 * 1 = 0.2
     assert out["p_holm"].round(10).tolist() == [0.02, 0.04, 0.06, 0.03, 0.2]
@@ -132,7 +132,7 @@ def test_design_keeps_exact_common_support():
     frame.loc[[98, 99], "skill_skilled"] = 1.0
     # every poverty-exited person is a trainee: the covariate would separate the arms
     frame["poverty_exited"] = frame["trained"] * (np.arange(100) % 3 == 0)
-    work, covs, named = rep_train._design(frame)
+    work, covs, named = training_study._design(frame, training_study.TrainingSpec())
     assert len(work) == 98 and int(work["controls_off_support"].iloc[0]) == 2
     assert "skill_skilled" not in covs and "poverty_exited" not in covs
     assert covs == ["age", "age_sq", "female", "education_years", "skill_weak", "year_2022"]
@@ -151,7 +151,7 @@ def test_person_years_keeps_the_working_age_labour_force_and_codes_covariates():
     })
     households = pd.DataFrame({"household_id": ["h1", "h2"], "year": [2022, 2022],
                                "household_type": ["poverty_exited", "general"]})
-    frame, incomplete = rep_train.person_years(households, members)
+    frame, incomplete = training_study.person_years(households, members)
     # out: age 15 and 65 (working age 16-64), "lost" capacity; the 40-year-old has no education: set aside
     assert incomplete == 1
     assert frame["age"].tolist() == [30.0, 64.0]
@@ -163,7 +163,7 @@ def test_person_years_keeps_the_working_age_labour_force_and_codes_covariates():
 
 
 def test_region_effects_says_too_few_instead_of_estimating():
-    out = rep_train.region_effects(_frame(10, 200))
+    out = training_study.region_effects(_frame(10, 200))
     assert (out["att"]["status"] == "too_few").all()
     assert len(out["att"]) == 2 * 3 + 2 * 5     # 2 outcomes x 3 estimators, 2 outcomes x 5 subgroups (DR)
     assert not bool(out["overlap"]["enough"].iloc[0])
@@ -173,8 +173,8 @@ def test_region_effects_says_too_few_instead_of_estimating():
 # --------------------------------------------------------------------------- result tables, small sample
 def test_village_employment_matches_a_direct_count(small_processed):
     from analysis.io import data
-    from analysis import results
-    table = results.load("village_employment", small_processed)
+    from analysis import build
+    table = build.load("village_employment", small_processed)
     m = data.load("members", small_processed)
     lf = m[m["age"].between(16, 64) & m["labor_skill"].notna() & ~m["labor_skill"].isin(["none", "lost"])]
     direct = lf.groupby(["village", "year"])["employed"].agg(["size", "sum"]).reset_index()
@@ -186,8 +186,8 @@ def test_village_employment_matches_a_direct_count(small_processed):
 
 def test_training_types_count_trainee_households(small_processed):
     from analysis.io import data
-    from analysis import results
-    table = results.load("training_types", small_processed)
+    from analysis import build
+    table = build.load("training_types", small_processed)
     m = data.load("members", small_processed)
     trainees = m[m["trained"].fillna(False)]
     direct = trainees.groupby(["county", "year", "training_type"])["household_id"].nunique()
@@ -199,7 +199,7 @@ def test_derived_openings_never_precede_the_true_opening(small_raw, small_proces
     """A workshop job cannot exist before its workshop opens, so a derived year is the true one or later
     (later when no villager worked there in the opening year); a village that never opened stays at 0."""
     truth = pd.DataFrame(json.loads((small_raw / "ground_truth.json").read_text())["workshop_openings"])
-    derived = rep_emp.workshop_openings(small_processed)
+    derived = workshops.workshop_openings(small_processed)
     both = truth.merge(derived, on="village", suffixes=("_true", "_derived"), validate="one_to_one")
     assert len(both) == len(truth)
     opened = both["first_treated_derived"] > 0
@@ -212,13 +212,13 @@ def test_ipw_estimate_matches_a_direct_computation(small_processed):
     """The IPW row of training_att equals the normalised ATT weights p/(1-p) computed here with a
     statsmodels logit on the same design (person-years of one county)."""
     from analysis.io import data
-    from analysis import results
-    att = results.load("training_att", small_processed)
+    from analysis import build
+    att = build.load("training_att", small_processed)
     county = sorted(att["county"].dropna().unique())[0]
     members = data.load("members", small_processed, region=county)
     households = data.load("households", small_processed, region=county)
-    frame, _ = rep_train.person_years(households, members)
-    work, covs, _ = rep_train._design(frame)
+    frame, _ = training_study.person_years(households, members)
+    work, covs, _ = training_study._design(frame, training_study.TrainingSpec())
     x = sm.add_constant(work[covs].to_numpy(dtype=float))
     d = work["trained"].to_numpy()
     p = sm.Logit(d, x).fit(disp=0).predict(x)
@@ -278,10 +278,10 @@ def test_notebooks_render_for_a_tiny_prefecture_saying_what_cannot_be_estimated(
     afresh, as they differ from the stored ones), too few trainees for a county estimate; both notebooks
     still render and say so."""
     from analysis.io import ingest, synth
-    from analysis import results
+    from analysis import build
     synth.write(tmp_path / "raw", seed=11, counties=2, households_per_county=8)
     ingest.ingest([tmp_path / "raw"], out_dir=tmp_path / "processed")
-    results.build(tmp_path / "processed")
+    build.build(tmp_path / "processed")
     emp, _ = _run("02-employment", tmp_path / "processed", tmp_path, "en")
     assert "too few usable villages" in emp
     train, _ = _run("03-training-impact", tmp_path / "processed", tmp_path, "en", years=[2023, 2024])
@@ -305,15 +305,15 @@ def sample():
 @needs_sample
 def test_derived_openings_match_the_true_ones_in_nearly_all_villages(sample):
     _, members, truth = sample
-    derived = rep_emp.openings_from_jobs(members)
+    derived = workshops.openings_from_jobs(members)
     both = pd.DataFrame(truth["workshop_openings"]).merge(derived, on="village", suffixes=("_true", ""))
     assert len(both) == 120
     assert (both["first_treated"] == both["first_treated_true"]).mean() >= 0.95     # measured: 117 of 120
 
 
 def _prefecture_effects(households, members, openings):
-    villages = rep_emp.village_employment(households, members)
-    return rep_emp.workshop_effects(rep_emp.workshop_panel(villages, openings, 2020, 2024), "prefecture")
+    villages = workshops.village_employment(households, members)
+    return workshops.workshop_effects(workshops.workshop_panel(villages, openings, 2020, 2024), "prefecture")
 
 
 def _assert_covers(effects, truth):
@@ -339,7 +339,7 @@ def test_prefecture_event_study_covers_the_true_effects_with_derived_openings(sa
     e=0..3 estimates 0.034, 0.065, 0.077, 0.121 (SE 0.009-0.015) against 0.039, 0.072, 0.102, 0.114; e=2 is
     the closest call (2.1 SE)."""
     households, members, truth = sample
-    openings = rep_emp.openings_from_jobs(members).assign(source="workshop_job")
+    openings = workshops.openings_from_jobs(members).assign(source="workshop_job")
     _assert_covers(_prefecture_effects(households, members, openings), truth)
 
 
@@ -348,7 +348,7 @@ def test_prefecture_event_study_covers_the_true_effects_with_a_workshops_file(sa
     """With the true opening years supplied as workshops.csv (the evaluator's path)."""
     households, members, truth = sample
     pd.DataFrame(truth["workshop_openings"]).to_csv(tmp_path / "workshops.csv", index=False)
-    openings = rep_emp.workshop_openings(tmp_path)
+    openings = workshops.workshop_openings(tmp_path)
     assert (openings["source"] == "file").all()
     _assert_covers(_prefecture_effects(households, members, openings), truth)
 
@@ -358,7 +358,7 @@ def test_prefecture_training_att_dr_covers_the_truth(sample):
     """DR intervals (all trainees, and by sex) cover the realised ATT of ground_truth.json. Measured:
     employment 0.0972 [0.0859, 0.1086] against 0.0956; wages 4,459 [4,126, 4,791] against 4,432."""
     households, members, truth = sample
-    att = rep_train.training_effects(households, members, counties=[])["att"]
+    att = training_study.training_effects(households, members, counties=[])["att"]
     dr = att[(att["scope"] == "prefecture") & (att["method"] == "dr")].set_index(["subgroup", "outcome"])
     for outcome, key in (("employed", "att_employment"), ("wage_income", "att_wage_income")):
         targets = {"all": truth["training"][key],

@@ -10,10 +10,12 @@ import papermill as pm
 import pytest
 from IPython.display import Markdown
 
-from analysis import config, report, results
+from analysis import build, config
+from analysis.reporting import page as report
 from analysis.io import data
 from analysis.measures import monitoring
-from analysis import report_monitoring as rm
+from analysis.reporting import monitoring as rm
+from analysis.studies import monitoring as monitoring_study
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "04-monitoring.ipynb"
@@ -24,7 +26,7 @@ def test_grouped_auc_by_hand():
     frame = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 2 + ["c"] * 2,
                           "y": [True, False, True, False, True, True, True, False],
                           "s": [0.9, 0.1, 0.4, 0.4, 1.0, 2.0, 3.0, np.nan]})
-    auc = rm.grouped_auc(frame, ["g"], "y", "s")
+    auc = monitoring_study.grouped_auc(frame, ["g"], "y", "s")
     # a: positive/negative pairs (0.9,0.1)=1, (0.9,0.4)=1, (0.4,0.1)=1, (0.4,0.4)=0.5 -> 3.5/4
     assert auc["a"] == pytest.approx(0.875)
     assert np.isnan(auc["b"])  # no negative case
@@ -35,7 +37,7 @@ def test_grouped_auc_matches_per_group_mann_whitney():
     rng = np.random.default_rng(3)
     frame = pd.DataFrame({"g": rng.integers(0, 4, 400), "y": rng.random(400) < 0.3,
                           "s": rng.integers(0, 6, 400).astype(float)})  # many ties
-    auc = rm.grouped_auc(frame, ["g"], "y", "s")
+    auc = monitoring_study.grouped_auc(frame, ["g"], "y", "s")
     for g, part in frame.groupby("g"):
         pos, neg = part.loc[part["y"], "s"].to_numpy(), part.loc[~part["y"], "s"].to_numpy()
         pairs = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
@@ -57,7 +59,7 @@ def test_warning_by_county_by_hand():
         "fell": [True, False, False, True, False, False], "warned": [True, True, False, False, True, False],
         "risk_points": [40.0, 35, 10, 20, 31, 0], "logit_prob": [0.9, 0.2, 0.1, 0.3, 0.5, 0.1],
         "logit_warned": [True, False, False, False, False, False]})
-    out = rm.warning_by_county(pred).set_index(["county", "model"])
+    out = monitoring_study.warning_by_county(pred).set_index(["county", "model"])
     a = out.loc[("A", "score")]
     # A, score: 2 warned, 1 of them fell -> precision 1/2; 2 fell, 1 warned -> recall 1/2;
     # AUC pairs (40,35)=1, (40,10)=1, (20,35)=0, (20,10)=1 -> 3/4
@@ -104,15 +106,15 @@ def households(small_processed):
 
 
 def test_result_tables_are_named_and_carry_regions(small_processed):
-    for name in rm.RESULT_TABLES:
+    for name in [t for step in ("poverty", "monitoring", "early_warning") for t in build.step(step).outputs]:
         assert name.startswith(("monitoring_", "poverty_")), name
-        table = results.load(name, small_processed)
+        table = build.load(name, small_processed)
         assert "prefecture" in table.columns, name
         assert ("county" in table.columns) != name.endswith("_prefecture"), name
 
 
 def test_coverage_counts_match_the_records(small_processed, households):
-    cov = results.load("monitoring_coverage", small_processed).set_index(["county", "year"])
+    cov = build.load("monitoring_coverage", small_processed).set_index(["county", "year"])
     direct = households[households["monitoring_type"].isin(monitoring.TARGET_TYPES)].groupby(
         ["county", "year"]).size()
     assert cov["households_targets"].sum() == direct.sum()
@@ -121,7 +123,7 @@ def test_coverage_counts_match_the_records(small_processed, households):
 
 
 def test_fgt0_matches_a_direct_count(small_processed, households):
-    fgt = results.load("poverty_fgt", small_processed)
+    fgt = build.load("poverty_fgt", small_processed)
     h = households.assign(below=households["net_income_pc"] < config.threshold_for(households))
     w = h["size"].astype(float)
     direct = (w * h["below"]).groupby([h["county"], h["year"]]).sum() / w.groupby([h["county"], h["year"]]).sum()
@@ -130,20 +132,20 @@ def test_fgt0_matches_a_direct_count(small_processed, households):
 
 
 def test_follow_up_lists_agree_with_summaries_and_hold_no_personal_columns(small_processed):
-    allowed = set(rm._ID_COLUMNS)
-    gap = results.load("monitoring_identification_gap", small_processed)
-    summary = results.load("monitoring_identification_gap_summary", small_processed)
+    allowed = set(monitoring_study._ID_COLUMNS)
+    gap = build.load("monitoring_identification_gap", small_processed)
+    summary = build.load("monitoring_identification_gap_summary", small_processed)
     assert len(gap) == summary["households_gap"].sum()
     assert set(gap.columns) - allowed <= {c for c in gap.columns if c.startswith("rule_")} | {"rules_hit"}
-    failed = results.load("monitoring_failed_eliminations", small_processed)
-    assert len(failed) == results.load("monitoring_failed_eliminations_summary", small_processed)["failed"].sum()
+    failed = build.load("monitoring_failed_eliminations", small_processed)
+    assert len(failed) == build.load("monitoring_failed_eliminations_summary", small_processed)["failed"].sum()
     assert not {"size", "net_income_pc", "labor_count", "threshold"} & (set(gap.columns) | set(failed.columns))
 
 
 def test_county_warning_validity_adds_up_to_the_prefecture(small_processed):
-    county = results.load("monitoring_warning_validity", small_processed)
-    pref = results.load("monitoring_warning_validity_prefecture", small_processed)
-    pred = results.load("monitoring_warning_predictions", small_processed)
+    county = build.load("monitoring_warning_validity", small_processed)
+    pref = build.load("monitoring_warning_validity_prefecture", small_processed)
+    pred = build.load("monitoring_warning_predictions", small_processed)
     for model in ("score", "logit"):
         c = county[county["model"] == model]
         p = pref[(pref["model"] == model) & (pref["sample"] == "test")].iloc[0]

@@ -15,6 +15,7 @@ import nbformat
 import pandas as pd
 import pytest
 
+from analysis.core.files import atomic_write
 from analysis.publish import site
 from analysis.errors import ParameterError
 
@@ -60,8 +61,8 @@ def executed_notebook():
 # ----------------------------------------------------------------------------------------- atomic writes
 def test_atomic_write_replaces_whole_file(tmp_path):
     target = tmp_path / "index.html"
-    site.atomic_write(target, "old")
-    site.atomic_write(target, "新内容")
+    atomic_write(target, "old")
+    atomic_write(target, "新内容")
     assert target.read_text(encoding="utf-8") == "新内容"
     assert [p.name for p in tmp_path.iterdir()] == ["index.html"]  # no temporary file left
 
@@ -75,7 +76,7 @@ def test_crash_during_write_leaves_the_old_file(tmp_path, monkeypatch, crash_in)
         raise KeyboardInterrupt("killed")
     monkeypatch.setattr(os, crash_in, crash)
     with pytest.raises(KeyboardInterrupt):
-        site.atomic_write(target, "half of a new report")
+        atomic_write(target, "half of a new report")
     monkeypatch.undo()
     assert target.read_text(encoding="utf-8") == "previous complete report"
     assert [p.name for p in tmp_path.iterdir()] == ["runs.csv"]

@@ -38,8 +38,15 @@ def config_path(name: str, config_dir: str | Path | None = None) -> Path:
     return PACKAGE_CONFIG / name
 
 
-@lru_cache(maxsize=32)
-def _read_yaml(path: Path) -> dict:
+def file_stamp(path: Path) -> tuple:
+    """What identifies a file's content for a cache: its path, modification time and size."""
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
+@lru_cache(maxsize=64)
+def _read_yaml(path: Path, stamp: tuple) -> dict:
+    """The parsed file; ``stamp`` (:func:`file_stamp`) keys the cache, so an edited file is read again."""
     try:
         with open(path, encoding="utf-8") as fh:
             return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
@@ -50,8 +57,9 @@ def _read_yaml(path: Path) -> dict:
 
 
 def load_yaml(name: str, config_dir: str | Path | None = None) -> dict:
-    """A YAML configuration file as a dict (cached; treat the result as read-only)."""
-    return _read_yaml(config_path(name, config_dir))
+    """A YAML configuration file as a dict (cached until the file changes; treat it as read-only)."""
+    path = config_path(name, config_dir)
+    return _read_yaml(path, file_stamp(path) if path.exists() else (str(path),))
 
 
 def min_households(config_dir: str | Path | None = None) -> int:

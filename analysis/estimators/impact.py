@@ -71,6 +71,8 @@ class Estimate:
         Wald pre-trend test of :func:`staggered_did`.
     balance : pandas.DataFrame or None
         Covariate balance of :func:`att_weighting` (see :func:`balance`).
+    propensity : numpy.ndarray or None
+        Fitted propensity scores of :func:`att_weighting`, one per row used, in the order of the data.
     notes : tuple of str
         Anything the estimator did to the data that a reader must know (rows set aside, ...).
     """
@@ -86,6 +88,7 @@ class Estimate:
     pretrend: dict | None = None
     balance: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
+    propensity: np.ndarray | None = None
 
     def tidy(self) -> pd.DataFrame:
         """One row per term: term, estimate, std_error, statistic, p_value, conf_low, conf_high,
@@ -798,7 +801,7 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
     table = _table([_row("att", att, se, alpha)], len(y), words[method], vcov, None)
     weighted = frame.assign(**{"__w": weights})
     bal = balance(weighted, treatment, covs, weights="__w")
-    return Estimate(table, words[method], len(y), vcov, alpha, balance=bal)
+    return Estimate(table, words[method], len(y), vcov, alpha, balance=bal, propensity=p)
 
 
 def _propensity(d: np.ndarray, x: np.ndarray, covs: list[str]) -> np.ndarray:

@@ -42,7 +42,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from analysis import config
 from analysis.errors import ParameterError
-from analysis.measures.poverty import _bool, _group, _region_keys, _require, _row_thresholds
+from analysis.measures.frames import as_bool, group_by, region_keys, require, row_thresholds
 from analysis.io.schema import GEOGRAPHY
 
 TARGET_TYPES = ("unstable", "marginal", "sudden_hardship")
@@ -57,7 +57,7 @@ DERIVED_RISK = ("income_ratio", "income_drop", "rigid_share", "no_labor",
 # monitoring status
 # ----------------------------------------------------------------------------------------------------
 def _targets(households: pd.DataFrame) -> pd.Series:
-    _require(households, ["monitoring_type"], "monitoring figures")
+    require(households, ["monitoring_type"], "monitoring figures")
     return _is(households["monitoring_type"], *TARGET_TYPES)
 
 
@@ -68,8 +68,8 @@ def _is(series: pd.Series, *values) -> pd.Series:
 
 def _eliminated_now(households: pd.DataFrame) -> pd.Series:
     """Eliminated on this record; an elimination dated before the current monitoring start is stale."""
-    _require(households, ["risk_eliminated"], "risk elimination figures")
-    flag = _bool(households["risk_eliminated"], False)
+    require(households, ["risk_eliminated"], "risk elimination figures")
+    flag = as_bool(households["risk_eliminated"], False)
     if {"monitoring_start", "elimination_date"} <= set(households.columns):
         stale = (households["elimination_date"] < households["monitoring_start"]).astype("boolean")
         flag &= ~stale.fillna(False).astype(bool)
@@ -82,7 +82,7 @@ def monitoring_status(households: pd.DataFrame) -> pd.Series:
     Needs ``household_id``, ``year``, ``monitoring_type`` and ``risk_eliminated``; returns a string
     Series aligned with ``households``.
     """
-    _require(households, ["household_id", "year"], "monitoring_status")
+    require(households, ["household_id", "year"], "monitoring_status")
     _check_key(households, "monitoring_status")
     target = _targets(households)
     elim = _eliminated_now(households)
@@ -150,8 +150,8 @@ def coverage(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> pd.Da
     Records stay in the system after elimination, so a target counts in every year its record shows a
     monitoring type, eliminated or not; ``households_active`` counts those still under monitoring.
     """
-    keys = _region_keys(households, by)
-    _require(households, ["size"], "coverage")
+    keys = region_keys(households, by)
+    require(households, ["size"], "coverage")
     size = households["size"].astype("float64")
     target = _targets(households)
     status = monitoring_status(households)
@@ -166,7 +166,7 @@ def coverage(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> pd.Da
     exited = "household_type" in households.columns
     if exited:
         parts["_persons_exited"] = size * _is(households["household_type"], "poverty_exited")
-    sums = _group(pd.DataFrame(parts), households, keys).sum()
+    sums = group_by(pd.DataFrame(parts), households, keys).sum()
     out = sums[["households", "persons"]].copy()
     for t in (*TARGET_TYPES, "targets"):
         out[f"households_{t}"] = sums[f"households_{t}"]
@@ -199,18 +199,24 @@ def _merged_rules(name: str, override: dict | None) -> dict:
     return base
 
 
+def check_identification_rules(rules: dict | None = None) -> dict:
+    """The identification rules of ``identification.yaml`` with ``rules`` merged in; raises
+    :class:`~analysis.errors.ParameterError` naming an unknown rule or parameter."""
+    return _merged_rules("identification.yaml", rules)
+
+
 def _identification_hits(households: pd.DataFrame, rules: dict | None, thresholds) -> pd.DataFrame:
     """One boolean column ``rule_<name>`` per enabled rule; missing inputs never meet a rule."""
     r = _merged_rules("identification.yaml", rules)
     on = {name: p for name, p in r.items() if p.get("enabled", True)}
-    thr = _row_thresholds(households, thresholds) if {"income", "income_after_rigid"} & set(on) else None
+    thr = row_thresholds(households, thresholds) if {"income", "income_after_rigid"} & set(on) else None
     pc = households["net_income_pc"].astype("float64") if "net_income_pc" in households else None
     hits = {}
     if "income" in on:
-        _require(households, ["net_income_pc"], "the income identification rule")
+        require(households, ["net_income_pc"], "the income identification rule")
         hits["rule_income"] = pc < on["income"]["threshold_multiplier"] * thr
     if {"rigid_expenditure", "income_after_rigid"} & set(on):
-        _require(households, ["expense_rigid", "size", "net_income_pc"], "the rigid-expenditure rules")
+        require(households, ["expense_rigid", "size", "net_income_pc"], "the rigid-expenditure rules")
         rigid = households["expense_rigid"].astype("float64")
         size = households["size"].astype("float64")
         net = households["net_income"].astype("float64") if "net_income" in households else pc * size
@@ -223,8 +229,8 @@ def _identification_hits(households: pd.DataFrame, rules: dict | None, threshold
         hits["rule_income_after_rigid"] = (pc >= limit) & ((net - rigid) / size < limit)
     if "basic_needs" in on:
         cols = list(on["basic_needs"]["indicators"])
-        _require(households, cols, "the basic-needs identification rule")
-        failed = pd.concat([_bool(~households[c].astype("boolean"), False) for c in cols], axis=1)
+        require(households, cols, "the basic-needs identification rule")
+        failed = pd.concat([as_bool(~households[c].astype("boolean"), False) for c in cols], axis=1)
         hits["rule_basic_needs"] = failed.any(axis=1)
     frame = pd.DataFrame({k: v.astype("boolean").fillna(False).astype(bool) for k, v in hits.items()},
                          index=households.index)
@@ -255,7 +261,7 @@ def identification_gap(households: pd.DataFrame, rules: dict | None = None, thre
         ``threshold``, one ``rule_<name>`` column per enabled rule, and ``rules_hit`` (names joined
         with ``;``). Sorted by geography, household and year.
     """
-    _require(households, ["household_id", "year"], "identification_gap")
+    require(households, ["household_id", "year"], "identification_gap")
     hits = _identification_hits(households, rules, thresholds)
     rule_cols = [c for c in hits.columns if c.startswith("rule_")]
     gap = hits[rule_cols].any(axis=1) & ~_targets(households)
@@ -281,7 +287,7 @@ def identification_gap_summary(households: pd.DataFrame, by: Sequence[str] = ("c
         (= households_gap / households_meeting_rules), and ``gap_<rule>`` counts per enabled rule
         (a household meeting two rules counts in both).
     """
-    keys = _region_keys(households, by)
+    keys = region_keys(households, by)
     hits = _identification_hits(households, rules, thresholds)
     rule_cols = [c for c in hits.columns if c.startswith("rule_")]
     meets = hits[rule_cols].any(axis=1)
@@ -291,7 +297,7 @@ def identification_gap_summary(households: pd.DataFrame, by: Sequence[str] = ("c
                           "persons_gap": households["size"].astype("float64") * gap}, index=households.index)
     for c in rule_cols:
         parts[f"gap_{c.removeprefix('rule_')}"] = (hits[c] & gap).astype("int64")
-    out = _group(parts, households, keys).sum()
+    out = group_by(parts, households, keys).sum()
     out.insert(3, "gap_share", out["households_gap"] / out["households_meeting_rules"].where(
         out["households_meeting_rules"] > 0))
     return _whole_persons(out.reset_index())
@@ -318,8 +324,8 @@ def elimination(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> pd
         ``months_median`` from ``monitoring_start`` to ``elimination_date`` among those eliminated in the
         year (months of 30.4375 days).
     """
-    keys = _region_keys(households, by)
-    _require(households, ["size", "monitoring_start", "elimination_date"], "elimination")
+    keys = region_keys(households, by)
+    require(households, ["size", "monitoring_start", "elimination_date"], "elimination")
     size = households["size"].astype("float64")
     target = _targets(households)
     elim = _eliminated_now(households) & target
@@ -331,19 +337,19 @@ def elimination(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> pd
                           "eliminated_in_year": in_year.astype("int64"),
                           "assisted": (in_year & _is(mode, "assisted")).astype("int64"),
                           "natural": (in_year & _is(mode, "natural")).astype("int64")})
-    out = _group(parts, households, keys).sum()
+    out = group_by(parts, households, keys).sum()
     out.insert(4, "elimination_rate", out["eliminated"] / out["targets"].where(out["targets"] > 0))
     out.insert(5, "elimination_rate_persons",
                out["persons_eliminated"] / out["persons_targets"].where(out["persons_targets"] > 0))
     months = _months(households["monitoring_start"], households["elimination_date"]).where(in_year)
-    out["months_mean"] = _group(months, households, keys).mean()
-    out["months_median"] = _group(months, households, keys).median()
+    out["months_mean"] = group_by(months, households, keys).mean()
+    out["months_median"] = group_by(months, households, keys).median()
     return _whole_persons(out.reset_index())
 
 
 def _spells(households: pd.DataFrame, by_cols: list[str], as_of) -> pd.DataFrame:
     """One row per monitoring spell (household x monitoring_start): region, months, event."""
-    _require(households, ["household_id", "year", "monitoring_start", "elimination_date"],
+    require(households, ["household_id", "year", "monitoring_start", "elimination_date"],
              "elimination_survival")
     elim = _eliminated_now(households)
     rec = households.loc[_targets(households) & households["monitoring_start"].notna(),
@@ -404,7 +410,7 @@ def elimination_survival(households: pd.DataFrame, by: Sequence[str] = ("county"
     eliminated without a date are left out. A spell not eliminated is censored at the
     end (31 December) of the last year the spell is observed, or at ``as_of`` if earlier.
     """
-    by_cols = _region_keys(households, by)[:-1]
+    by_cols = region_keys(households, by)[:-1]
     if not 0 < conf_level < 1:
         raise ParameterError(f"conf_level must be between 0 and 1; got {conf_level}")
     spells = _spells(households, by_cols, as_of)
@@ -434,12 +440,12 @@ def elimination_survival(households: pd.DataFrame, by: Sequence[str] = ("county"
 def _eliminations_checked(households: pd.DataFrame, thresholds, min_months: float,
                           extra: Sequence[str] = ()) -> pd.DataFrame:
     """Every elimination once (its first record), with the failure flags; ``extra`` columns kept."""
-    _require(households, ["household_id", "year", "net_income_pc", "monitoring_start", "elimination_date"],
+    require(households, ["household_id", "year", "net_income_pc", "monitoring_start", "elimination_date"],
              "failed_eliminations")
     if not (isinstance(min_months, int | float) and min_months >= 0):
         raise ParameterError(f"min_months must be a number of months >= 0; got {min_months!r}")
     elim = _eliminated_now(households) & _targets(households)
-    thr = _row_thresholds(households, thresholds)
+    thr = row_thresholds(households, thresholds)
     cols = ["household_id", "year", *_geo(households),
             *[c for c in ("size", "labor_count", "monitoring_type", "elimination_mode") if c in households],
             "monitoring_start", "elimination_date", "net_income_pc"]
@@ -480,11 +486,11 @@ def failed_eliminations_summary(households: pd.DataFrame, by: Sequence[str] = ("
                                 thresholds=None, min_months: float = 6) -> pd.DataFrame:
     """Per region x year of the elimination record: ``eliminations``, ``failed``, ``failed_share`` and
     the counts ``income_in_range``, ``too_fast``, ``no_labor_capacity`` (see :func:`failed_eliminations`)."""
-    keys = _region_keys(households, by)
+    keys = region_keys(households, by)
     rec = _eliminations_checked(households, thresholds, min_months, extra=keys)
     flags = ["failed", "income_in_range", "too_fast", "no_labor_capacity"]
     parts = rec[flags].astype("int64").assign(eliminations=1)
-    out = _group(parts, rec, keys).sum()[["eliminations", *flags]]
+    out = group_by(parts, rec, keys).sum()[["eliminations", *flags]]
     out.insert(2, "failed_share", out["failed"] / out["eliminations"])
     return out.reset_index()
 
@@ -505,7 +511,7 @@ def transitions(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> pd
         ``share`` (of the households in ``status_from`` in that region and year pair; the shares of one
         ``status_from`` sum to 1).
     """
-    by_cols = _region_keys(households, by)[:-1]
+    by_cols = region_keys(households, by)[:-1]
     frame = households[["household_id", "year"]].assign(status=monitoring_status(households),
                                                         **{f"_{c}": households[c] for c in by_cols})
     pairs = _pairs(frame)
@@ -537,10 +543,10 @@ def return_rates(households: pd.DataFrame, by: Sequence[str] = ("county",), thre
         ``exited_newly_monitored``, ``exited_returned``, ``return_rate_exited``,
         ``return_rate_exited_persons``.
     """
-    by_cols = _region_keys(households, by)[:-1]
-    _require(households, ["household_id", "size", "household_type", "net_income_pc"], "return_rates")
+    by_cols = region_keys(households, by)[:-1]
+    require(households, ["household_id", "size", "household_type", "net_income_pc"], "return_rates")
     frame = households[["household_id", "year", "size", "household_type", "net_income_pc"]].assign(
-        status=monitoring_status(households), threshold=_row_thresholds(households, thresholds),
+        status=monitoring_status(households), threshold=row_thresholds(households, thresholds),
         **{f"_{c}": households[c] for c in by_cols})
     pairs = _pairs(frame)
     pairs = pairs.rename(columns={**{f"_{c}_from": c for c in by_cols}, "year_to": "year"})
@@ -561,7 +567,7 @@ def return_rates(households: pd.DataFrame, by: Sequence[str] = ("county",), thre
                           "exited_newly_monitored": newly.astype("int64"),
                           "exited_returned": back.astype("int64"),
                           "_pool_persons": size * pool, "_back_persons": size * back})
-    out = _group(parts, pairs, [*by_cols, "year"]).sum()
+    out = group_by(parts, pairs, [*by_cols, "year"]).sum()
     out.insert(2, "return_rate_eliminated",
                out["returned_after_elimination"] / out["eliminated_prev"].where(out["eliminated_prev"] > 0))
     out["return_rate_exited"] = out["exited_returned"] / out["exited_pool"].where(out["exited_pool"] > 0)
@@ -620,18 +626,18 @@ def _derived_risk(households: pd.DataFrame, members: pd.DataFrame | None, names:
     """The derived values the rules use (see risk_score.yaml), aligned with ``households``."""
     out = {}
     if "income_ratio" in names:
-        _require(households, ["net_income_pc"], "the income_ratio risk indicator")
-        out["income_ratio"] = households["net_income_pc"].astype("float64") / _row_thresholds(
+        require(households, ["net_income_pc"], "the income_ratio risk indicator")
+        out["income_ratio"] = households["net_income_pc"].astype("float64") / row_thresholds(
             households, thresholds)
     if "income_drop" in names:
-        _require(households, ["household_id", "net_income_pc"], "the income_drop risk indicator")
+        require(households, ["household_id", "net_income_pc"], "the income_drop risk indicator")
         prev = households[["household_id", "year", "net_income_pc"]].assign(year=households["year"] + 1)
         last = households[["household_id", "year"]].merge(prev, on=["household_id", "year"], how="left")
         last = last["net_income_pc"].astype("float64").set_axis(households.index)
         now = households["net_income_pc"].astype("float64")
         out["income_drop"] = ((last - now) / last).where(last > 0)
     if "rigid_share" in names:
-        _require(households, ["expense_rigid", "net_income_pc", "size"], "the rigid_share risk indicator")
+        require(households, ["expense_rigid", "net_income_pc", "size"], "the rigid_share risk indicator")
         rigid = households["expense_rigid"].astype("float64")
         net = households["net_income"].astype("float64") if "net_income" in households else \
             households["net_income_pc"].astype("float64") * households["size"].astype("float64")
@@ -639,11 +645,11 @@ def _derived_risk(households: pd.DataFrame, members: pd.DataFrame | None, names:
         # Rigid spending against no income at all is the most severe case, not an undefined one.
         out["rigid_share"] = share.mask((net <= 0) & (rigid > 0), np.inf).mask((net <= 0) & (rigid == 0), 0.0)
     if "no_labor" in names:
-        _require(households, ["labor_count"], "the no_labor risk indicator")
+        require(households, ["labor_count"], "the no_labor risk indicator")
         out["no_labor"] = households["labor_count"].astype("Float64").eq(0)
     member_names = {"member_serious_illness", "member_disabled", "member_lost_labor"} & names
     if member_names and members is not None:
-        _require(members, ["household_id", "year", "health", "labor_skill"], "member risk indicators")
+        require(members, ["household_id", "year", "health", "labor_skill"], "member risk indicators")
         flags = pd.DataFrame({"household_id": members["household_id"], "year": members["year"],
                               "member_serious_illness": _is(members["health"], "serious_illness"),
                               "member_disabled": _is(members["health"], "disabled"),
@@ -696,7 +702,7 @@ def risk_score(households: pd.DataFrame, members: pd.DataFrame | None = None, ru
         ``missing_indicators`` (how many indicators had no value and scored 0) and ``warning``, in the
         row order of ``households``.
     """
-    _require(households, ["household_id", "year"], "risk_score")
+    require(households, ["household_id", "year"], "risk_score")
     _check_key(households, "risk_score")
     cfg = risk_rules(rules)
     spec = {n: s for n, s in cfg["indicators"].items()
@@ -707,7 +713,7 @@ def risk_score(households: pd.DataFrame, members: pd.DataFrame | None = None, ru
     missing = pd.Series(0, index=households.index)
     for name, s in spec.items():  # a loop over configured indicators, each vectorized over households
         if "column" in s:
-            _require(households, [s["column"]], f"risk indicator {name!r}")
+            require(households, [s["column"]], f"risk indicator {name!r}")
         value = households[s["column"]] if "column" in s else derived[name]
         out[f"pts_{name}"], miss = _indicator_points(value, s)
         missing += miss.astype("int64")
@@ -828,7 +834,7 @@ def warning_validity(households: pd.DataFrame, members: pd.DataFrame | None = No
     scores = risk_score(households, members, rules, thresholds)
     pts = [c for c in scores.columns if c.startswith("pts_")]
     scores["net_income_pc"] = households["net_income_pc"].astype("float64").to_numpy()
-    scores["threshold"] = _row_thresholds(households, thresholds).to_numpy()
+    scores["threshold"] = row_thresholds(households, thresholds).to_numpy()
     nxt = scores[["household_id", "year", "net_income_pc", "threshold"]].assign(year=scores["year"] - 1)
     pairs = scores.merge(nxt, on=["household_id", "year"], suffixes=("", "_next"))
     pairs = pairs[pairs["net_income_pc_next"].notna()]
@@ -871,50 +877,3 @@ def warning_validity(households: pd.DataFrame, members: pd.DataFrame | None = No
 # ----------------------------------------------------------------------------------------------------
 # small-cell suppression
 # ----------------------------------------------------------------------------------------------------
-def suppress_small(table: pd.DataFrame, count_col: str, k: int = 5, columns: Sequence[str] | None = None,
-                   flag: str = "suppressed") -> pd.DataFrame:
-    """Blank the cells of rows describing fewer than ``k`` households (primary suppression).
-
-    Parameters
-    ----------
-    table : DataFrame
-        A results table with one row per cell (e.g. region x year).
-    count_col : str
-        The column counting the households a row describes.
-    k : int
-        Minimum number of households for a row to be shown.
-    columns : sequence of str, optional
-        Columns to blank; default every numeric column whose name does not start with ``year``
-        (the count itself included).
-    flag : str
-        Name of the added boolean column marking blanked rows.
-
-    Returns
-    -------
-    DataFrame
-        A copy of ``table`` with the cells blanked (integer columns become nullable ``Int64``) and the
-        ``flag`` column. Complementary suppression (hiding further cells so that a blanked one cannot be
-        recovered from totals) is not done: publish totals with care.
-    """
-    if count_col not in table.columns:
-        raise ValueError(f"count_col {count_col!r} is not a column of the table; "
-                         f"columns: {list(table.columns)}")
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ParameterError(f"k must be a whole number of households >= 1; got {k!r}")
-    if columns is None:
-        columns = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
-                   and not pd.api.types.is_bool_dtype(table[c]) and not str(c).startswith("year")]
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(f"columns {missing} are not in the table")
-    small = (table[count_col] < k).astype("boolean").fillna(False).astype(bool)
-    out = table.copy()
-    for c in columns:
-        col = out[c]
-        if pd.api.types.is_integer_dtype(col):
-            col = col.astype("Int64")
-        elif pd.api.types.is_bool_dtype(col):
-            col = col.astype("boolean")
-        out[c] = col.mask(small)
-    out[flag] = small.to_numpy()
-    return out

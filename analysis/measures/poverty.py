@@ -30,6 +30,7 @@ import pandas as pd
 
 from analysis import config
 from analysis.errors import ParameterError
+from analysis.measures.frames import as_bool, group_by, region_keys, require, row_thresholds
 from analysis.io.schema import GEOGRAPHY
 
 # A weighted score is compared with the cutoff k after summing floating-point weights
@@ -41,63 +42,18 @@ MISSING_RULES = ("exclude", "not_deprived", "deprived")
 # ----------------------------------------------------------------------------------------------------
 # shared checks (also used by analysis.measures.monitoring)
 # ----------------------------------------------------------------------------------------------------
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} needs column(s) {missing}, which the households table does not have")
-
-
-def _region_keys(households: pd.DataFrame, by: Sequence[str] | str) -> list[str]:
-    """``by`` checked and returned as a list, followed by ``year``."""
-    by = (by,) if isinstance(by, str) else tuple(by)
-    if not by or not all(isinstance(c, str) for c in by):
-        raise ParameterError(f"by must be a non-empty tuple of column names, e.g. ('county',); got {by!r}")
-    if "year" in by:
-        raise ParameterError("by must not contain 'year': every output is already by region x year")
-    if len(set(by)) != len(by):
-        raise ParameterError(f"by names a column twice: {by!r}")
-    _require(households, [*by, "year"], f"by={by!r}")
-    return [*by, "year"]
-
-
-def _row_thresholds(households: pd.DataFrame, thresholds) -> pd.Series:
-    """The monitoring threshold of every row: from the configured table, a table passed, or one number."""
-    if thresholds is None:
-        return config.threshold_for(households)
-    if isinstance(thresholds, int | float) and not isinstance(thresholds, bool):
-        if not thresholds > 0:
-            raise ParameterError(f"thresholds must be positive yuan per person; got {thresholds}")
-        return pd.Series(float(thresholds), index=households.index)
-    if isinstance(thresholds, pd.DataFrame):
-        missing = [c for c in ("province", "year", "threshold") if c not in thresholds.columns]
-        if missing:
-            raise ParameterError(f"the thresholds table needs columns province, year, threshold; "
-                                 f"missing {missing}")
-        return config.threshold_for(households, table=thresholds)
-    raise ParameterError("thresholds must be None (use analysis/config/thresholds.csv), a table with "
-                         f"columns province, year, threshold, or one number; got {type(thresholds).__name__}")
-
-
 def _psu(households: pd.DataFrame) -> pd.Series:
     """Village code used as primary sampling unit (PSU).
 
     A village is identified with the geography above it, so two villages of the same name in different
     townships stay apart. A household without a village is its own PSU.
     """
-    _require(households, ["village"], "standard errors clustered by village")
+    require(households, ["village"], "standard errors clustered by village")
     geo = [c for c in GEOGRAPHY if c in households.columns]
     code = households.groupby(geo, dropna=False, sort=False).ngroup().to_numpy().copy()
     lonely = households["village"].isna().to_numpy()
     code[lonely] = code.max(initial=-1) + 1 + np.arange(lonely.sum())
     return pd.Series(code, index=households.index)
-
-
-def _group(values: pd.Series | pd.DataFrame, frame: pd.DataFrame, keys: list[str]):
-    return values.groupby([frame[k] for k in keys], dropna=False, sort=True)
-
-
-def _bool(series: pd.Series, missing: bool) -> pd.Series:
-    return series.astype("boolean").fillna(missing).astype(bool)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -114,9 +70,9 @@ def _linearized_se(d: pd.DataFrame, keys: list[str], strata: list[str], values: 
     """
     est = estimates[values].add_suffix("_hat").reset_index()
     merged = d.merge(est, on=keys, how="left")
-    total = _group(merged["w"], merged, keys).transform("sum")
+    total = group_by(merged["w"], merged, keys).transform("sum")
     scores = pd.DataFrame({v: merged["w"] * (merged[v] - merged[f"{v}_hat"]) / total for v in values})
-    psu_totals = _group(scores, merged, [*keys, "_psu"]).sum()
+    psu_totals = group_by(scores, merged, [*keys, "_psu"]).sum()
     ss = (psu_totals ** 2).groupby(level=list(range(len(keys))), dropna=False).sum()
     ss.index.names = keys
     n_h = d.groupby(strata, dropna=False)["_psu"].nunique().rename("_n_h").reset_index()
@@ -169,15 +125,15 @@ def poverty(households: pd.DataFrame, by: Sequence[str] = ("county",), band: flo
     weighted by ``size`` within the domain and by zero outside it, over the stratum's villages. It is
     missing when a stratum has a single village.
     """
-    keys = _region_keys(households, by)
-    _require(households, ["size", "net_income_pc"], "poverty")
+    keys = region_keys(households, by)
+    require(households, ["size", "net_income_pc"], "poverty")
     if not (isinstance(band, int | float) and band >= 1):
         raise ParameterError(f"band must be a number >= 1 (multiple of the threshold); got {band!r}")
     d = households[keys].copy()
     d["_psu"] = _psu(households)
     d["w"] = households["size"].astype("float64")
     y = households["net_income_pc"].astype("float64")
-    z = _row_thresholds(households, thresholds).astype("float64")
+    z = row_thresholds(households, thresholds).astype("float64")
     # Relative gap is zero above the threshold, so the a = 1, 2 terms need no separate indicator.
     gap = ((z - y) / z).clip(lower=0)
     d["threshold"] = z
@@ -190,11 +146,11 @@ def poverty(households: pd.DataFrame, by: Sequence[str] = ("county",), band: flo
     values = ["threshold", "fgt0", "fgt1", "fgt2", "share_near_threshold"]
     weighted = d[values].mul(d["w"], axis=0)
     weighted["persons"] = d["w"]
-    sums = _group(weighted, d, keys).sum()
+    sums = group_by(weighted, d, keys).sum()
     out = sums[values].div(sums["persons"], axis=0)
     out["persons"] = sums["persons"].round().astype("int64")
-    out["households"] = _group(d["w"], d, keys).size()
-    out["villages"] = _group(d["_psu"], d, keys).nunique()
+    out["households"] = group_by(d["w"], d, keys).size()
+    out["villages"] = group_by(d["_psu"], d, keys).nunique()
     strata = [c for c in keys if c in GEOGRAPHY or c == "year"]
     se = _linearized_se(d, keys, strata, ["fgt0", "fgt1", "fgt2"], out)
     out = out.join(se)
@@ -290,8 +246,8 @@ def growth_incidence(households: pd.DataFrame, year0: int, year1: int, by: Seque
     missing for a region with fewer than two villages. Growth is missing where a quantile is zero or
     negative (negative net income happens when production costs exceed revenue).
     """
-    by_cols = _region_keys(households, by)[:-1]
-    _require(households, ["size", "net_income_pc"], "growth_incidence")
+    by_cols = region_keys(households, by)[:-1]
+    require(households, ["size", "net_income_pc"], "growth_incidence")
     year0, year1 = int(year0), int(year1)
     if year1 <= year0:
         raise ParameterError(f"year1 must be after year0; got year0={year0}, year1={year1}")
@@ -414,7 +370,7 @@ def basic_needs(households: pd.DataFrame, k: float | None = None, by: Sequence[s
         ``contrib_<indicator>`` = w_j cens_j / M0 (sums to 1 where M0 > 0, missing where M0 = 0);
         ``persons``, ``households`` (used) and ``households_excluded`` (missing flags or size).
     """
-    keys = _region_keys(households, by)
+    keys = region_keys(households, by)
     w, k_default, missing_default = basic_needs_config(weights)
     k = k_default if k is None else k
     missing = missing_default if missing is None else missing
@@ -423,14 +379,14 @@ def basic_needs(households: pd.DataFrame, k: float | None = None, by: Sequence[s
     if missing not in MISSING_RULES:
         raise ParameterError(f"missing must be one of {list(MISSING_RULES)}; got {missing!r}")
     names = list(w)
-    _require(households, ["size", *names], "basic_needs")
+    require(households, ["size", *names], "basic_needs")
 
     flags = households[names].astype("boolean")
     complete = flags.notna().all(axis=1) & households["size"].notna()
     if missing != "exclude":
         complete = households["size"].notna()
     # Deprived = not secured; a missing flag counts per the chosen rule.
-    deprived = pd.DataFrame({j: _bool(~flags[j], missing == "deprived") for j in names}).astype("float64")
+    deprived = pd.DataFrame({j: as_bool(~flags[j], missing == "deprived") for j in names}).astype("float64")
     score = deprived.to_numpy() @ np.array([w[j] for j in names])
     poor = (score >= k - _SCORE_TOLERANCE).astype("float64")
 
@@ -441,7 +397,7 @@ def basic_needs(households: pd.DataFrame, k: float | None = None, by: Sequence[s
     for j in names:
         parts[f"dep_{j}"] = deprived[j] * persons
         parts[f"cens_{j}"] = deprived[j] * poor * persons
-    sums = _group(parts, households, keys).sum()
+    sums = group_by(parts, households, keys).sum()
     share = sums.drop(columns=["persons", "households", "households_excluded"]).div(
         sums["persons"].where(sums["persons"] > 0), axis=0)
     out = pd.DataFrame(index=sums.index)
@@ -460,3 +416,15 @@ def basic_needs(households: pd.DataFrame, k: float | None = None, by: Sequence[s
     order = ["k", "H", "A", "M0", *[c for c in out.columns if c[:4] in ("dep_", "cens", "cont")],
              "persons", "households", "households_excluded"]
     return out[order].reset_index()
+
+
+def basic_needs_union(households: pd.DataFrame, by=("county",)) -> pd.DataFrame:
+    """两不愁三保障 + 饮水 counted as the policy counts them: a person with any unmet need.
+
+    :func:`basic_needs` with the union cutoff (k = the smallest positive indicator
+    weight of ``basic_needs.yaml``; Alkire and Foster 2011, section 4.1), so that ``H`` is the share of
+    persons in households with at least one need unmet. The shipped cutoff (two needs or more) leaves
+    almost every county at zero, which cannot separate counties.
+    """
+    weights, _, _ = basic_needs_config()
+    return basic_needs(households, k=min(w for w in weights.values() if w > 0), by=by)

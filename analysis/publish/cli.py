@@ -40,10 +40,20 @@ def _ingest(args) -> int:
 
 
 def _build(args) -> int:
-    from analysis import results
-    written = results.build(args.data_dir, force=args.force, progress=True)
-    print(f"wrote {len(written)} result tables to {results.results_dir(args.data_dir)}" if written else
+    from analysis import build
+    written = build.build(args.data_dir, steps=args.steps, force=args.force, progress=True)
+    print(f"wrote {len(written)} result tables to {build.results_dir(args.data_dir)}" if written else
           "result tables are up to date (use --force to recompute)")
+    return 0
+
+
+def _steps(args) -> int:
+    from analysis import build
+    stale = set(build.stale(args.data_dir))
+    for s in build.STEPS:
+        state = "to run" if s.name in stale else "up to date"
+        spec = f" [{type(s.spec).__name__}]" if s.spec is not None else ""
+        print(f"{s.name}{spec} ({state}): {', '.join(s.outputs)}")
     return 0
 
 
@@ -55,12 +65,13 @@ def _regions(args) -> int:
 
 def _run(args) -> int:
     from analysis.publish import pipeline
-    from analysis import report_assessment, results
+    from analysis.reporting import assessment as report_assessment
+    from analysis import build
     summary = pipeline.run(
         regions=args.region, notebooks=args.notebook, lang=args.lang, jobs=args.jobs,
         data_dir=args.data_dir, output_dir=args.output_dir, force=args.force, retry_failed=args.retry_failed,
         timeout=args.timeout, scheduler=args.scheduler,
-        prepare=lambda: results.build(args.data_dir, progress=True),
+        prepare=lambda: build.build(args.data_dir, progress=True),
         scores=lambda: report_assessment.index_table(args.data_dir, lang=args.lang))
     print(summary.describe())
     if summary.exit_code:
@@ -105,7 +116,13 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("build", help="compute all result tables for all regions")
     s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
     s.add_argument("--force", action="store_true", help="recompute even when nothing changed")
+    s.add_argument("--step", action="append", dest="steps", metavar="NAME",
+                   help="run only this build step (repeatable); `python -m analysis steps` lists them")
     s.set_defaults(func=_build)
+
+    s = sub.add_parser("steps", help="list the build steps, their tables and whether they are up to date")
+    s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
+    s.set_defaults(func=_steps)
 
     s = sub.add_parser("regions", help="list the regions in the processed data")
     s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)

@@ -48,8 +48,10 @@ from papermill.exceptions import PapermillExecutionError
 from tqdm import tqdm
 
 from analysis import config
-from analysis.publish import kernels, site
+from analysis.core.files import atomic_write, sha256_file, tree_hash
 from analysis.errors import ParameterError
+from analysis.publish import kernels, site
+from analysis.studies.spec import MIME_TYPE as SPEC_MIME_TYPE
 
 STATUSES = ("ok", "failed", "skipped", "timeout", "killed")
 FAILED = ("failed", "timeout", "killed")
@@ -244,10 +246,10 @@ def code_hash() -> str:
     """Hash of the analysis package (code, configuration, templates) and of a user's configuration folder."""
     package = Path(__file__).resolve().parents[1]
     patterns = ("*.py", "*.yaml", "*.yml", "*.csv", "*.j2", "*.json")
-    digest, _ = site.tree_hash(package, patterns)
+    digest, _ = tree_hash(package, patterns)
     user = os.environ.get("ANALYSIS_CONFIG_DIR")
     if user and Path(user).is_dir():
-        digest = hashlib.sha256((digest + site.tree_hash(user, patterns)[0]).encode()).hexdigest()
+        digest = hashlib.sha256((digest + tree_hash(user, patterns)[0]).encode()).hexdigest()
     return digest
 
 
@@ -350,19 +352,27 @@ def execute_task(task: RenderTask) -> RunResult:
                      failing, html)
 
 
+def specifications(nb) -> list[dict]:
+    """The study specifications an executed notebook showed (cells displaying a ``Spec``), in order."""
+    return [output["data"][SPEC_MIME_TYPE] for cell in nb.cells if cell.cell_type == "code"
+            for output in cell.get("outputs", []) if SPEC_MIME_TYPE in output.get("data", {})]
+
+
 def _write_outputs(task: RenderTask, nb, status: str, error: str, failing: str) -> None:
     """The executed notebook and its page (with a banner unless ok, and the manifest footer)."""
     region_dir = Path(task.region_dir)
     _stable_ids(nb)
-    site.atomic_write(region_dir / f"{task.notebook}.ipynb", nbformat.writes(nb))
+    atomic_write(region_dir / f"{task.notebook}.ipynb", nbformat.writes(nb))
     rendered = datetime.now().astimezone().isoformat(timespec="seconds")
-    footer = site.page_footer(task.lang, data_digest=task.data_hash, parameters=task.parameters,
+    specs = specifications(nb)
+    parameters = {**task.parameters, "specification": specs} if specs else task.parameters
+    footer = site.page_footer(task.lang, data_digest=task.data_hash, parameters=parameters,
                               commit=task.commit, rendered=rendered)
     banner = "" if status == "ok" else site.page_banner(task.lang, status=status, error=error,
                                                          failing_cell=failing)
     page = site.notebook_html(nb, lang=task.lang, title=f"{task.region} · {task.notebook}", footer=footer,
                               banner=banner)
-    site.atomic_write(region_dir / f"{task.notebook}.html", page)
+    atomic_write(region_dir / f"{task.notebook}.html", page)
 
 
 def _crashed(task: RenderTask, status: str, error: str, attempts: int) -> RunResult:
@@ -616,7 +626,7 @@ class _Inputs:
     @classmethod
     def collect(cls, plan: _Plan) -> _Inputs:
         digest, n_files = site.data_hash(plan.data_dir) if plan.data_dir.is_dir() else ("no data", 0)
-        notebooks = {stem: site.sha256_file(path) for stem, path in plan.notebooks.items()}
+        notebooks = {stem: sha256_file(path) for stem, path in plan.notebooks.items()}
         return cls(digest, n_files, notebooks, code_hash(), site.package_versions(), site.git_commit())
 
 
@@ -660,7 +670,7 @@ def _pages(state: dict) -> pd.DataFrame:
 
 def _publish(output_dir: Path, state: dict, summary: RunSummary, lang: str, scores, notebooks) -> None:
     """Write the state, runs.csv, manifest.json and index.html (each atomically)."""
-    site.atomic_write(output_dir / STATE_FILE, json.dumps(state, ensure_ascii=False, indent=1) + "\n")
+    atomic_write(output_dir / STATE_FILE, json.dumps(state, ensure_ascii=False, indent=1) + "\n")
     runs = summary.to_frame()
     site.write_runs_csv(output_dir, runs)
     site.write_manifest(output_dir, summary.manifest)

@@ -16,10 +16,8 @@ Examples
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import numbers
-import os
 import platform
 import re
 import subprocess
@@ -36,6 +34,7 @@ import pandas as pd
 import yaml
 
 from analysis.config import PROJECT_ROOT
+from analysis.core.files import atomic_write, tree_hash
 from analysis.errors import ParameterError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -59,25 +58,6 @@ def font_family(fonts=CJK_FONTS) -> str:
     return ", ".join(f if f in generic else f'"{f}"' for f in fonts)
 
 
-def atomic_write(path: str | Path, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename.
-
-    A reader, or a later run after a crash, sees either the old complete file or the new complete one.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 @lru_cache(maxsize=1)
 def _all_labels() -> dict:
     with open(TEMPLATES / "labels.yaml", encoding="utf-8") as fh:
@@ -98,32 +78,6 @@ def _env() -> jinja2.Environment:
 
 
 # ----------------------------------------------------------------------------------------------- hashes
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def tree_hash(root: str | Path, patterns: tuple[str, ...]) -> tuple[str, int]:
-    """SHA-256 over the files under ``root`` matching ``patterns``, in sorted order of relative path.
-
-    Each file contributes its relative path and its content hash, so renaming a file changes the hash.
-    Hidden files (temporary files of an interrupted write) are ignored. Returns ``(hexdigest, n_files)``.
-    """
-    root = Path(root)
-    files = sorted({p for pattern in patterns for p in root.rglob(pattern) if p.is_file()
-                    and not any(part.startswith(".") or part == "__pycache__"
-                                for part in p.relative_to(root).parts)},
-                   key=lambda p: p.relative_to(root).as_posix())
-    digest = hashlib.sha256()
-    for p in files:
-        digest.update(p.relative_to(root).as_posix().encode("utf-8") + b"\0")
-        digest.update(sha256_file(p).encode("ascii") + b"\n")
-    return digest.hexdigest(), len(files)
-
-
 def data_hash(data_dir: str | Path) -> tuple[str, int]:
     """Hash of the processed Parquet files under ``data_dir`` (sorted paths); ``(hexdigest, n_files)``."""
     return tree_hash(data_dir, ("*.parquet",))
@@ -196,11 +150,16 @@ def _exporter(lang: str):
         cache = _EXPORTERS.cache = {}
     if lang not in cache:
         from nbconvert import HTMLExporter
+        from traitlets.config import Config
 
+        # The notebook's outline headings and the specification cell guide a researcher in JupyterLab;
+        # the page carries its own headings in its language, and the specification in its footer.
+        hidden = Config({"TagRemovePreprocessor": {"enabled": True, "remove_cell_tags": {"outline"},
+                                                   "remove_all_outputs_tags": {"specification"}}})
         cache[lang] = HTMLExporter(
-            template_name="lab", extra_template_paths=[str(TEMPLATES)], template_file="report.html.j2",
-            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
-            language_code=labels(lang)["html_lang"])
+            config=hidden, template_name="lab", extra_template_paths=[str(TEMPLATES)],
+            template_file="report.html.j2", exclude_input=True, exclude_input_prompt=True,
+            exclude_output_prompt=True, embed_images=True, language_code=labels(lang)["html_lang"])
     return cache[lang]
 
 

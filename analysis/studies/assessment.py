@@ -17,7 +17,7 @@ weights (Saisana, Saltelli and Tarantola 2005).
 
 Examples
 --------
->>> from analysis import assessment
+>>> from analysis.studies import assessment
 >>> system = assessment.load_system()
 >>> [d.code for d in system.dimensions]
 ['responsibility', 'policy', 'work', 'results']
@@ -27,8 +27,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import inspect
 import math
 import re
 import warnings
@@ -39,11 +37,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from analysis.config import config_path
 from analysis.errors import DataError, Problem
 from analysis.io.schema import GEOGRAPHY
+from analysis.measures import indicators, monitoring, poverty
 
 DIRECTIONS = ("higher_better", "lower_better")
 NORMALISATIONS = ("minmax", "zscore", "target")
@@ -57,9 +56,8 @@ _NO_SPREAD_SCORE = 50.0
 # does not split what are arithmetically ties.
 _DECIMALS = 9
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
-Registry = Mapping[str, Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]]
+Registry = Mapping[str, Callable[[pd.DataFrame, pd.DataFrame, tuple[str, ...]], pd.DataFrame]]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -118,8 +116,9 @@ class System:
     """A validated indicator system (see ``analysis/config/assessment.yaml`` for the meaning of each field).
 
     ``grades`` are ordered best first. ``scoring`` holds ``zscore_centre``, ``zscore_scale`` and
-    ``flag_parts``; ``bootstrap`` holds ``replicates``, ``seed``, ``level`` and ``within``; ``sources``
-    maps an indicator-table name to the dotted path of the function computing it.
+    ``flag_parts``; ``bootstrap`` holds ``replicates``, ``seed``, ``level`` and ``within``. Each
+    indicator's ``source`` names an entry of :data:`SOURCES` (or of a registry passed to
+    :func:`compute_indicators`).
     """
 
     dimensions: tuple[Dimension, ...]
@@ -127,7 +126,6 @@ class System:
     grades: tuple[Grade, ...]
     scoring: Mapping[str, float]
     bootstrap: Mapping[str, object]
-    sources: Mapping[str, str]
     path: str
 
     @property
@@ -162,7 +160,7 @@ _SECTIONS = {
                     "normalisation", "weight"}, {"target", "tolerance", "relative_to", "per", "scale"}),
     "grades": ({"code", "label_zh", "label_en", "min_score"}, set()),
 }
-_TOP_KEYS = ("dimensions", "indicators", "grades", "scoring", "bootstrap", "sources")
+_TOP_KEYS = ("dimensions", "indicators", "grades", "scoring", "bootstrap")
 _SCORING_KEYS = ("zscore_centre", "zscore_scale", "flag_parts")
 _BOOTSTRAP_KEYS = ("replicates", "seed", "level", "within")
 
@@ -308,11 +306,10 @@ class _Checker:
         top = self.mapping(data, "", _TOP_KEYS)
         if top is None:
             return None
-        sources = self.sources(top.get("sources"))
         dims = self.items(top.get("dimensions"), "dimensions", self.dimension)
         dim_codes = {d.code for _, d in dims}
         inds = self.items(top.get("indicators"), "indicators",
-                          lambda o, p: self.indicator(o, p, dim_codes, sources))
+                          lambda o, p: self.indicator(o, p, dim_codes))
         grades = self.items(top.get("grades"), "grades", self.grade)
         for section, items in (("dimensions", dims), ("indicators", inds), ("grades", grades)):
             self.duplicates(items, section)
@@ -323,7 +320,7 @@ class _Checker:
         if self.problems:
             return None
         return System(tuple(d for _, d in dims), tuple(i for _, i in inds), tuple(g for _, g in grades),
-                      scoring, boot, sources or {}, self.file)
+                      scoring, boot, self.file)
 
     def items(self, seq, name: str, build) -> list[tuple[int, object]]:
         """The valid entries of a list section, each with its position in the file."""
@@ -349,7 +346,7 @@ class _Checker:
         weight = self.number(obj, "weight", path, low=0) if isinstance(obj, dict) else None
         return Dimension(*common, weight) if common and weight is not None else None
 
-    def indicator(self, obj, path: str, dims: set, sources: dict | None) -> Indicator | None:
+    def indicator(self, obj, path: str, dims: set) -> Indicator | None:
         common = self._common(obj, path, "indicators")
         if not isinstance(obj, dict):
             return None
@@ -364,10 +361,9 @@ class _Checker:
         if "dimension" in obj and (not isinstance(obj["dimension"], str) or obj["dimension"] not in dims):
             self.add(_join(path, "dimension"), f"{obj['dimension']!r} is not a dimension code of this "
                                                f"file; known: {sorted(dims)}")
-        if sources is not None and "source" in obj and (
-                not isinstance(obj["source"], str) or obj["source"] not in sources):
-            self.add(_join(path, "source"), f"{obj['source']!r} is not listed under `sources`; "
-                                            f"known: {sorted(sources)}")
+        if "source" in obj and (not isinstance(obj["source"], str) or not _CODE.match(obj["source"])):
+            self.add(_join(path, "source"), f"{obj['source']!r} is not the name of an indicator table; "
+                                            f"the shipped ones: {sorted(SOURCES)}")
         target = tolerance = None
         if norm == "target":
             for key in ("target", "tolerance"):
@@ -438,18 +434,6 @@ class _Checker:
                                      high_open=True),
                 "within": obj.get("within")}
 
-    def sources(self, obj) -> dict | None:
-        if obj is None:
-            return None
-        if not isinstance(obj, dict) or not obj:
-            self.add("sources", "must be a mapping of indicator-table names to dotted function paths")
-            return None
-        for name, target in obj.items():
-            if not isinstance(target, str) or not _DOTTED.match(target):
-                self.add(f"sources.{name}", f"must be a dotted path such as "
-                                            f"'analysis.measures.indicators.income_growth', not {target!r}")
-        return dict(obj)
-
 
 def _join(path: str, key) -> str:
     return f"{path}.{key}" if path else str(key)
@@ -459,72 +443,32 @@ def _join(path: str, key) -> str:
 # Indicator tables from household records
 # --------------------------------------------------------------------------------------------------
 
-class _LazySource:
-    """A registry entry importing its function on first use, so unused sources never need to exist."""
-
-    def __init__(self, name: str, target: str, file: str):
-        self.name, self.target, self.file = name, target, file
-        self._func = None
-
-    def __repr__(self) -> str:
-        return f"<indicator source {self.name!r} -> {self.target}>"
-
-    def resolve(self) -> Callable:
-        if self._func is None:
-            module, _, attr = self.target.rpartition(".")
-            try:
-                self._func = getattr(importlib.import_module(module), attr)
-            except (ImportError, AttributeError) as exc:
-                raise ImportError(
-                    f"indicator source {self.name!r} is set to {self.target!r} in {self.file}, which "
-                    f"cannot be imported ({exc}); edit `sources` there, or pass a registry holding "
-                    f"your own function for {self.name!r}") from exc
-        return self._func
-
-    def __call__(self, households: pd.DataFrame, members: pd.DataFrame, by=None) -> pd.DataFrame:
-        return _call_source(self, households, members, by)
+#: The indicator tables the shipped indicator systems use, by the name an indicator's ``source`` gives.
+#: Each entry is called as ``source(households, members, by)`` (``by``: the region columns, e.g.
+#: ``("prefecture", "county")``) and returns one row per region x year. Configuration files name these
+#: entries; they never name code. A study with its own tables passes its own registry of the same form.
+SOURCES: dict[str, Callable[[pd.DataFrame, pd.DataFrame, tuple[str, ...]], pd.DataFrame]] = {
+    "income_growth": lambda households, members, by: indicators.income_growth(households, by=by),
+    "poverty": lambda households, members, by: indicators.poverty(households, by=by),
+    "basic_needs": lambda households, members, by: indicators.basic_needs(households, by=by),
+    "basic_needs_union": lambda households, members, by: poverty.basic_needs_union(households, by=by),
+    "employment": lambda households, members, by: indicators.employment(members, by=by),
+    "training": lambda households, members, by: indicators.training(members, by=by),
+    "monitoring_coverage": lambda households, members, by: monitoring.coverage(households, by=by),
+    "identification_gap": lambda households, members, by: monitoring.identification_gap_summary(households, by=by),
+    "elimination": lambda households, members, by: monitoring.elimination(households, by=by),
+    "return_rates": lambda households, members, by: monitoring.return_rates(households, by=by),
+}
 
 
 def _call_source(entry: Callable, households: pd.DataFrame, members: pd.DataFrame,
-                 by: list[str] | None = None) -> pd.DataFrame:
-    """Run a registry entry, passing what its parameters name.
-
-    A function with parameters named ``households`` and/or ``members`` gets those (and ``by``, the
-    region columns, when it has that parameter); any other function gets ``(households, members)``.
-    """
-    func = entry.resolve() if isinstance(entry, _LazySource) else entry
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        params = {}
-    wanted = {k: v for k, v in (("households", households), ("members", members)) if k in params}
-    if not wanted:
-        return func(households, members)
-    if by is not None and "by" in params:
-        wanted["by"] = tuple(by)
-    return func(**wanted)
-
-
-def _accepts_by(entry: Callable) -> bool:
-    func = entry.resolve() if isinstance(entry, _LazySource) else entry
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return False
-    return "by" in params and ("households" in params or "members" in params)
+                 by: list[str]) -> pd.DataFrame:
+    return entry(households, members, tuple(by))
 
 
 def default_registry(system: System | None = None) -> dict[str, Callable]:
-    """The project's indicator functions, by indicator-table name, as listed under ``sources``.
-
-    Each entry imports its function (e.g. ``analysis.measures.labour.employment``) only when first used, so a
-    module that does not exist yet raises :class:`ImportError`, naming the source and the file to
-    edit, only when an indicator of the system uses it. A function receives ``households`` and/or
-    ``members`` (by those parameter names) and ``by`` (the region columns) if it takes it, and returns
-    one row per region x year.
-    """
-    system = load_system() if system is None else system
-    return {name: _LazySource(name, target, system.path) for name, target in system.sources.items()}
+    """The registry of the shipped indicator tables (:data:`SOURCES`)."""
+    return dict(SOURCES)
 
 
 def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: System,
@@ -533,11 +477,10 @@ def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: 
     """The indicator table (one row per county x year) computed from household and member records.
 
     Each indicator table the system uses is computed once by its registry function (see
-    :func:`default_registry` for how it is called), and the indicator's value is read from the
-    configured ``column`` (divided by ``per`` and multiplied by ``scale`` when set). For an indicator
-    with ``relative_to`` (e.g. ``prefecture``), the source is also computed on whole prefectures (with
-    ``by=("prefecture",)`` when the function takes ``by``, else with every record relabelled to its
-    prefecture), and the county's value is its own minus its prefecture's pooled value.
+    :data:`SOURCES` for how it is called), and the indicator's value is read from the configured
+    ``column`` (divided by ``per`` and multiplied by ``scale`` when set). For an indicator with
+    ``relative_to`` (e.g. ``prefecture``), the source is also computed on whole prefectures
+    (``by=("prefecture",)``), and the county's value is its own minus its prefecture's pooled value.
 
     Parameters
     ----------
@@ -545,7 +488,7 @@ def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: 
         Canonical tables (see :mod:`analysis.io.schema`).
     system : System
     registry : mapping, optional
-        Indicator-table name -> function; by default :func:`default_registry`.
+        Indicator-table name -> ``function(households, members, by)``; by default :data:`SOURCES`.
     peers, group : sequence of str
         Columns naming the scored unit and the comparison group.
 
@@ -682,28 +625,9 @@ def _source_frame(frame, name: str, peers: list[str], system: System) -> pd.Data
 
 def _reference(entry: Callable, households, members, ind: Indicator, peers: list[str],
                system: System) -> pd.DataFrame:
-    """The source's values on whole ``relative_to`` areas (columns: the area, ``year``, values).
-
-    A function taking ``by`` is run with ``by=(relative_to,)``. Any other is run with every household
-    (and member) relabelled to its area as its unit, so it pools the area's records exactly as it pools
-    a county's.
-    """
+    """The source's values on whole ``relative_to`` areas (columns: the area, ``year``, values)."""
     level = ind.relative_to
-    if _accepts_by(entry):
-        return _source_frame(_call_source(entry, households, members, [level]), ind.source, [level],
-                             system)
-    if len(peers) != 1:
-        raise ValueError(f"indicator {ind.code!r} uses relative_to, which needs a single peers column "
-                         "unless its source function takes `by`")
-    unit = peers[0]
-    h = households.assign(**{unit: households[level]})
-    m = members
-    if unit in members.columns:
-        area = (members[level] if level in members.columns else members["household_id"].map(
-            households.drop_duplicates("household_id").set_index("household_id")[level]))
-        m = members.assign(**{unit: area})
-    ref = _source_frame(_call_source(entry, h, m, peers), ind.source, peers, system)
-    return ref.rename(columns={unit: level})
+    return _source_frame(_call_source(entry, households, members, [level]), ind.source, [level], system)
 
 
 # --------------------------------------------------------------------------------------------------

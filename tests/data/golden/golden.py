@@ -21,11 +21,11 @@ def build_sample(folder: Path) -> Path:
     """Synthetic sample (seed 0) ingested and built under ``folder``; returns the processed folder."""
     os.environ.update(ENV)
     from analysis.io import ingest, synth
-    from analysis import results
+    from analysis import build
     raw, processed = folder / "raw", folder / "processed"
     synth.write(raw, seed=0)
     ingest.ingest([raw], out_dir=processed)
-    results.build(processed, force=True)
+    build.build(processed, force=True)
     return processed
 
 
@@ -35,13 +35,22 @@ def result_tables(processed: Path) -> dict[str, pd.DataFrame]:
 
 def page_tables(processed: Path) -> dict[str, dict[str, pd.DataFrame]]:
     """The tables of each page (as written to its workbook) for ``COUNTY`` and, on page 05, its prefecture."""
-    from analysis import report, report_assessment, report_employment, report_monitoring, report_training
-    ctx = report.context(region=COUNTY, years=YEARS, data_dir=str(processed), lang="en")
-    pages = {"01": report.income_tables(ctx), "02": report_employment.employment_tables(ctx),
-             "03": report_training.training_tables(ctx), "04": report_monitoring.monitoring_tables(ctx)}
+    from analysis import build
+    from analysis.reporting import assessment, employment, income, monitoring, page, training
+    from analysis.studies.monitoring import MonitoringSpec
+    from analysis.studies.post_assessment import AssessmentSpec
+    from analysis.studies.training import TrainingSpec
+    from analysis.studies.workshops import WorkshopSpec
+    ctx = page.context(region=COUNTY, years=YEARS, data_dir=str(processed), lang="en")
+    workshops = build.study("workshop_effects", WorkshopSpec(), **ctx.where)
+    effects = build.study("training_effects", TrainingSpec(), **ctx.where)
+    mctx = ctx.using(build.study("monitoring", MonitoringSpec(), **ctx.where))
+    pages = {"01": income.income_tables(ctx), "02": employment.employment_tables(ctx, workshops),
+             "03": training.training_tables(ctx, effects), "04": monitoring.monitoring_tables(mctx)}
     for region in (COUNTY, ctx.prefecture):
-        actx = report_assessment.context(region=region, years=YEARS, data_dir=str(processed), lang="en")
-        pages[f"05-{actx.level}"] = report_assessment.assessment_tables(actx)
+        actx = assessment.context(region=region, years=YEARS, data_dir=str(processed), lang="en")
+        actx = actx.using(build.study("assessment", AssessmentSpec(), **actx.where))
+        pages[f"05-{actx.level}"] = assessment.assessment_tables(actx)
     return pages
 
 

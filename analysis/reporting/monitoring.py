@@ -1,203 +1,66 @@
 """The monitoring report (notebook ``04-monitoring``): does monitoring find everyone at risk (应纳尽纳),
 help them, and eliminate risk for real?
 
-``RESULT_TABLES`` computes every figure the report needs for all counties at once (``results.build()``
-stores them under ``data/processed/results/``); the functions below read one county's slice and return
-a Markdown block, a figure or a styled table. Count tables blank cells describing fewer than
+Every figure the page needs is computed for all counties at once by the study
+:mod:`analysis.studies.monitoring` (build steps ``poverty``, ``monitoring``, ``early_warning``); the
+functions below read one county's slice (of the stored tables, or of ``ctx.study`` when the notebook asks
+for its own specification through :func:`analysis.build.study`) and return a Markdown block, a figure or
+a styled table. Count tables blank cells describing fewer than
 :func:`analysis.config.min_households` households (set in ``publication.yaml``; see
-:func:`analysis.measures.monitoring.suppress_small`); lists of pseudonymous household ids for follow-up
+:func:`analysis.core.disclosure.suppress_small`); lists of pseudonymous household ids for follow-up
 (identification gap, questionable eliminations) are shown in full, with geography down to the village and
 no personal data.
 
 Examples
 --------
->>> from analysis import report, report_monitoring as rm
->>> ctx = report.context(region="北岭县", years=[2020, 2024], lang="en")  # doctest: +SKIP
->>> rm.monitoring_summary(ctx)  # doctest: +SKIP
+>>> from analysis.reporting import monitoring, page
+>>> ctx = page.context(region="北岭县", years=[2020, 2024], lang="en")  # doctest: +SKIP
+>>> monitoring.monitoring_summary(ctx)  # doctest: +SKIP
 """
 from __future__ import annotations
-
-import inspect
-import weakref
 
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 from scipy import stats
 
-from analysis import config, labels, plots_monitoring, results
-from analysis.measures import monitoring, poverty
+from analysis import build
+from analysis import config
 from analysis.config import min_households
-from analysis.report import Context
+from analysis.core.disclosure import suppress_small
+from analysis.measures.monitoring import TARGET_TYPES, auc, risk_rules
+from analysis.reporting import labels, plots_monitoring
+from analysis.reporting.page import Context
+from analysis.studies.monitoring import FAILED_FLAGS, MonitoringSpec
 
-BY = ("prefecture", "county")
-PREFECTURE = ("prefecture",)
 CONF_LEVEL = 0.95
 # Rows of a follow-up list shown on the page; the Excel export holds the whole list.
 LIST_ROWS = 100
 STATUS_ORDER = ("not_at_risk", "monitored", "eliminated", "returned")
-_FAILED_FLAGS = ("income_in_range", "too_fast", "no_labor_capacity")
-_ID_COLUMNS = ("household_id", "year", "province", "prefecture", "county", "township", "village")
-
-
-def _default(func, parameter: str):
-    """The default a module function uses, so the report states the value the analysis applied."""
-    return inspect.signature(func).parameters[parameter].default
-
-
-NEAR_BAND = _default(poverty.poverty, "band")
-MIN_MONTHS = _default(monitoring.failed_eliminations, "min_months")
-
-
-# ====================================================================================================
-# result tables, all counties at once
-# ====================================================================================================
-def _year_span(households: pd.DataFrame) -> tuple[int, int]:
-    years = households["year"].dropna().astype(int)
-    return int(years.min()), int(years.max())
-
-
-def _growth_incidence(households: pd.DataFrame, by) -> pd.DataFrame:
-    """Growth incidence between the first and last year of the data (empty with a single year)."""
-    year0, year1 = _year_span(households)
-    if year0 == year1:
-        return pd.DataFrame(columns=[*by, "year0", "year1", "quantile", "income_year0", "income_year1",
-                                     "growth", "conf_low", "conf_high"])
-    return poverty.growth_incidence(households, year0, year1, by=by)
-
-
-def _id_list(table: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
-    """A follow-up list restricted to pseudonymous ids, geography down to village and ``extra``."""
-    keep = [c for c in _ID_COLUMNS if c in table.columns] + [c for c in extra if c in table.columns]
-    return table[keep].reset_index(drop=True)
-
-
-def _gap_list(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    gap = monitoring.identification_gap(households)
-    return _id_list(gap, [c for c in gap.columns if c.startswith("rule_")] + ["rules_hit"])
-
-
-def _failed_list(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    failed = monitoring.failed_eliminations(households)
-    return _id_list(failed, ["monitoring_type", "elimination_mode", "monitoring_start", "elimination_date",
-                             "months_monitored", *_FAILED_FLAGS])
-
-
-_VALIDITY_MEMO: dict = {}
-
-
-def _validity(households: pd.DataFrame, members: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Warning validity fitted per prefecture: (prefecture summaries, test-year predictions).
-
-    One Logit per prefecture: a single county has too few falls below the threshold to fit one, and a
-    prefecture's counties share the province's threshold and scoring rules. Prefectures without three
-    consecutive years (two transitions) are left out. ``results.build`` asks for three tables from the
-    same fit, so the last fit is kept for the same pair of frames (held weakly, never mutated).
-    """
-    memo = _VALIDITY_MEMO.get("last")
-    if memo and memo[0]() is households and memo[1]() is members:
-        return memo[2]
-    summaries, predictions = [], []
-    for prefecture, part in households.groupby("prefecture", sort=True):  # one model fit per prefecture
-        years = set(part["year"].dropna().astype(int))
-        if sum((y + 1) in years for y in years) < 2:
-            continue
-        fit = monitoring.warning_validity(part, members[members["household_id"].isin(part["household_id"])])
-        train = ",".join(map(str, fit.train_years))
-        # precision = hits / warned, so the correct warnings are recovered exactly.
-        hits = (fit.summary["precision"] * fit.summary["warned"]).round().astype("Int64")
-        summaries.append(fit.summary.assign(prefecture=prefecture, year=fit.test_year,
-                                            year_next=fit.test_year + 1, train_years=train, hits=hits))
-        predictions.append(fit.predictions.assign(train_years=train))
-    summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(
-        columns=["prefecture", "year", "year_next", "model", "sample", "years_from", "train_years", "n",
-                 "events", "event_rate", "auc", "warned", "hits", "precision", "recall"])
-    pred = pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(
-        columns=["household_id", "year", "year_next", "prefecture", "county", "risk_points", "warning",
-                 "warned", "logit_prob", "logit_warned", "fell", "outcome", "train_years"])
-    front = ["prefecture", "year", "year_next", "model", "sample"]
-    out = (summary[front + [c for c in summary.columns if c not in front]], pred)
-    _VALIDITY_MEMO["last"] = (weakref.ref(households), weakref.ref(members), out)
-    return out
-
-
-def grouped_auc(frame: pd.DataFrame, keys: list[str], outcome: str, score: str) -> pd.Series:
-    """AUC of ``score`` for ``outcome`` within every group of ``keys`` at once.
-
-    The Mann-Whitney form (Hanley & McNeil 1982, Radiology 143(1)): AUC = (R1 - n1 (n1 + 1) / 2) /
-    (n1 n0), R1 the sum of the within-group mid-ranks of the n1 positive cases. Missing where a group has
-    a single class or a missing score.
-    """
-    groups = [frame[k] for k in keys]
-    y = frame[outcome].astype(bool)
-    s = frame[score].astype("float64")
-    ranks = s.groupby(groups, dropna=False).rank(method="average")
-    parts = pd.DataFrame({"n1": y.astype("int64"), "n": 1, "r1": ranks.where(y, 0.0),
-                          "missing": s.isna().astype("int64")})
-    sums = parts.groupby(groups, dropna=False).sum()
-    n1, n0 = sums["n1"], sums["n"] - sums["n1"]
-    value = (sums["r1"] - n1 * (n1 + 1) / 2) / (n1 * n0).where((n1 > 0) & (n0 > 0))
-    return value.where(sums["missing"] == 0).rename("auc")
-
-
-def warning_by_county(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Out-of-sample validity per county from the test-year predictions, for the score and the Logit.
-
-    Precision = correct warnings / warned, recall = correct warnings / households that fell; the Logit
-    warns at its prefecture's cutoff (matched on the fitting years to the score's number of warnings).
-    """
-    keys = ["prefecture", "county", "year", "year_next", "train_years"]
-    tables = []
-    for model, warned, score in (("score", "warned", "risk_points"), ("logit", "logit_warned", "logit_prob")):
-        fell = predictions["fell"].astype(bool)
-        flag = predictions[warned].astype("boolean").fillna(False).astype(bool)
-        parts = pd.DataFrame({"n": 1, "events": fell.astype("int64"), "warned": flag.astype("int64"),
-                              "hits": (fell & flag).astype("int64")})
-        sums = parts.groupby([predictions[k] for k in keys], dropna=False).sum()
-        sums["event_rate"] = sums["events"] / sums["n"]
-        sums["auc"] = grouped_auc(predictions, keys, "fell", score)
-        sums["precision"] = sums["hits"] / sums["warned"].where(sums["warned"] > 0)
-        sums["recall"] = sums["hits"] / sums["events"].where(sums["events"] > 0)
-        tables.append(sums.reset_index().assign(model=model))
-    columns = [*keys[:4], "model", "train_years", "n", "events", "event_rate", "auc", "warned", "hits",
-               "precision", "recall"]
-    return pd.concat(tables, ignore_index=True)[columns].sort_values(keys[:4], kind="stable",
-                                                                     ignore_index=True)
-
-
-# Stored result tables (name -> function of households, members), found by ``results.build()``.
-RESULT_TABLES = {
-    "poverty_fgt": lambda h, m: poverty.poverty(h, by=BY),
-    "poverty_fgt_prefecture": lambda h, m: poverty.poverty(h, by=PREFECTURE),
-    "poverty_basic_needs": lambda h, m: poverty.basic_needs(h, by=BY),
-    "poverty_growth_incidence": lambda h, m: _growth_incidence(h, BY),
-    "poverty_growth_incidence_prefecture": lambda h, m: _growth_incidence(h, PREFECTURE),
-    "monitoring_coverage": lambda h, m: monitoring.coverage(h, by=BY),
-    "monitoring_identification_gap_summary": lambda h, m: monitoring.identification_gap_summary(h, by=BY),
-    "monitoring_identification_gap": _gap_list,
-    "monitoring_elimination": lambda h, m: monitoring.elimination(h, by=BY),
-    "monitoring_elimination_survival": lambda h, m: monitoring.elimination_survival(h, by=BY),
-    "monitoring_elimination_survival_prefecture": lambda h, m: monitoring.elimination_survival(h, by=PREFECTURE),
-    "monitoring_failed_eliminations_summary": lambda h, m: monitoring.failed_eliminations_summary(h, by=BY),
-    "monitoring_failed_eliminations": _failed_list,
-    "monitoring_transitions": lambda h, m: monitoring.transitions(h, by=BY),
-    "monitoring_return_rates": lambda h, m: monitoring.return_rates(h, by=BY),
-    "monitoring_warning_validity": lambda h, m: warning_by_county(_validity(h, m)[1]),
-    "monitoring_warning_validity_prefecture": lambda h, m: _validity(h, m)[0],
-    "monitoring_warning_predictions": lambda h, m: _validity(h, m)[1],
-}
 
 
 # ====================================================================================================
 # one county's slice, shared helpers
 # ====================================================================================================
+def _table(ctx: Context, name: str) -> pd.DataFrame:
+    """A table of the page's study (``ctx.study``, the notebook's specification) or a stored one."""
+    if ctx.study is not None and name in ctx.study:
+        return ctx.study[name]
+    return build.load(name, ctx.data_dir)
+
+
 def _county(ctx: Context, name: str) -> pd.DataFrame:
-    return results.load(name, ctx.data_dir, region=ctx.region)
+    table = _table(ctx, name)
+    return table[table["county"] == ctx.region].reset_index(drop=True)
 
 
 def _prefecture(ctx: Context, name: str) -> pd.DataFrame:
-    table = results.load(name, ctx.data_dir)
+    table = _table(ctx, name)
     return table[table["prefecture"] == ctx.prefecture].reset_index(drop=True)
+
+
+def _spec(ctx: Context) -> MonitoringSpec:
+    return ctx.study.spec if ctx.study is not None else MonitoringSpec()
 
 
 def _z() -> float:
@@ -212,7 +75,7 @@ def _suppress(frame: pd.DataFrame, rules: dict[str, list[str]]) -> pd.DataFrame:
     for count, dependents in rules.items():  # a few columns, each vectorized over rows
         if count in out.columns:
             cols = [count, *[c for c in dependents if c in out.columns]]
-            out = monitoring.suppress_small(out, count, k=min_households(), columns=cols, flag="_small")
+            out = suppress_small(out, count, k=min_households(), columns=cols, flag="_small")
     return out.drop(columns=[c for c in ("_small",) if c in out.columns])
 
 
@@ -280,7 +143,7 @@ def _poverty_sentence(ctx: Context) -> str:
     return labels.text("monitoring.summary.poverty", ctx.lang, last=int(row["year"]), region=ctx.region,
                        threshold=row["threshold"], fgt0=row["fgt0"], ci=ci,
                        pref=pref.iloc[0] if len(pref) else float("nan"), near=row["share_near_threshold"],
-                       band=NEAR_BAND)
+                       band=_spec(ctx).near_band)
 
 
 def _coverage_sentence(ctx: Context) -> str:
@@ -417,7 +280,7 @@ def near_threshold_figure(ctx: Context):
     region, pref = _fgt(ctx)
     if region.empty:
         return _message(ctx, "monitoring.no_data")
-    return plots_monitoring.near_threshold(region, pref, ctx.region, NEAR_BAND, ctx.lang)
+    return plots_monitoring.near_threshold(region, pref, ctx.region, _spec(ctx).near_band, ctx.lang)
 
 
 def _poverty_frame(ctx: Context) -> pd.DataFrame:
@@ -515,7 +378,7 @@ def _coverage_frame(ctx: Context) -> pd.DataFrame:
     """Long table: year x group (the three types, all targets, still monitored) with counts and shares."""
     table = ctx.slice(_county(ctx, "monitoring_coverage"))
     parts = []
-    for group in (*monitoring.TARGET_TYPES, "targets", "active"):  # five groups, each over all years
+    for group in (*TARGET_TYPES, "targets", "active"):  # five groups, each over all years
         parts.append(pd.DataFrame({
             "year": table["year"], "target_group": _group_label(group, ctx.lang),
             "households": table[f"households_{group}"], "persons": table[f"persons_{group}"],
@@ -530,7 +393,7 @@ def coverage_figure(ctx: Context):
     table = ctx.slice(_county(ctx, "monitoring_coverage"))
     if table.empty:
         return _message(ctx, "monitoring.no_data")
-    names = {t: _group_label(t, ctx.lang) for t in (*monitoring.TARGET_TYPES, "active")}
+    names = {t: _group_label(t, ctx.lang) for t in (*TARGET_TYPES, "active")}
     return plots_monitoring.coverage(table, names, ctx.lang)
 
 
@@ -602,7 +465,7 @@ def survival_figure(ctx: Context):
     if curve.empty:
         return _message(ctx, "monitoring.no_targets")
     return plots_monitoring.survival(curve, _prefecture(ctx, "monitoring_elimination_survival_prefecture"),
-                                     ctx.region, MIN_MONTHS, ctx.lang)
+                                     ctx.region, _spec(ctx).min_months_monitored, ctx.lang)
 
 
 def _elimination_frame(ctx: Context) -> pd.DataFrame:
@@ -625,9 +488,9 @@ def elimination_table(ctx: Context):
 
 def _failed_frame(ctx: Context) -> pd.DataFrame:
     table = ctx.slice(_county(ctx, "monitoring_failed_eliminations_summary"))
-    cols = ["year", "eliminations", "failed", "failed_share", *_FAILED_FLAGS]
+    cols = ["year", "eliminations", "failed", "failed_share", *FAILED_FLAGS]
     return _suppress(table[cols], {"eliminations": ["failed_share"], "failed": ["failed_share"],
-                                   **{f: [] for f in _FAILED_FLAGS}})
+                                   **{f: [] for f in FAILED_FLAGS}})
 
 
 def failed_table(ctx: Context):
@@ -635,7 +498,7 @@ def failed_table(ctx: Context):
     frame = _failed_frame(ctx)
     if frame.empty:
         return _message(ctx, "monitoring.no_targets")
-    counts = {c: "{:,.0f}" for c in ("eliminations", "failed", *_FAILED_FLAGS)}
+    counts = {c: "{:,.0f}" for c in ("eliminations", "failed", *FAILED_FLAGS)}
     caption = labels.text("monitoring.captions.failed", ctx.lang)
     return _styled(frame, ctx.lang, caption, {**counts, "failed_share": "{:.0%}"})
 
@@ -645,7 +508,7 @@ def _failed_list_frame(ctx: Context) -> pd.DataFrame:
     out = table[["year", "household_id", "township", "village", "monitoring_type", "monitoring_start",
                  "elimination_date", "months_monitored"]].copy()
     out["monitoring_type"] = out["monitoring_type"].map(lambda c: labels.code_label("monitoring_type", c, ctx.lang))
-    out["rules_hit"] = _rules_text(table, list(_FAILED_FLAGS), "", ctx.lang)
+    out["rules_hit"] = _rules_text(table, list(FAILED_FLAGS), "", ctx.lang)
     for col in ("monitoring_start", "elimination_date"):
         out[col] = out[col].dt.date
     return out.sort_values(["year", "township", "village", "household_id"], ignore_index=True)
@@ -755,8 +618,8 @@ def warning_figure(ctx: Context):
                                     year_next=int(pred["year_next"].iloc[0])))
     warned = pred["warned"].astype(bool)
     curves = {labels.text(f"monitoring.models.{m}", ctx.lang): (roc_points(fell, pred[col]), auc)
-              for m, col, auc in (("score", "risk_points", monitoring.auc(fell, pred["risk_points"])),
-                                  ("logit", "logit_prob", monitoring.auc(fell, pred["logit_prob"])))}
+              for m, col, auc in (("score", "risk_points", auc(fell, pred["risk_points"])),
+                                  ("logit", "logit_prob", auc(fell, pred["logit_prob"])))}
     red = ((warned & ~fell).sum() / (~fell).sum(), (warned & fell).sum() / fell.sum())
     return plots_monitoring.roc(curves, red, int(pred["year"].iloc[0]), int(pred["year_next"].iloc[0]), ctx.lang)
 
@@ -793,7 +656,7 @@ def _warning_outcomes_frame(ctx: Context) -> pd.DataFrame:
     pred = _predictions(ctx)
     if pred.empty:
         return pd.DataFrame()
-    rules = monitoring.risk_rules()["levels"]
+    rules = risk_rules(_spec(ctx).risk_rules or None)["levels"]
     levels = [b["level"] for b in sorted(rules.get("bands", []), key=lambda b: -b["above"])] + [rules["default"]]
     score = labels.text("monitoring.models.score", ctx.lang)
     groups = pd.concat([

@@ -16,7 +16,7 @@ from typing import Literal, get_args
 
 import pandas as pd
 
-from analysis.config import PACKAGE_CONFIG, load_yaml
+from analysis.config import PACKAGE_CONFIG, config_path, file_stamp, load_yaml
 from analysis.errors import ParameterError
 
 Lang = Literal["zh", "en"]
@@ -32,13 +32,16 @@ def check_lang(lang: str) -> str:
 
 def _messages() -> dict:
     """messages.yaml merged with every messages_<topic>.yaml beside it (one catalogue, a file per report)."""
-    return _merged_messages(os.environ.get("ANALYSIS_CONFIG_DIR"))
+    config_dir = os.environ.get("ANALYSIS_CONFIG_DIR")
+    files = ["messages.yaml", *sorted(p.name for p in PACKAGE_CONFIG.glob("messages_*.yaml"))]
+    paths = [config_path(name, config_dir) for name in files]
+    return _merged_messages(config_dir, tuple(file_stamp(p) for p in paths if p.exists()))
 
 
 @lru_cache(maxsize=8)
-def _merged_messages(config_dir: str | None) -> dict:
-    """The merged catalogue for one user configuration folder (read once per process, as every
-    configuration file is; treat it as read-only)."""
+def _merged_messages(config_dir: str | None, stamps: tuple) -> dict:
+    """The merged catalogue for one user configuration folder, read again when a message file changes
+    (``stamps``); treat it as read-only."""
     merged = dict(load_yaml("messages.yaml", config_dir))
     for path in sorted(PACKAGE_CONFIG.glob("messages_*.yaml")):
         for key, value in load_yaml(path.name, config_dir).items():

@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib import font_manager
 
-from analysis import labels
+from analysis.reporting import labels
 
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK JP",
                 "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
@@ -52,7 +52,7 @@ def setup(lang: str = "zh") -> str | None:
     return family
 
 
-def _done(fig):
+def finish(fig):
     """Lay out and close ``fig``: the caller's display shows it once (not again when the cell ends)."""
     fig.tight_layout()
     plt.close(fig)
@@ -63,7 +63,7 @@ def _yuan_axis(ax) -> None:
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
-def _years_axis(ax, years) -> None:
+def years_axis(ax, years) -> None:
     ax.set_xticks(sorted(set(int(y) for y in years)))
 
 
@@ -80,9 +80,9 @@ def income_trend(region_table: pd.DataFrame, prefecture_table: pd.DataFrame, reg
     ax.set_xlabel(labels.text("columns.year", lang))
     ax.set_ylim(bottom=0)
     _yuan_axis(ax)
-    _years_axis(ax, region_table["year"])
+    years_axis(ax, region_table["year"])
     ax.legend(frameon=False)
-    return _done(fig)
+    return finish(fig)
 
 
 def income_composition(region_table: pd.DataFrame, lang: str = "zh"):
@@ -98,7 +98,7 @@ def income_composition(region_table: pd.DataFrame, lang: str = "zh"):
     ax.set_xlabel(labels.text("columns.year", lang))
     _yuan_axis(ax)
     ax.legend(frameon=False, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.15))
-    return _done(fig)
+    return finish(fig)
 
 
 def income_distribution(dist: pd.DataFrame, year: int, lang: str = "zh"):
@@ -121,7 +121,7 @@ def income_distribution(dist: pd.DataFrame, year: int, lang: str = "zh"):
     if legend is not None:
         legend.set_title("")
         legend.set_frame_on(False)
-    return _done(fig)
+    return finish(fig)
 
 
 def group_growth(table: pd.DataFrame, lang: str = "zh", note: str = ""):
@@ -147,4 +147,4 @@ def group_growth(table: pd.DataFrame, lang: str = "zh", note: str = ""):
         fig.tight_layout(rect=(0, 0.05, 1, 1))
         plt.close(fig)
         return fig
-    return _done(fig)
+    return finish(fig)

@@ -1,29 +1,23 @@
-"""Post-assessment (后评估) report: result tables for every county, and what notebook 05 shows.
+"""The post-assessment page (后评估, notebook ``05-post-assessment``) and the scores of the report index.
 
-A rank needs all peers, so the costly part is done once for every county of every prefecture by the
-``RESULT_TABLES`` functions (stored by :func:`analysis.results.build`): the indicator table, composite
-scores of every year, the scorecard, bootstrap score and rank intervals for the latest year, what may be
-said about each county's place, and the sensitivity of ranks to the weights (all from
-:mod:`analysis.studies.assessment`, OECD 2008 *Handbook on Constructing Composite Indicators*). The notebook
-functions then read one prefecture's rows and render them for a county (highlighted among its peers) or
-for the whole prefecture. Every displayed word comes from ``analysis/config/messages_assessment.yaml``;
+A rank needs all peers, so every county of every prefecture is scored together by the study
+:mod:`analysis.studies.post_assessment` (build step ``assessment``): indicator table, composite scores,
+scorecard, bootstrap score and rank intervals, what may be said about each county's place, and the
+sensitivity of ranks to the weights. The functions here read one prefecture's rows (stored, or of
+``ctx.study`` when the notebook asks for another specification through :func:`analysis.build.study`)
+and render them for a county (highlighted among its peers) or for the whole prefecture. Every displayed word comes from ``analysis/config/messages_assessment.yaml``;
 indicator, dimension and grade labels from ``analysis/config/assessment.yaml``.
 
 Examples
 --------
->>> from analysis import report_assessment as ra
->>> ctx = ra.context(region="北岭县", years=[2020, 2024], lang="en")  # doctest: +SKIP
->>> ra.summary(ctx)  # doctest: +SKIP
->>> ra.index_scores()  # doctest: +SKIP
+>>> from analysis.reporting import assessment
+>>> ctx = assessment.context(region="北岭县", years=[2020, 2024], lang="en")  # doctest: +SKIP
+>>> assessment.summary(ctx)  # doctest: +SKIP
+>>> assessment.index_scores()  # doctest: +SKIP
 """
 from __future__ import annotations
 
 import json
-import os
-import sys
-import warnings
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,188 +25,17 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from tqdm import TqdmWarning
-
-from analysis.io import data
-from analysis.measures import indicators, monitoring, poverty
-from analysis import labels, plots, plots_assessment
-from analysis.config import DATA_PROCESSED, config_path, min_households
+from analysis import build
+from analysis.config import DATA_PROCESSED, min_households
+from analysis.core.disclosure import suppress_small
 from analysis.errors import ParameterError
+from analysis.io import data
+from analysis.reporting import labels, plots, plots_assessment
+from analysis.reporting.page import Context
+from analysis.studies import assessment
 
-with warnings.catch_warnings():
-    # tqdm.auto (used by the modules below) warns on import in a kernel without ipywidgets; reports
-    # never show a progress bar, so the warning would only clutter the page.
-    warnings.simplefilter("ignore", TqdmWarning)
-    from analysis.studies import assessment
-    from analysis import report, results
-
-ENV_REPLICATES = "ANALYSIS_BOOTSTRAP_REPLICATES"
 KEYS = ["prefecture", "county", "year"]
 DASH = "–"
-
-
-# --------------------------------------------------------------------------------------------------
-# Result tables (all counties of every prefecture at once)
-# --------------------------------------------------------------------------------------------------
-
-def replicates(system: assessment.System | None = None) -> int:
-    """Bootstrap replicates: ``$ANALYSIS_BOOTSTRAP_REPLICATES`` when set, else ``bootstrap.replicates``.
-
-    The variable lets a test or a quick look run fewer replicates without editing the indicator file.
-    """
-    system = assessment.load_system() if system is None else system
-    raw = os.environ.get(ENV_REPLICATES, "").strip()
-    if not raw:
-        return int(system.bootstrap["replicates"])
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{ENV_REPLICATES} must be a whole number of replicates of at least 1, not {raw!r}")
-    return int(raw)
-
-
-class _Memo:
-    """Values shared by the result tables of one build.
-
-    :func:`analysis.results.build` passes the same household and member frames to every result-table
-    function, so the indicator table and the bootstrap (the costly steps) are computed once for them.
-    The key is the frames' identity (weak references, so nothing is kept alive), their shapes, the
-    indicator-system file's modification time and the replicates setting; frames are not modified
-    between the calls of a build.
-    """
-
-    def __init__(self):
-        self._refs: tuple = (None, None)
-        self._stamp: tuple | None = None
-        self._values: dict[str, pd.DataFrame] = {}
-
-    def get(self, name: str, households: pd.DataFrame, members: pd.DataFrame,
-            compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        path = config_path("assessment.yaml")
-        stamp = (households.shape, members.shape, str(path), path.stat().st_mtime_ns if path.exists() else 0,
-                 os.environ.get(ENV_REPLICATES))
-        held = tuple(ref() if ref is not None else None for ref in self._refs)
-        if held[0] is not households or held[1] is not members or stamp != self._stamp:
-            self._refs, self._stamp, self._values = (weakref.ref(households), weakref.ref(members)), stamp, {}
-        if name not in self._values:
-            self._values[name] = compute()
-        return self._values[name].copy()
-
-
-_MEMO = _Memo()
-
-
-def assessment_indicators(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """The indicator table, one row per county x year (:func:`analysis.studies.assessment.compute_indicators`)."""
-    system = assessment.load_system()
-    return _MEMO.get("indicators", households, members,
-                     lambda: assessment.compute_indicators(households, members, system))
-
-
-def assessment_scores(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Indicator, dimension and composite scores, ranks and grades of every county and year."""
-    return assessment.score(assessment_indicators(households, members), assessment.load_system())
-
-
-def assessment_scorecard(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """The tidy scorecard (county x year x indicator) with prefecture medians, changes and flags."""
-    return assessment.scorecard(assessment_indicators(households, members), assessment.load_system())
-
-
-def assessment_sensitivity(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Composite scores and ranks under equal weights and with each dimension dropped, every year."""
-    return assessment.weight_sensitivity(assessment_indicators(households, members), assessment.load_system())
-
-
-def assessment_intervals(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Bootstrap score and rank intervals of every county for the latest year of the data.
-
-    Households are resampled within villages (:func:`analysis.studies.assessment.bootstrap_scores`; Goldstein
-    and Spiegelhalter 1996, Hall and Miller 2009) with :func:`replicates` replicates. Only the latest
-    year and the one before are resampled when they give the latest year exactly the indicator values
-    of the full records (growth and year-on-year changes look back one year): the replicates are then
-    the same draws at a fraction of the data. Adds ``level`` (the interval level).
-    """
-    return _MEMO.get("intervals", households, members, lambda: _intervals(households, members))
-
-
-def _intervals(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    system = assessment.load_system()
-    table = assessment_indicators(households, members)
-    last = int(table["year"].max())
-    h, m = _bootstrap_records(households, members, system, table, last)
-    out = assessment.bootstrap_scores(h, m, system, n_boot=replicates(system), progress=sys.stderr.isatty())
-    out = out[out["year"] == last].reset_index(drop=True)
-    out["level"] = float(system.bootstrap["level"])
-    return out
-
-
-def _bootstrap_records(households: pd.DataFrame, members: pd.DataFrame, system: assessment.System,
-                       table: pd.DataFrame, last: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The records of ``last`` and ``last - 1`` if they reproduce ``last``'s indicators, else all."""
-    years = [last - 1, last]
-    keep = households["year"].isin(years)
-    if keep.all():
-        return households, members
-    h, m = households[keep], members[members["year"].isin(years)]
-    trimmed = assessment.compute_indicators(h, m, system)
-    codes = system.indicator_codes
-    full = table[table["year"] == last].sort_values(KEYS).reset_index(drop=True)
-    part = trimmed[trimmed["year"] == last].sort_values(KEYS).reset_index(drop=True)
-    same = (len(full) == len(part) and full[KEYS].astype("string").equals(part[KEYS].astype("string"))
-            and np.allclose(full[codes].to_numpy(float), part[codes].to_numpy(float), rtol=1e-9, atol=1e-12,
-                            equal_nan=True))
-    return (h, m) if same else (households, members)
-
-
-def assessment_rank_statements(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """What may be said about each county's place in the latest year (statement codes and overlaps)."""
-    return assessment.rank_statement(assessment_intervals(households, members))
-
-
-def _key_figures(households: pd.DataFrame, members: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
-    """Income, employment and monitoring figures shown beside the scores, one row per region x year."""
-    keys = [*by, "year"]
-    parts = [indicators.income_growth(households, by=by)[[*keys, "households", "income_pc", "growth_real"]],
-             indicators.employment(members, by=by)[[*keys, "workers", "workers_change_pct"]],
-             monitoring.coverage(households, by=by)[[*keys, "households_targets", "share_households_targets"]],
-             monitoring.elimination(households, by=by)[[*keys, "elimination_rate"]]]
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.merge(part.astype({c: out[c].dtype for c in keys}), on=keys, how="outer")
-    return out.sort_values(keys).reset_index(drop=True)
-
-
-def assessment_key_figures(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Key figures per county x year (income growth, employment, monitoring coverage, elimination)."""
-    return _key_figures(households, members, ("prefecture", "county"))
-
-
-def assessment_key_figures_prefecture(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """The same key figures for whole prefectures."""
-    return _key_figures(households, members, ("prefecture",))
-
-
-def basic_needs_union(households: pd.DataFrame, by=("county",)) -> pd.DataFrame:
-    """两不愁三保障 + 饮水 counted as the policy counts them: a person with any unmet need.
-
-    :func:`analysis.measures.poverty.basic_needs` with the union cutoff (k = the smallest positive indicator
-    weight of ``basic_needs.yaml``; Alkire and Foster 2011, section 4.1), so that ``H`` is the share of
-    persons in households with at least one need unmet. The shipped cutoff (two needs or more) leaves
-    almost every county at zero, which cannot separate counties.
-    """
-    weights, _, _ = poverty.basic_needs_config()
-    return poverty.basic_needs(households, k=min(w for w in weights.values() if w > 0), by=by)
-
-
-RESULT_TABLES: dict[str, Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]] = {
-    "assessment_indicators": assessment_indicators,
-    "assessment_scores": assessment_scores,
-    "assessment_scorecard": assessment_scorecard,
-    "assessment_intervals": assessment_intervals,
-    "assessment_rank_statements": assessment_rank_statements,
-    "assessment_sensitivity": assessment_sensitivity,
-    "assessment_key_figures": assessment_key_figures,
-    "assessment_key_figures_prefecture": assessment_key_figures_prefecture,
-}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -220,7 +43,7 @@ RESULT_TABLES: dict[str, Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]] =
 # --------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class AssessmentContext(report.Context):
+class AssessmentContext(Context):
     """A report's validated parameters; ``level`` is 'county' or 'prefecture', ``last`` the assessment year."""
 
     level: str = "county"
@@ -249,7 +72,7 @@ def context(region: str, years: list[int], data_dir: str = "", lang: str = "zh")
     else:
         raise ParameterError(f"unknown region {region!r}: give a county or a prefecture of the data; counties: "
                              f"{', '.join(counties)}; prefectures: {', '.join(prefectures)}")
-    scores = results.load("assessment_scores", folder, region=region, level=level)
+    scores = build.load("assessment_scores", folder, region=region, level=level)
     available = sorted(int(y) for y in scores.loc[scores["composite"].notna(), "year"].unique())
     within = [y for y in available if years[0] <= y <= years[1]]
     if not within:
@@ -265,9 +88,17 @@ def context(region: str, years: list[int], data_dir: str = "", lang: str = "zh")
 # Reading and labelling
 # --------------------------------------------------------------------------------------------------
 
+def _system(ctx: AssessmentContext) -> assessment.System:
+    """The indicator system of the page's specification (the shipped one unless the notebook chose another)."""
+    return ctx.study.spec.load_system() if ctx.study is not None else assessment.load_system()
+
+
 def _load(ctx: AssessmentContext, name: str) -> pd.DataFrame:
     """A result table's rows for the report's prefecture (every county: ranks need the peers)."""
-    return results.load(name, ctx.data_dir, region=ctx.prefecture, level="prefecture")
+    if ctx.study is not None and name in ctx.study:
+        table = ctx.study[name]
+        return table[table["prefecture"] == ctx.prefecture].reset_index(drop=True)
+    return build.load(name, ctx.data_dir, region=ctx.prefecture, level="prefecture")
 
 
 def _text(key: str, ctx: AssessmentContext, **values) -> str:
@@ -306,7 +137,7 @@ class _Peers:
 
 
 def _peers(ctx: AssessmentContext) -> _Peers:
-    system = assessment.load_system()
+    system = _system(ctx)
     scores = _load(ctx, "assessment_scores")
     scores = scores[scores["year"] == ctx.last]
     intervals, statements = _load(ctx, "assessment_intervals"), _load(ctx, "assessment_rank_statements")
@@ -378,7 +209,7 @@ def _own_row(peers: _Peers, ctx: AssessmentContext) -> pd.Series | None:
 
 def _prefecture_sentences(ctx: AssessmentContext, peers: _Peers, extremes: bool = True) -> list[str]:
     scored = peers.table.dropna(subset=["composite"])
-    grades = assessment.load_system().grades
+    grades = _system(ctx).grades
     counts = scored["grade"].value_counts()
     listed = _text("list_separator", ctx).join(
         _text("grade_count", ctx, grade=getattr(g, f"label_{ctx.lang}"), count=int(counts.get(g.code, 0)))
@@ -413,7 +244,7 @@ def summary(ctx: AssessmentContext) -> Markdown:
         return _no_score(ctx)
     parts = [_headline(row, peers, ctx), _statement(row, peers, ctx)]
     if bool(row["reweighted"]):
-        names = assessment.load_system().labels(ctx.lang)
+        names = _system(ctx).labels(ctx.lang)
         codes = str(row["missing_indicators"]).split(",")
         missing = _text("list_separator", ctx).join(names.get(c, c) for c in codes)
         parts.append(_text("reweighted", ctx, missing=missing))
@@ -441,7 +272,7 @@ def _flag_labels(lang: str) -> dict[str, str]:
 
 
 def _county_scorecard(ctx: AssessmentContext):
-    system, lang = assessment.load_system(), ctx.lang
+    system, lang = _system(ctx), ctx.lang
     names, flags = system.labels(lang), _flag_labels(lang)
     card = _load(ctx, "assessment_scorecard")
     card = card[(card["county"] == ctx.region) & (card["year"] == ctx.last)]
@@ -470,7 +301,7 @@ def _county_scorecard(ctx: AssessmentContext):
 
 
 def _ranking_table(ctx: AssessmentContext):
-    system, lang, peers = assessment.load_system(), ctx.lang, _peers(ctx)
+    system, lang, peers = _system(ctx), ctx.lang, _peers(ctx)
     t = peers.table
     if t["composite"].isna().all():
         return _no_score(ctx)
@@ -506,7 +337,7 @@ def scorecard_table(ctx: AssessmentContext):
 def scores_figure(ctx: AssessmentContext):
     """All counties' composite scores with their intervals and the grade bands; the county highlighted."""
     peers = _peers(ctx)
-    return plots_assessment.composite_intervals(peers.table, ctx.county, assessment.load_system().grades,
+    return plots_assessment.composite_intervals(peers.table, ctx.county, _system(ctx).grades,
                                                 ctx.last, peers.level, peers.has_intervals, ctx.lang)
 
 
@@ -529,7 +360,7 @@ def _flagged(ctx: AssessmentContext) -> pd.DataFrame:
 
 
 def _flag_items(rows: pd.DataFrame, ctx: AssessmentContext) -> list[str]:
-    names = assessment.load_system().labels(ctx.lang)
+    names = _system(ctx).labels(ctx.lang)
     return [_text("flag_item", ctx, indicator=names.get(c, c), value=_show(v, c, ctx.lang),
                   median=_show(med, c, ctx.lang), score=s, rank=_int(r), n=_int(n))
             for c, v, med, s, r, n in zip(rows["indicator"], rows["value"], rows["group_median"], rows["score"],
@@ -547,7 +378,7 @@ def _county_flag_lines(flagged: pd.DataFrame, ctx: AssessmentContext, parts: int
 
 
 def _prefecture_flag_lines(flagged: pd.DataFrame, ctx: AssessmentContext) -> list[str]:
-    names = assessment.load_system().labels(ctx.lang)
+    names = _system(ctx).labels(ctx.lang)
     sep, none = _text("list_separator", ctx), _text("none", ctx)
     listed = flagged.assign(label=flagged["indicator"].map(lambda c: names.get(c, c)))
     by = listed.groupby(["county", "flag"])["label"].agg(sep.join)
@@ -559,7 +390,7 @@ def _prefecture_flag_lines(flagged: pd.DataFrame, ctx: AssessmentContext) -> lis
 def strengths_weaknesses(ctx: AssessmentContext) -> Markdown:
     """Indicators on which the county is in the top (strengths) or bottom (weaknesses) part of its
     prefecture, from the scorecard flags; for a prefecture, one line per county in rank order."""
-    flagged, parts = _flagged(ctx), int(assessment.load_system().scoring["flag_parts"])
+    flagged, parts = _flagged(ctx), int(_system(ctx).scoring["flag_parts"])
     lines = [f"### {_text('h_strengths', ctx)}"]
     if ctx.level == "prefecture":
         lines += _prefecture_flag_lines(flagged, ctx)
@@ -640,8 +471,8 @@ _TARGET_FIGURES = ["households_targets", "share_households_targets", "eliminatio
 def _published(table: pd.DataFrame) -> pd.DataFrame:
     """Key figures with small cells blanked: whole rows under the household minimum, and the
     monitoring figures where fewer monitored households than that are counted."""
-    out = monitoring.suppress_small(table, "households", k=min_households(), columns=list(KEY_FIGURES))
-    return monitoring.suppress_small(out, "households_targets", k=min_households(), columns=_TARGET_FIGURES,
+    out = suppress_small(table, "households", k=min_households(), columns=list(KEY_FIGURES))
+    return suppress_small(out, "households_targets", k=min_households(), columns=_TARGET_FIGURES,
                                      flag="suppressed_targets")
 
 
@@ -650,7 +481,7 @@ def key_figures(ctx: AssessmentContext):
     lang = ctx.lang
     counties = _load(ctx, "assessment_key_figures")
     counties = _published(counties[counties["year"] == ctx.last])
-    whole = results.load("assessment_key_figures_prefecture", ctx.data_dir)
+    whole = build.load("assessment_key_figures_prefecture", ctx.data_dir)
     whole = _published(whole[(whole["prefecture"] == ctx.prefecture) & (whole["year"] == ctx.last)])
     whole = whole.assign(county=_column("prefecture_total", lang))
     if ctx.level == "county":
@@ -686,7 +517,7 @@ def _flags_sentence(ctx: AssessmentContext) -> str:
     mine = flagged[flagged["county"] == ctx.region]
     if mine.empty:
         return ""
-    names = assessment.load_system().labels(ctx.lang)
+    names = _system(ctx).labels(ctx.lang)
     sep, none = _text("list_separator", ctx), _text("none", ctx)
     listed = {f: sep.join(_inline(names.get(c, c), ctx.lang) for c in mine.loc[mine["flag"] == f, "indicator"])
               or none for f in ("strength", "weakness")}
@@ -780,7 +611,7 @@ def index_scores(data_dir: str | Path | None = None, lang: str = "zh") -> pd.Dat
         county's prefecture) and ``grade`` (the grade's label in ``lang``), best first.
     """
     labels.check_lang(lang)
-    intervals, scores = results.load("assessment_intervals", data_dir), results.load("assessment_scores", data_dir)
+    intervals, scores = build.load("assessment_intervals", data_dir), build.load("assessment_scores", data_dir)
     out = intervals[[*KEYS, "composite", "rank", "rank_low", "rank_high"]].merge(
         scores[[*KEYS, "grade"]], on=KEYS, how="left")
     out["grade"] = out["grade"].map(_grade_labels(lang)).astype("string")

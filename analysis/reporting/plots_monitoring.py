@@ -1,8 +1,8 @@
 """Figures of the monitoring report (notebook 04): poverty measures, growth incidence, basic needs,
 monitoring coverage, time to risk elimination, status transitions and the warning's ROC curve.
 
-Each function takes tables already computed by :mod:`analysis.report_monitoring` and the language; all
-text comes from the message catalogue. Figures are closed before they are returned (``plots._done``),
+Each function takes tables already computed by :mod:`analysis.reporting.monitoring` and the language; all
+text comes from the message catalogue. Figures are closed before they are returned (``plots.finish``),
 so a notebook shows each once.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis import labels
-from analysis.plots import PALETTE, _done, _years_axis
+from analysis.reporting import labels
+from analysis.reporting.plots import PALETTE, finish, years_axis
 
 TYPE_COLORS = {"unstable": "#e67e22", "marginal": "#16a085", "sudden_hardship": "#8e44ad"}
 
@@ -46,7 +46,7 @@ def fgt_trend(region: pd.DataFrame, prefecture: pd.DataFrame, region_name: str, 
         ax.set_xlabel(labels.text("columns.year", lang))
         ax.set_ylim(bottom=0)
         _percent(ax)
-        _years_axis(ax, region["year"])
+        years_axis(ax, region["year"])
     axes[0].set_ylabel(labels.text("monitoring.figures.axis_share", lang))
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncols=2, frameon=False, fontsize=9)
@@ -80,7 +80,7 @@ def near_threshold(region: pd.DataFrame, prefecture: pd.DataFrame, region_name: 
     ax.set_ylim(0, max(0.05, float((region["fgt0"] + region["share_near_threshold"]).max()) * 1.05))
     _percent(ax)
     _legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2, fontsize=8)
-    return _done(fig)
+    return finish(fig)
 
 
 def growth_incidence(gic: pd.DataFrame, prefecture: pd.DataFrame, region_name: str, lang: str = "zh"):
@@ -99,7 +99,7 @@ def growth_incidence(gic: pd.DataFrame, prefecture: pd.DataFrame, region_name: s
     _percent(ax)
     _percent(ax, axis="x", decimals=0)
     _legend(ax)
-    return _done(fig)
+    return finish(fig)
 
 
 def basic_needs(table: pd.DataFrame, names: dict[str, str], lang: str = "zh"):
@@ -112,7 +112,7 @@ def basic_needs(table: pd.DataFrame, names: dict[str, str], lang: str = "zh"):
     left.set_title(labels.text("monitoring.figures.bn_trend", lang, k=float(table["k"].iloc[0])), fontsize=10)
     left.set_ylim(bottom=0, top=max(0.01, float(table[["H", "M0"]].max().max()) * 1.3))
     _percent(left)
-    _years_axis(left, years)
+    years_axis(left, years)
     _legend(left, fontsize=8)
     use_contrib = bool((table["M0"] > 0).any())
     prefix, title = ("contrib_", "bn_contrib") if use_contrib else ("dep_", "bn_deprived")
@@ -126,7 +126,7 @@ def basic_needs(table: pd.DataFrame, names: dict[str, str], lang: str = "zh"):
     _percent(right)
     right.set_xlabel("")
     _legend(right, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
-    return _done(fig)
+    return finish(fig)
 
 
 def coverage(table: pd.DataFrame, names: dict[str, str], lang: str = "zh"):
@@ -147,7 +147,7 @@ def coverage(table: pd.DataFrame, names: dict[str, str], lang: str = "zh"):
     ax.set_ylim(0, max(0.02, float(bottom.max()) * 1.35))
     _percent(ax)
     _legend(ax, loc="upper left", fontsize=8, ncols=2)
-    return _done(fig)
+    return finish(fig)
 
 
 def _km_steps(curve: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -181,7 +181,7 @@ def survival(curve: pd.DataFrame, prefecture: pd.DataFrame, region_name: str, mi
     ax.set_ylabel(labels.text("monitoring.figures.survival_y", lang))
     _percent(ax, decimals=0)
     _legend(ax)
-    return _done(fig)
+    return finish(fig)
 
 
 def transition_heatmap(matrix: pd.DataFrame, names: list[str], year_from: int, year_to: int, k: int,
@@ -208,7 +208,7 @@ def transition_heatmap(matrix: pd.DataFrame, names: list[str], year_from: int, y
     ax.set_ylabel(labels.text("columns.status_from", lang))
     ax.set_xlabel(labels.text("columns.status_to", lang))
     ax.tick_params(axis="y", rotation=0)
-    return _done(fig)
+    return finish(fig)
 
 
 def roc(curves: dict[str, tuple[pd.DataFrame, float]], red: tuple[float, float], year: int, year_next: int,
@@ -229,4 +229,4 @@ def roc(curves: dict[str, tuple[pd.DataFrame, float]], red: tuple[float, float],
     _percent(ax, decimals=0)
     _percent(ax, axis="x", decimals=0)
     _legend(ax, loc="lower right", fontsize=8)
-    return _done(fig)
+    return finish(fig)

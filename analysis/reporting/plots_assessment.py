@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis import labels
-from analysis.plots import PALETTE, _done
+from analysis.reporting import labels
+from analysis.reporting.plots import PALETTE, finish
 
 _BAND_SHADES = ("#f4f6f8", "#ffffff")
 
@@ -67,7 +67,7 @@ def composite_intervals(table: pd.DataFrame, highlight: str | None, grades: Sequ
     key = "fig_scores" if with_intervals else "fig_scores_no_interval"
     ax.set_title(labels.text(f"assessment.{key}", lang, year=year, level=level), pad=22)
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / _height(len(t))), ncols=2)
-    return _done(fig)
+    return finish(fig)
 
 
 def rank_intervals(table: pd.DataFrame, highlight: str | None, year: int, level: float, with_intervals: bool,
@@ -95,4 +95,4 @@ def rank_intervals(table: pd.DataFrame, highlight: str | None, year: int, level:
     key = "fig_ranks" if with_intervals else "fig_ranks_no_interval"
     ax.set_title(labels.text(f"assessment.{key}", lang, year=year, level=level))
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / _height(len(t))), ncols=2)
-    return _done(fig)
+    return finish(fig)

@@ -1,7 +1,7 @@
 """Figures of the employment and training reports, labelled in Chinese or English.
 
 Each function takes tidy tables (result tables or the report modules' estimate tables) and ``lang``, and
-returns a closed matplotlib figure that Jupyter displays once (see :func:`analysis.plots._done`).
+returns a closed matplotlib figure that Jupyter displays once (see :func:`analysis.reporting.plots.finish`).
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.patches import Patch
 
-from analysis import labels
+from analysis.reporting import labels
 from analysis.measures.labour import WORKING_LOCATIONS
-from analysis.plots import PALETTE, _done, _years_axis
+from analysis.reporting.plots import PALETTE, finish, years_axis
 
 COLOURS = {"met": "#2e8b57", "missed": "#c0392b", "unknown": "#9aa5b1", "pre": "#9aa5b1",
            "before": "#9aa5b1", "ipw": "#1f5aa6", "dr": "#1f5aa6", "psm": "#e67e22",
@@ -48,7 +48,7 @@ def employment_trend(region: pd.DataFrame, prefecture: pd.DataFrame, name: str, 
     left.set_title(_t("employment.fig_rate", lang))
     left.set_xlabel(_t("columns.year", lang))
     left.set_ylabel(_t("columns.employment_rate", lang))
-    _years_axis(left, region["year"])
+    years_axis(left, region["year"])
     _legend(left)
     status = region["no_lower_than_last_year"].map(
         lambda v: "unknown" if pd.isna(v) else ("met" if v else "missed"))
@@ -61,9 +61,9 @@ def employment_trend(region: pd.DataFrame, prefecture: pd.DataFrame, name: str, 
     right.set_xlabel(_t("columns.year", lang))
     right.set_ylabel(_t("columns.workers", lang))
     right.margins(y=0.12)
-    _years_axis(right, region["year"])
+    years_axis(right, region["year"])
     _legend(right, handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=3)
-    return _done(fig)
+    return finish(fig)
 
 
 def workers_by_location(region: pd.DataFrame, lang: str = "zh"):
@@ -77,7 +77,7 @@ def workers_by_location(region: pd.DataFrame, lang: str = "zh"):
     ax.set_xlabel(_t("columns.year", lang))
     ax.set_ylabel(_t("columns.workers", lang))
     _legend(ax, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.15))
-    return _done(fig)
+    return finish(fig)
 
 
 def programme_jobs(region: pd.DataFrame, lang: str = "zh"):
@@ -91,7 +91,7 @@ def programme_jobs(region: pd.DataFrame, lang: str = "zh"):
     ax.set_xlabel(_t("columns.year", lang))
     ax.set_ylabel(_t("employment.axis_persons", lang))
     _legend(ax, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.15))
-    return _done(fig)
+    return finish(fig)
 
 
 def event_study(table: pd.DataFrame, name: str, lang: str = "zh"):
@@ -124,7 +124,7 @@ def event_study(table: pd.DataFrame, name: str, lang: str = "zh"):
     ax.set_xlabel(_t("employment.axis_event_time", lang))
     ax.set_ylabel(_t("employment.axis_pp", lang))
     _legend(ax, loc="upper left")
-    return _done(fig)
+    return finish(fig)
 
 
 # --------------------------------------------------------------------------- training
@@ -153,9 +153,9 @@ def trainees(types: pd.DataFrame, region: pd.DataFrame, prefecture: pd.DataFrame
     right.set_ylim(0, 1.05)
     right.set_title(_t("training.fig_shares", lang))
     right.set_xlabel(_t("columns.year", lang))
-    _years_axis(right, region["year"])
+    years_axis(right, region["year"])
     _legend(right, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=2, fontsize=9)
-    return _done(fig)
+    return finish(fig)
 
 
 def balance(balance_table: pd.DataFrame, propensity: pd.DataFrame, lang: str = "zh"):
@@ -186,7 +186,7 @@ def balance(balance_table: pd.DataFrame, propensity: pd.DataFrame, lang: str = "
     right.set_ylabel(_t("training.axis_share_units", lang))
     right.set_title(_t("training.fig_overlap", lang))
     _legend(right, loc="upper right", fontsize=9)
-    return _done(fig)
+    return finish(fig)
 
 
 def _forest_panel(ax, rows: pd.DataFrame, label_column: str, colour_column: str, scale: float) -> None:
@@ -221,4 +221,4 @@ def att_forest(table: pd.DataFrame, lang: str = "zh", title_key: str = "training
     if len(outcomes) == 2:
         axes[0][1].tick_params(labelleft=False)
     fig.suptitle(_t(title_key, lang))
-    return _done(fig)
+    return finish(fig)

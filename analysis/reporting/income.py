@@ -1,0 +1,100 @@
+"""The income page (notebook ``01-income-growth``): income level, growth against the prefecture, groups.
+
+Reads the stored tables ``income_growth``, ``income_growth_prefecture`` and ``group_growth``
+(:func:`analysis.measures.indicators.income_growth`, :func:`analysis.measures.indicators.group_growth`).
+
+Examples
+--------
+>>> from analysis.reporting import income, page
+>>> ctx = page.context(region="北岭县", years=[2020, 2024], lang="en")  # doctest: +SKIP
+>>> income.income_summary(ctx)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import pandas as pd
+from IPython.display import Markdown
+
+from analysis import build
+from analysis.config import min_households
+from analysis.core.disclosure import suppress_small
+from analysis.io import data
+from analysis.measures import indicators
+from analysis.reporting import labels, plots
+from analysis.reporting.page import Context
+
+
+def _income(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    region = ctx.slice(build.load("income_growth", ctx.data_dir, region=ctx.region))
+    pref = build.load("income_growth_prefecture", ctx.data_dir)
+    pref = ctx.slice(pref[pref["prefecture"] == ctx.prefecture])
+    return region, pref
+
+
+def _cagr(table: pd.DataFrame, column: str = "growth_real") -> float:
+    """Average annual growth over the rows of ``table`` (each row's growth is against the year before)."""
+    growth = table[column].dropna()
+    return float((1 + growth).prod() ** (1 / len(growth)) - 1) if len(growth) else float("nan")
+
+
+def income_summary(ctx: Context) -> Markdown:
+    """A plain-language paragraph on income level, growth against the prefecture, and the threshold."""
+    region, pref = _income(ctx)
+    if region.empty:
+        return Markdown(labels.text("income.no_data", ctx.lang))
+    first, last = region.iloc[0], region.iloc[-1]
+    cagr, pref_cagr = _cagr(region.iloc[1:]), _cagr(pref.iloc[1:])
+    text = labels.text("income.summary", ctx.lang, region=ctx.region, first=int(first["year"]),
+                       last=int(last["year"]), income=last["income_pc"],
+                       total_growth=last["income_pc"] / first["income_pc"] - 1, cagr_real=cagr,
+                       pref_cagr_real=pref_cagr, share_wage=last["share_wage"],
+                       threshold=last["threshold"], below=last["share_below_threshold"])
+    verdict = labels.text("income.faster" if cagr >= pref_cagr else "income.slower", ctx.lang)
+    return Markdown(f"{text} {verdict}")
+
+
+def income_trend_figure(ctx: Context):
+    region, pref = _income(ctx)
+    return plots.income_trend(region, pref, ctx.region, ctx.lang)
+
+
+def income_composition_figure(ctx: Context):
+    return plots.income_composition(_income(ctx)[0], ctx.lang)
+
+
+def income_distribution_figure(ctx: Context):
+    households = data.load("households", ctx.data_dir, region=ctx.region,
+                           columns=["province", "year", "household_type", "net_income_pc", "size"])
+    dist = indicators.pc_distribution(households)
+    return plots.income_distribution(dist, ctx.last, ctx.lang)
+
+
+def _groups(ctx: Context) -> pd.DataFrame:
+    """Income by group (脱贫户, monitoring targets, all), with groups of fewer than k households blanked."""
+    table = ctx.slice(build.load("group_growth", ctx.data_dir, region=ctx.region))
+    return suppress_small(table, "households", k=min_households(),
+                                     columns=["households", "persons", "income_pc", "growth_nominal", "growth_real"])
+
+
+def group_growth_figure(ctx: Context):
+    table = _groups(ctx)
+    note = labels.text("income.groups_suppressed", ctx.lang, k=min_households()) if table["suppressed"].any() else ""
+    return plots.group_growth(table.drop(columns="suppressed"), ctx.lang, note=note)
+
+
+def income_table(ctx: Context):
+    """The region's income indicators by year, labelled and formatted for copying into a report."""
+    region, _ = _income(ctx)
+    cols = ["year", "households", "persons", "income_pc", "median_income_pc", "growth_nominal", "growth_real",
+            "share_wage", "share_business", "share_property", "share_transfer", "threshold", "share_below_threshold"]
+    table = labels.rename_columns(region[cols], ctx.lang)
+    money = [labels.text(f"columns.{c}", ctx.lang) for c in ("income_pc", "median_income_pc", "threshold")]
+    shares = [labels.text(f"columns.{c}", ctx.lang) for c in cols if c.startswith(("growth", "share"))]
+    return (table.style.hide(axis="index")
+            .format("{:,.0f}", subset=money).format("{:.1%}", subset=shares, na_rep="–")
+            .set_caption(labels.text("income.table_caption", ctx.lang)))
+
+
+def income_tables(ctx: Context) -> dict[str, pd.DataFrame]:
+    """The tables of the income report, by sheet name."""
+    region, pref = _income(ctx)
+    return {"income": region, "prefecture": pref, "groups": _groups(ctx)}

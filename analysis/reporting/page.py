@@ -1,0 +1,99 @@
+"""A page's parameters, checked once, and what every page shares: its title and its Excel workbook.
+
+Each page function of :mod:`analysis.reporting` takes the :class:`Context` made by :func:`context` and
+returns something Jupyter displays (a Markdown block, a figure, a styled table). Notebooks hold no logic
+of their own.
+
+Examples
+--------
+>>> from analysis.reporting import page
+>>> ctx = page.context(region="北岭县", years=[2020, 2024], lang="en")  # doctest: +SKIP
+>>> page.header(ctx, "income.title_report")  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Markdown
+
+from analysis import build
+from analysis.config import DATA_PROCESSED, REPORTS
+from analysis.core.files import atomic_path
+from analysis.errors import ParameterError
+from analysis.io import data
+from analysis.reporting import labels, plots
+
+
+@dataclass(frozen=True)
+class Context:
+    """Validated parameters of one report."""
+
+    region: str
+    first: int
+    last: int
+    lang: str
+    data_dir: Path
+    prefecture: str
+    synthetic: bool
+    #: The page's study tables when the notebook asked for them under its own specification
+    #: (:func:`analysis.build.study`); None: the stored tables.
+    study: Mapping | None = dataclasses.field(default=None, compare=False, repr=False, kw_only=True)
+
+    def slice(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``table`` within the report's years."""
+        return table[(table["year"] >= self.first) & (table["year"] <= self.last)].reset_index(drop=True)
+
+    @property
+    def where(self) -> dict:
+        """The arguments :func:`analysis.build.study` takes to compute this page's region and years."""
+        return {"data_dir": self.data_dir, "prefecture": self.prefecture, "county": self.region,
+                "years": (self.first, self.last)}
+
+    def using(self, study: Mapping) -> "Context":
+        """The same page reading ``study`` (the tables of :func:`analysis.build.study`) where it has them."""
+        return dataclasses.replace(self, study=study)
+
+
+def context(region: str, years: list[int], data_dir: str = "", lang: str = "zh") -> Context:
+    """Check a notebook's parameters against the data and set up figures; raise on anything not allowed."""
+    labels.check_lang(lang)
+    folder = Path(data_dir) if data_dir else DATA_PROCESSED
+    if len(years) != 2 or not all(isinstance(y, int) for y in years) or years[0] > years[1]:
+        raise ParameterError(f"years must be [first, last] with first <= last, not {years!r}")
+    data.check_region(region, folder)
+    income = build.load("income_growth", folder, region=region)
+    available = sorted(income["year"].unique().tolist())
+    if not any(years[0] <= y <= years[1] for y in available):
+        raise ParameterError(f"{region} has no data in {years[0]}-{years[1]}; it has years {available}")
+    plots.setup(lang)
+    sources = folder / "sources.json"
+    synthetic = sources.exists() and json.loads(sources.read_text(encoding="utf-8")).get("synthetic", False)
+    return Context(region, years[0], years[1], lang, folder, str(income["prefecture"].iloc[0]), bool(synthetic))
+
+
+def header(ctx: Context, title_key: str) -> Markdown:
+    """The report title, with the synthetic-data notice when the data are the bundled sample."""
+    lines = [f"# {labels.text(title_key, ctx.lang, region=ctx.region, first=ctx.first, last=ctx.last)}"]
+    if ctx.synthetic:
+        lines.append(f"> {labels.text('synthetic_notice', ctx.lang)}")
+    return Markdown("\n\n".join(lines))
+
+
+def save_tables(ctx: Context, output_dir: str, notebook: str, tables: dict[str, pd.DataFrame]) -> Markdown:
+    """Write the report's tables as one Excel workbook (a sheet per table) beside its HTML page.
+
+    ``output_dir`` is the region's report folder (as the runner passes it); empty means ``reports/<region>``.
+    """
+    folder = Path(output_dir) if output_dir else REPORTS / ctx.region
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{notebook}.xlsx"
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="xlsxwriter") as writer:
+            for sheet, table in tables.items():
+                labels.rename_columns(table, ctx.lang).to_excel(writer, sheet_name=sheet[:31], index=False)
+    return Markdown(f"[{path.name}]({path.name})")
