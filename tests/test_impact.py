@@ -104,6 +104,19 @@ def test_did_2x2_recovers_known_effect():
     assert est.conf_int[0] < 3.0 < est.conf_int[1]
 
 
+def test_etable_stacks_tidy_rows_under_model_names():
+    df = two_by_two_panel(2, n_units=300, effect=3.0)
+    clustered = impact.did_2x2(df, "income", "treated", "post", cluster="household_id")
+    robust = impact.did_2x2(df, "income", "treated", "post")
+    table = impact.etable({"clustered": clustered, "hc1": robust})
+    assert table["model"].tolist() == ["clustered", "hc1"]
+    assert list(table.columns) == ["model", *impact.TIDY_COLUMNS]
+    for row, est in zip(table.itertuples(), (clustered, robust)):
+        assert (row.estimate, row.std_error, row.p_value) == (est.estimate, est.std_error, est.p_value)
+    assert table["std_error"].iloc[0] != table["std_error"].iloc[1]  # the vcov choice shows
+    assert impact.etable({}).columns.tolist() == ["model", *impact.TIDY_COLUMNS]
+
+
 # ----------------------------------------------------------------------------------------------
 # twfe against dummy-variable OLS
 # ----------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal, Sequence, get_args
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -141,6 +143,40 @@ class Estimate:
         return (f"Estimate({self.method}: {self.estimate:.6g} (SE {self.std_error:.4g}), "
                 f"{100 * (1 - self.alpha):g}% CI [{low:.6g}, {high:.6g}], p={self.p_value:.4g}, "
                 f"n_obs={self.n_obs})")
+
+
+def etable(estimates: Mapping[str, Estimate], headline: bool = True) -> pd.DataFrame:
+    """Several estimates side by side, one tidy table: ``Estimate.tidy()`` rows stacked under ``model``.
+
+    Parameters
+    ----------
+    estimates : mapping of str to Estimate
+        Model name -> estimate, in the order the table lists them.
+    headline : bool
+        Keep only each estimate's headline row (row 0); False keeps every term (event times, groups).
+
+    Returns
+    -------
+    DataFrame
+        ``model`` then :data:`TIDY_COLUMNS`, one row per model (and term).
+
+    Examples
+    --------
+    >>> from moderndid import load_mpdta
+    >>> d = load_mpdta().to_pandas().assign(treated=lambda f: (f["first.treat"] > 0) & (f["year"] >= f["first.treat"]))
+    >>> table = etable({"cs": staggered_did(d, "lemp", "countyreal", "year", "first.treat"),
+    ...                 "twfe": twfe(d, "lemp", "treated", "countyreal", "year")})
+    >>> table["model"].tolist()
+    ['cs', 'twfe']
+    """
+    frames = []
+    for name, est in estimates.items():
+        rows = est.tidy()
+        frames.append((rows.iloc[[0]] if headline else rows).assign(model=name))
+    if not frames:
+        return pd.DataFrame(columns=["model", *TIDY_COLUMNS])
+    table = pd.concat(frames, ignore_index=True)
+    return table[["model", *TIDY_COLUMNS]]
 
 
 # --------------------------------------------------------------------------------------------

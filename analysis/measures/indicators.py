@@ -20,6 +20,7 @@ from analysis import config
 from analysis.io import engine, schema
 from analysis.measures import labour
 from analysis.measures import poverty as _poverty
+from analysis.core.checks import require_columns
 from analysis.errors import DataError, Problem
 from analysis.measures.labour import training_by_type  # noqa: F401  (one entry point)
 
@@ -28,9 +29,7 @@ SOURCES = ("wage", "business", "property", "transfer")
 
 def _check(frame: pd.DataFrame, by: Sequence[str], needed: Sequence[str]) -> list[str]:
     by = [by] if isinstance(by, str) else list(by)
-    missing = [c for c in [*by, *needed] if c not in frame.columns]
-    if missing:
-        raise ValueError(f"missing column(s) {missing}; the table has: {', '.join(map(str, frame.columns))}")
+    require_columns(frame, [*by, *needed], "the table")
     if "year" in by:
         raise ValueError("`by` must not include 'year': every result is already by year")
     return by

@@ -40,6 +40,7 @@ import yaml
 from tqdm import tqdm
 
 from analysis.config import config_path
+from analysis.core.checks import require_columns
 from analysis.errors import DataError, Problem
 from analysis.io.schema import GEOGRAPHY
 from analysis.measures import indicators, monitoring, poverty
@@ -898,9 +899,7 @@ def _keys(value, name: str) -> list[str]:
 
 
 def _require(frame: pd.DataFrame, columns, what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} has no column(s) {missing}; it has {list(frame.columns)}")
+    require_columns(frame, columns, what)
 
 
 def _checked_table(indicators: pd.DataFrame, system: System, peers: list[str],

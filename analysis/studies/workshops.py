@@ -128,9 +128,7 @@ def openings_from_jobs(members: pd.DataFrame) -> pd.DataFrame:
     >>> openings_from_jobs(m)["first_treated"].tolist()
     [2022, 0]
     """
-    missing = [c for c in ("county", "village", "year", "workshop_job") if c not in members.columns]
-    if missing:
-        raise ValueError(f"members lacks column(s) {missing} needed to date workshop openings")
+    require_columns(members, ("county", "village", "year", "workshop_job"), "members, to date workshop openings")
     placed = members[members["village"].notna() & members["county"].notna()]
     job = placed["workshop_job"].astype("boolean").to_numpy(dtype=bool, na_value=False)
     villages = placed[["county", "village"]].drop_duplicates()
@@ -357,9 +355,8 @@ def effects_tables(effects: list[tuple[str, str | None, WorkshopEffects]], first
         es = eff.event.event_study
         events.append(es.assign(**tags, period=np.where(es["event_time"] < 0, "pre", "post"),
                                 pretrend_p_value=eff.event.pretrend["p_value"]))
-        for name, est in (("cs_simple", eff.simple), ("twfe", eff.twfe)):
-            row = est.tidy().iloc[[0]]
-            estimates.append(row.assign(**tags, estimator=name, villages=int(d.panel["unit"].nunique())))
+        table = impact.etable({"cs_simple": eff.simple, "twfe": eff.twfe}).rename(columns={"model": "estimator"})
+        estimates.append(table.assign(**tags, villages=int(d.panel["unit"].nunique())))
     out = {
         "workshop_designs": pd.DataFrame(designs, columns=DESIGN_COLUMNS),
         "workshop_cohorts": pd.DataFrame(cohorts, columns=COHORT_COLUMNS),
