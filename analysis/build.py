@@ -133,7 +133,8 @@ def _income(inputs: Inputs, spec: None) -> dict[str, pd.DataFrame]:
     return {"income_growth": indicators.income_growth(h, by=("prefecture", "county")),
             "income_growth_prefecture": indicators.income_growth(h, by=("prefecture",)),
             "group_growth": indicators.group_growth(h, by=("prefecture", "county")),
-            "group_growth_prefecture": indicators.group_growth(h, by=("prefecture",))}
+            "group_growth_prefecture": indicators.group_growth(h, by=("prefecture",)),
+            "income_distribution": indicators.income_distribution(h, by=("prefecture", "county"))}
 
 
 def _employment(inputs: Inputs, spec: None) -> dict[str, pd.DataFrame]:
@@ -202,7 +203,8 @@ def _assessment(inputs: Inputs, spec: post_assessment.AssessmentSpec) -> dict[st
 
 
 STEPS: tuple[Step, ...] = (
-    Step("income", ("income_growth", "income_growth_prefecture", "group_growth", "group_growth_prefecture"),
+    Step("income", ("income_growth", "income_growth_prefecture", "group_growth", "group_growth_prefecture",
+                    "income_distribution"),
          _income, (indicators,), ("households",)),
     Step("employment", ("employment", "employment_prefecture", "village_employment"), _employment,
          (indicators, workshops)),

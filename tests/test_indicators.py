@@ -113,3 +113,18 @@ def test_report_average_growth_uses_every_year_after_the_first():
     table = pd.DataFrame({"year": [2021, 2022, 2023], "growth_real": [0.10, 0.21, 0.0]})
     # (1.10 * 1.21 * 1.00) ** (1/3) - 1: all three years of growth count, none is dropped
     assert income._cagr(table) == pytest.approx((1.10 * 1.21) ** (1 / 3) - 1)
+
+
+def test_income_distribution_counts_every_person_once():
+    h = pd.DataFrame({"household_id": list("abcdef"), "year": 2023, "province": "示例省", "county": "c1",
+                      "household_type": ["general", "general", "poverty_exited", "general", "poverty_exited",
+                                         "general"],
+                      "net_income_pc": [1000.0, 5000.0, 9000.0, 12000.0, 20000.0, 500000.0],
+                      "size": [1, 2, 3, 4, 5, 1]})
+    d = indicators.income_distribution(h, by=("county",), bins=4, upper_quantile=0.9)
+    # persons-weighted 90th percentile: cumulative shares 1/16, 3/16, 6/16, 10/16, 15/16 -> 20000
+    assert d["bin_low"].min() == 0 and d["bin_high"].max() == 20000
+    assert d.groupby("household_type")["persons"].sum().to_dict() == {"general": 7.0, "poverty_exited": 8.0}
+    above = d.drop_duplicates("household_type").set_index("household_type")["persons_above"]
+    assert above.to_dict() == {"general": 1.0, "poverty_exited": 0.0}  # the 500,000 household, out of view
+    assert d["households"].sum() == 5

@@ -17,8 +17,6 @@ from IPython.display import Markdown
 from analysis import build
 from analysis.config import min_households
 from analysis.core.disclosure import suppress_small
-from analysis.io import data
-from analysis.measures import indicators
 from analysis.reporting import labels, plots
 from analysis.reporting.page import Context
 
@@ -62,10 +60,9 @@ def income_composition_figure(ctx: Context):
 
 
 def income_distribution_figure(ctx: Context):
-    households = data.load("households", ctx.data_dir, region=ctx.region,
-                           columns=["province", "year", "household_type", "net_income_pc", "size"])
-    dist = indicators.pc_distribution(households)
-    return plots.income_distribution(dist, ctx.last, ctx.lang)
+    """Persons by income bin in the last year (stored table ``income_distribution``)."""
+    return plots.income_distribution(build.load("income_distribution", ctx.data_dir, region=ctx.region),
+                                     ctx.last, ctx.lang)
 
 
 def _groups(ctx: Context) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib import font_manager
@@ -102,25 +103,31 @@ def income_composition(region_table: pd.DataFrame, lang: str = "zh"):
 
 
 def income_distribution(dist: pd.DataFrame, year: int, lang: str = "zh"):
-    """Histogram of household per-capita income (persons-weighted) against the threshold in ``year``."""
+    """Persons by bin of household per-capita income in ``year``, stacked by household type, against the
+    threshold (``dist``: :func:`analysis.measures.indicators.income_distribution` for one region)."""
     d = dist[dist["year"] == year]
     fig, ax = plt.subplots(figsize=(7.5, 4))
-    upper = d["net_income_pc"].quantile(0.99)
-    sns.histplot(data=d[d["net_income_pc"] <= upper], x="net_income_pc", weights="persons", bins=40,
-                 hue=d["household_type"].map(lambda c: labels.code_label("household_type", c, lang)),
-                 multiple="stack", ax=ax, palette=[PALETTE["all"], PALETTE["poverty_exited"]])
-    threshold = d["threshold"].median()
-    ax.axvline(threshold, color=PALETTE["threshold"], lw=2)
-    ax.annotate(f"{labels.text('income.threshold_label', lang)} {threshold:,.0f}", (threshold, ax.get_ylim()[1] * 0.9),
-                xytext=(6, 0), textcoords="offset points", color=PALETTE["threshold"])
+    colours = {"general": PALETTE["all"], "poverty_exited": PALETTE["poverty_exited"]}
+    bottom = None
+    for kind, part in d.groupby("household_type", sort=True):
+        part = part.sort_values("bin_low")
+        width = (part["bin_high"] - part["bin_low"]).to_numpy()
+        base = np.zeros(len(part)) if bottom is None else bottom
+        ax.bar(part["bin_low"].to_numpy(), part["persons"].to_numpy(), width=width, bottom=base, align="edge",
+               color=colours.get(kind, PALETTE["all"]), edgecolor="white", linewidth=0.3,
+               label=labels.code_label("household_type", kind, lang))
+        bottom = base + part["persons"].to_numpy()
+    if len(d):
+        threshold = float(d["threshold"].iloc[0])
+        ax.axvline(threshold, color=PALETTE["threshold"], lw=2)
+        ax.annotate(f"{labels.text('income.threshold_label', lang)} {threshold:,.0f}",
+                    (threshold, ax.get_ylim()[1] * 0.9), xytext=(6, 0), textcoords="offset points",
+                    color=PALETTE["threshold"])
+        ax.legend(frameon=False)
     ax.set_title(labels.text("income.fig_distribution", lang, year=year))
     ax.set_xlabel(labels.text("income.axis_yuan", lang))
     ax.set_ylabel(labels.text("columns.persons", lang))
     ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    legend = ax.get_legend()
-    if legend is not None:
-        legend.set_title("")
-        legend.set_frame_on(False)
     return finish(fig)
 
 
