@@ -9,7 +9,7 @@ read without reading the others::
 
 Examples
 --------
->>> from analysis import data
+>>> from analysis.io import data
 >>> data.list_regions()  # doctest: +SKIP
 ['北岭县', ...]
 """

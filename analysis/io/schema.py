@@ -11,7 +11,7 @@ in exports, live in ``analysis/config/catalogue.yaml`` (data, not code). Column 
 
 Examples
 --------
->>> from analysis import schema
+>>> from analysis.io import schema
 >>> schema.HOUSEHOLD_COLUMNS["household_type"].codes
 ('poverty_exited', 'general')
 """

@@ -21,7 +21,7 @@ this very sample.
 
 Examples
 --------
->>> from analysis import synth
+>>> from analysis.io import synth
 >>> region = synth.generate(seed=1, counties=2, households_per_county=50)
 >>> sorted(region.export["县(市、区、旗)"].unique())[:1]
 ['东阳县']

@@ -5,7 +5,8 @@ Income (this module), employment and training (:mod:`analysis.measures.labour`),
 
 Examples
 --------
->>> from analysis import data, indicators
+>>> from analysis.io import data
+>>> from analysis.measures import indicators
 >>> households = data.load("households")  # doctest: +SKIP
 >>> indicators.income_growth(households, by=("county",)).head()  # doctest: +SKIP
 """

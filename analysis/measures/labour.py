@@ -27,7 +27,7 @@ Definitions used throughout
 Examples
 --------
 >>> import pandas as pd
->>> from analysis import labour
+>>> from analysis.measures import labour
 >>> members = pd.DataFrame({
 ...     "person_id": ["p1", "p2", "p1", "p2"], "county": ["A"] * 4, "year": [2021, 2021, 2022, 2022],
 ...     "age": [30, 40, 31, 41], "labor_skill": ["ordinary"] * 4, "employed": [True, False, True, True],

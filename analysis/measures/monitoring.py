@@ -19,7 +19,7 @@ Monitoring status of a household-year (:func:`monitoring_status`), used througho
 Examples
 --------
 >>> import pandas as pd
->>> from analysis import monitoring as mon
+>>> from analysis.measures import monitoring as mon
 >>> hh = pd.DataFrame({"household_id": ["a", "a"], "year": [2022, 2023],
 ...                    "monitoring_type": ["unstable", "unstable"], "risk_eliminated": [False, True],
 ...                    "monitoring_start": pd.to_datetime(["2022-03-01"] * 2),

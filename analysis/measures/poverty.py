@@ -14,7 +14,7 @@ regions at once: ``by`` names the region columns, e.g. ``("county",)``, ``("pref
 Examples
 --------
 >>> import pandas as pd
->>> from analysis import poverty as pv
+>>> from analysis.measures import poverty as pv
 >>> hh = pd.DataFrame({"household_id": ["a", "b"], "year": [2024, 2024], "county": ["X", "X"],
 ...                    "village": ["v1", "v2"], "size": [3, 1], "net_income_pc": [6000.0, 9000.0]})
 >>> pv.poverty(hh, thresholds=7500.0)[["county", "year", "fgt0", "fgt1"]]

@@ -24,7 +24,7 @@ can still render what a notebook printed before it timed out or its kernel was k
 Examples
 --------
 >>> import papermill as pm
->>> from analysis import kernels
+>>> from analysis.publish import kernels
 >>> kernels.register()
 >>> pm.execute_notebook("in.ipynb", "out.ipynb", engine_name="warm")  # doctest: +SKIP
 """

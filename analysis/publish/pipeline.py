@@ -19,7 +19,7 @@ declared inputs (one tagged parameters cell; outputs named by content and parame
 
 Examples
 --------
->>> from analysis import pipeline
+>>> from analysis.publish import pipeline
 >>> summary = pipeline.run("all", "01", lang="en")  # doctest: +SKIP
 >>> summary.exit_code, summary.failed  # doctest: +SKIP
 (0, [])

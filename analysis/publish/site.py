@@ -10,7 +10,7 @@ the input data, the parameters, the package versions, the git commit and the run
 
 Examples
 --------
->>> from analysis import site
+>>> from analysis.publish import site
 >>> site.labels("en")["status_names"]["ok"]
 'ok'
 """

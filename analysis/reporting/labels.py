@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from analysis import labels
+>>> from analysis.reporting import labels
 >>> labels.text("columns.income_pc", "en")
 'Net income per capita (yuan)'
 >>> labels.code_label("household_type", "poverty_exited", "zh")
