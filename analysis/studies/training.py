@@ -211,14 +211,17 @@ def _enough(counts: dict, spec: TrainingSpec) -> bool:
             and counts["n_treated_households"] >= spec.min_households)
 
 
+#: The columns of ``Estimate.tidy()`` the ATT table keeps.
+TIDY_FIELDS = ("estimate", "std_error", "conf_low", "conf_high", "p_value")
+
+
 def _estimate(work: pd.DataFrame, covs: list[str], outcome: str, method: str) -> tuple[dict, object]:
     try:
         est = impact.att_weighting(work, outcome, "trained", covs, method=method)
     except ValueError as err:
         return {"status": "failed", "note": str(err)}, None
-    low, high = est.conf_int
-    return {"status": "ok", "note": "", "estimate": est.estimate, "std_error": est.std_error,
-            "conf_low": low, "conf_high": high, "p_value": est.p_value}, est
+    row = est.tidy().iloc[0]
+    return {"status": "ok", "note": "", **{c: float(row[c]) for c in TIDY_FIELDS}}, est
 
 
 def _propensity(estimates: dict) -> np.ndarray | None:
