@@ -84,6 +84,7 @@ class FileReport:
     notes: list[str] = field(default_factory=list)
     problems: int = 0
     columns: dict[str, str] = field(default_factory=dict)   # canonical name -> header as written
+    source: str = ""            # the input file, when ``path`` names one sheet of it
 
 
 @dataclass
@@ -325,8 +326,10 @@ def _parse_many(texts: list[pd.Series], kind: str, cat: dict) -> list[parsing.Pa
             for k in range(len(texts))]
 
 
-def _typed(raw: RawTable, mapping: dict, config_dir) -> tuple[pd.DataFrame, list[Problem], list[str]]:
-    """Parse every mapped column into canonical types; problems located by row and raw header."""
+def _typed(raw: RawTable, mapping: dict, config_dir, widths: dict | None = None
+           ) -> tuple[pd.DataFrame, list[Problem], list[str]]:
+    """Parse every mapped column into canonical types; problems located by row and raw header. ``widths``:
+    identifier widths met in earlier chunks of the same file (see :func:`_leading_zeros`)."""
     cat = load_yaml("catalogue.yaml", config_dir)
     lookups, table, kinds = value_lookups(config_dir), variants(config_dir), _kinds()
     out, problems, notes, parsed = {}, [], [], {}
@@ -343,7 +346,7 @@ def _typed(raw: RawTable, mapping: dict, config_dir) -> tuple[pd.DataFrame, list
         text, header = raw.frame[label], raw.headers.get(label, label)
         kind = kinds.get(canon, "str")
         if canon in ("household_id", "person_id", "personal:id_number"):
-            out[canon], p, n = _identifier(text, raw, header)
+            out[canon], p, n = _identifier(text, raw, header, pad=canon != "personal:id_number", widths=widths)
             problems, notes = problems + p, notes + n
             continue
         if canon.startswith("personal:"):
@@ -383,7 +386,8 @@ def _parse_report(parsed: parsing.Parsed, text: pd.Series, raw: RawTable, header
     return problems, notes
 
 
-def _identifier(text: pd.Series, raw: RawTable, header: str) -> tuple[pd.Series, list[Problem], list[str]]:
+def _identifier(text: pd.Series, raw: RawTable, header: str, pad: bool = False, widths: dict | None = None
+                ) -> tuple[pd.Series, list[Problem], list[str]]:
     """Identifiers (户编号, 人编号, ID numbers) as text that links records across files and years.
 
     Full-width digits are folded and a float artefact ``.0`` is removed (``0200050800.0`` and
@@ -401,7 +405,46 @@ def _identifier(text: pd.Series, raw: RawTable, header: str) -> tuple[pd.Series,
                         f"the identifier {text[i]!r} is in scientific notation: Excel has rounded it and its last "
                         "digits are lost; format the column as text in the source system's export and export again")
                 for i in sci[sci].index[:LIMIT]]
-    return value.where(text != "").astype("string"), problems + _more(raw, header, int(sci.sum())), notes
+    problems += _more(raw, header, int(sci.sum()))
+    if pad:
+        value, p, n = _leading_zeros(value, raw, header, None if widths is None else widths.setdefault(header, set()))
+        problems, notes = problems + p, notes + n
+    return value.where(text != "").astype("string"), problems, notes
+
+
+def _leading_zeros(value: pd.Series, raw: RawTable, header: str, seen: set[int] | None = None
+                   ) -> tuple[pd.Series, list[Problem], list[str]]:
+    """户编号 / 人编号 that lost their leading zeros (stored as Excel numbers) among ones that kept them.
+
+    A column is zero-padded when some of its identifiers start with 0. The zeros of the shorter identifiers
+    that do not start with 0 are restored when the width is certain: every identifier starting with 0 has
+    the same width. When they have several widths, how many zeros were lost is unknown and the column is
+    refused. A column where no identifier starts with 0 is not padded and is left as it is. ``seen``: the
+    widths met in earlier chunks of the same file (updated).
+    """
+    digits = value.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
+    zero = digits & value.str.startswith("0").fillna(False).astype(bool)
+    widths = {int(n) for n in value[zero].str.len().unique()} | set(seen or ())
+    if seen is not None:
+        seen |= widths
+    if not widths:
+        return value, [], []
+    width = max(widths)
+    lengths = value.str.len().where(digits)
+    short = (digits & ~zero & (lengths < width)).fillna(False).astype(bool)
+    if not short.any():
+        return value, [], []
+    rows = _rows(raw, short)
+    if len(widths) > 1:
+        return value, [Problem(raw.path, rows[0], header,
+                               f"identifiers in this column have leading zeros and different widths "
+                               f"({', '.join(map(str, sorted(widths)))} digits), and {int(short.sum())} shorter one(s) "
+                               f"have none (rows {_fmt(rows)}): how many leading zeros were lost cannot be told; "
+                               "format the column as text in the export and export again")], []
+    restored = value.where(~short, value.str.zfill(width))
+    return restored, [], [f"column {header!r}: {int(short.sum())} identifier(s) had lost their leading zeros (stored "
+                          f"as numbers in Excel); restored to the width of the others, {width} digits (rows "
+                          f"{_fmt(rows)})"]
 
 
 def _more(raw: RawTable, column: str | None, count: int) -> list[Problem]:
@@ -484,9 +527,24 @@ def read_export(path: str | Path, key: bytes, config_dir=None, counties: set[str
     return export_from_raw(read_raw(path), key, config_dir, counties)
 
 
-def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[str] | None = None
+def read_export_tables(path: str | Path, key: bytes, config_dir=None, counties: set[str] | None = None
+                       ) -> list[tuple[pd.DataFrame | None, pd.DataFrame | None, FileReport, list[Problem]]]:
+    """:func:`read_export` for each table of a file: a workbook with one sheet per township gives one
+    result per sheet (each report's ``path`` names file and sheet, its ``source`` the file)."""
+    tables = readers.read_tables(path, set(header_index(config_dir)))
+    results = []
+    for raw in tables:
+        hh, mem, report, problems = export_from_raw(raw, key, config_dir, counties)
+        report.source = str(path)
+        results.append((hh, mem, report, problems))
+    return results
+
+
+def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[str] | None = None,
+                    id_widths: dict | None = None
                     ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, FileReport, list[Problem]]:
-    """:func:`read_export` of a file already read (or of one chunk of a large file)."""
+    """:func:`read_export` of a file already read (or of one chunk of a large file: then ``id_widths``, one
+    dict for all chunks, carries what earlier chunks showed of the identifiers' widths)."""
     path = raw.path
     report = FileReport(str(path), raw.encoding, rows_in=raw.rows_read, rows_skipped=raw.rows_read - len(raw.frame),
                         notes=list(raw.notes))
@@ -503,9 +561,11 @@ def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[st
                                 f"{', '.join(list(raw.headers.values())[:20])}"))
         return None, None, report, _redacted(problems, _personal_values(raw, mapping))
     problems += _required_problems(raw, canon, kind, config_dir)
+    raw, error_problems = _excel_errors(raw, mapping)
+    problems += error_problems
     if problems:
         return None, None, report, _redacted(problems, _personal_values(raw, mapping))
-    t, typed_problems, notes = _typed(raw, mapping, config_dir)
+    t, typed_problems, notes = _typed(raw, mapping, config_dir, id_widths)
     problems += typed_problems
     report.notes += notes
     t["household_id"] = privacy.pseudonymize(t["household_id"], key, "H")
@@ -525,6 +585,28 @@ def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[st
     problems += _leaks(raw, known, [f for f in (households, members) if f is not None], report.columns)
     report.notes = [_redact_text(n, known) for n in report.notes]
     return households, members, report, _redacted(problems, known)
+
+
+def _excel_errors(raw: RawTable, mapping: dict) -> tuple[RawTable, list[Problem]]:
+    """Cells of the columns read that show an Excel error (``#N/A``, ``#DIV/0!``...): the value behind them is
+    unknown, so each is refused, naming its row and column; they are then read as empty so that the same
+    cell is not reported again as unreadable."""
+    errors = {e.upper() for e in readers.EXCEL_ERRORS}
+    problems, frame = [], None
+    for label in mapping:
+        text = raw.frame[label]
+        hit = text.str.upper().isin(errors)
+        if not hit.any():
+            continue
+        header = raw.headers.get(label, label)
+        problems += [Problem(raw.path, int(raw.rows[i]), header,
+                             f"the cell shows the Excel error {text[i]}: a formula failed, so the value is unknown; "
+                             "correct the formula or type the value, save, and export again")
+                     for i in hit[hit].index[:LIMIT]]
+        problems += _more(raw, header, int(hit.sum()))
+        frame = raw.frame.copy() if frame is None else frame
+        frame.loc[hit, label] = ""
+    return (raw if frame is None else replace(raw, frame=frame)), problems
 
 
 def _rows(raw: RawTable, mask: pd.Series) -> list[int]:
@@ -847,11 +929,11 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
         from tqdm.auto import tqdm
         iterator = tqdm(files, desc="ingest", unit="file")
     for path in iterator:
-        hh, mem, report, file_problems = _read_one(path, key, config_dir, allowed)
-        reports.append(report)
-        problems += file_problems
-        hh_parts += [hh.assign(_file=str(path))] if hh is not None else []
-        mem_parts += [mem.assign(_file=str(path))] if mem is not None else []
+        for hh, mem, report, file_problems in _read_one(path, key, config_dir, allowed):
+            reports.append(report)
+            problems += file_problems
+            hh_parts += [hh.assign(_file=report.path)] if hh is not None else []
+            mem_parts += [mem.assign(_file=report.path)] if mem is not None else []
     households = pd.concat(hh_parts, ignore_index=True) if hh_parts else schema.empty_frame("households")
     members = pd.concat(mem_parts, ignore_index=True) if mem_parts else schema.empty_frame("members")
     if not problems and households.empty:
@@ -883,7 +965,8 @@ def _refuse_if_any(problems: list[Problem], before: dict[str, str], reports: lis
     if not problems:
         return
     for r in reports:
-        r.problems = sum(p.file == r.path for p in problems)
+        r.problems = sum(p.file == r.path or (not r.source and p.file.startswith(f"{r.path}, sheet "))
+                         for p in problems)
     if report_path is not None:
         _write_text(report_path, render_report(reports, problems))
     raise DataError(problems)
@@ -901,19 +984,19 @@ def _final_tables(households: pd.DataFrame, members: pd.DataFrame) -> tuple[pd.D
     return households, members
 
 
-def _read_one(path: Path, key: bytes, config_dir, counties) -> tuple:
-    """:func:`read_export` that turns any failure into located problems: one unreadable file must give a
-    message, never a traceback, and must not stop the other files from being checked."""
+def _read_one(path: Path, key: bytes, config_dir, counties) -> list[tuple]:
+    """:func:`read_export_tables` that turns any failure into located problems: one unreadable file must give
+    a message, never a traceback, and must not stop the other files from being checked."""
     try:
-        return read_export(path, key, config_dir, counties)
+        return read_export_tables(path, key, config_dir, counties)
     except DataError as exc:
-        return None, None, FileReport(str(path), kind="unreadable"), exc.problems
+        return [(None, None, FileReport(str(path), kind="unreadable"), exc.problems)]
     except Exception as exc:  # noqa: BLE001 - any defect met on hostile input must still end in a message
         logging.getLogger(__name__).debug("reading %s failed", path, exc_info=True)
         message = _redact_text(f"{type(exc).__name__}: {exc}", set())
-        return None, None, FileReport(str(path), kind="unreadable"), [Problem(
+        return [(None, None, FileReport(str(path), kind="unreadable"), [Problem(
             str(path), None, None, f"the file could not be read ({message}); nothing was written. This is a "
-                                   "defect in the suite: please report it with a description of the file")]
+                                   "defect in the suite: please report it with a description of the file")])]
 
 
 def _check_report_path(report_path, out: Path) -> Path | None:
@@ -954,7 +1037,7 @@ def _cross_checks(households: pd.DataFrame, members: pd.DataFrame, headers: dict
             where = "; ".join(f"{Path(f).name} row {r}" for f, r in zip(grp["_file"], grp["_row"]))
             problems.append(Problem(grp["_file"].iloc[0], int(grp["_row"].iloc[0]),
                                     col(grp["_file"].iloc[0], "household_id", "户编号"),
-                                    f"the same household and year ({grp['year'].iloc[0]}) is in more than one file: "
+                                    f"the same household and year ({grp['year'].iloc[0]}) is in more than one file or sheet: "
                                     f"{where}"))
     if members.empty or households.empty:
         return problems
@@ -1024,8 +1107,12 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, report: s
 
 
 def _sources(reports: list[FileReport], before: dict[str, str]) -> list[dict]:
-    """What ``sources.json`` records of each input file: its name, SHA-256 and data rows read."""
-    return [{"file": Path(f.path).name, "sha256": before.get(str(f.path), ""), "rows_in": f.rows_in} for f in reports]
+    """What ``sources.json`` records of each input file: its name, SHA-256 and data rows read (the rows of
+    all its sheets read)."""
+    rows: dict[str, int] = {}
+    for f in reports:
+        rows[f.source or f.path] = rows.get(f.source or f.path, 0) + f.rows_in
+    return [{"file": Path(p).name, "sha256": before.get(str(p), ""), "rows_in": n} for p, n in rows.items()]
 
 
 def _sources_json(sources: list[dict]) -> str:
@@ -1118,13 +1205,14 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
                 ) -> tuple[FileReport, list[Problem]]:
     """Read one file chunk by chunk, staging each chunk's canonical records under ``parts``."""
     report, problems = FileReport(str(path)), []
+    widths: dict[str, set[int]] = {}
     try:
         if readers.is_text_table(path):
             count = bar.update if bar is not None else None
             chunks = readers.iter_text_chunks(path, chunk_rows, group_of=_group_columns(config_dir),
                                               count_bytes=count)
         else:
-            chunks = iter([read_raw(path)])
+            chunks = iter(readers.read_tables(path, set(header_index(config_dir))))
             if bar is not None:
                 bar.update(path.stat().st_size)
         for n, raw in enumerate(chunks):
@@ -1134,7 +1222,7 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
             if raw.frame.empty:
                 report.notes += [note for note in raw.notes if note not in report.notes]
                 continue
-            hh, mem, part, chunk_problems = export_from_raw(raw, key, config_dir, counties)
+            hh, mem, part, chunk_problems = export_from_raw(raw, key, config_dir, counties, widths)
             report.kind, report.columns = part.kind, part.columns
             report.households_out += part.households_out
             report.members_out += part.members_out

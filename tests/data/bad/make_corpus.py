@@ -42,7 +42,9 @@ SAME_AS_CLEAN = ("merged_header.xlsx", "merged_cells_down.xlsx", "traditional_he
                  "blank_rows.csv", "export_utf8.csv", "utf16_unicode_text.txt", "ids_float_artefact.csv",
                  "household_values_first_row_only.csv", "title_row.csv", "semicolon_separated.csv",
                  "mixed_encodings/", "dates_excel_serial.csv", "dates_text.xlsx", "coding_line_wrong.csv",
-                 "trailing_separators.csv", "same_column_identical.csv", "xlsx_named_csv.csv", "extra_sheet.xlsx")
+                 "trailing_separators.csv", "same_column_identical.csv", "xlsx_named_csv.csv",
+                 "sheets_per_township.xlsx", "instructions_sheet_first.xlsx", "other_sheet_other_headers.xlsx",
+                 "ids_leading_zeros_lost.csv", "ids_leading_zeros_lost.xlsx")
 
 
 def base() -> pd.DataFrame:
@@ -309,7 +311,8 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
         "without a saved result", row=2, column="纯收入（元）",
         case="纯收入 as formulas written by a program that does not calculate (no saved results)")
     add("extra_sheet.xlsx", {"extra_sheet.xlsx": xlsx_bytes(frame_rows(e), extra={"2023": frame_rows(e.iloc[:3])})},
-        "repaired", "only the first sheet", case="a second sheet with data (only the first is read)")
+        "refused", "in more than one file or sheet", row=2, column="户编号", sheet="Sheet1",
+        case="a second sheet with the same headers repeating rows of the first (sheets with the table are combined)")
 
     # ---------------------------------------------------------------- values
     units = set_amounts(e, h0, 2021, {"工资性收入": "12,345元"}, {"工资性收入": 12345.0})
@@ -396,7 +399,77 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
     add("address_in_text_column.csv", {"address_in_text_column.csv": csv_bytes(typed)}, "refused",
         "personal data", row=2, column="行政村",
         case="a home address with house number typed into 行政村, a column that is kept")
+    offices(e, add)
     return out
+
+
+def xlsx_sheets(sheets: dict[str, list[list]]) -> bytes:
+    """A workbook with the given sheets, in order (name -> rows)."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return stable_zip(buffer.getvalue())
+
+
+def offices(e: pd.DataFrame, add) -> None:
+    """Cases of the files offices really send: one sheet per township, Excel numbers and errors, names of
+    counties written two ways, legacy workbooks, subtotals, signatures and contact details under the table."""
+    h0, h1, h2, h3, h4, h5 = e["户编号"].unique()
+    cols = list(e.columns)
+    towns = list(dict.fromkeys(e["乡(镇)"]))
+    add("sheets_per_township.xlsx", {"sheets_per_township.xlsx": xlsx_sheets(
+        {t: frame_rows(e[e["乡(镇)"] == t]) for t in towns})}, "repaired", "sheets hold the same table",
+        case="one sheet per township (平泰镇, 安丰镇, 长福镇), each with the header: read together")
+    other = xlsx_sheets({"Sheet1": frame_rows(e), "汇总表": [["乡(镇)", "户数", "人数"]] + [
+        [t, str(e[e["乡(镇)"] == t]["户编号"].nunique()), str((e["乡(镇)"] == t).sum())] for t in towns]})
+    add("other_sheet_other_headers.xlsx", {"other_sheet_other_headers.xlsx": other}, "repaired",
+        "also hold data, under other headers", case="a summary sheet with other headers after the table: not read")
+    instructions = [["填表说明"], ["1. 户编号为10位数字，以文本格式填写。"], ["2. 收入单位为元。"], ["3. 每户成员各占一行。"]]
+    add("instructions_sheet_first.xlsx", {"instructions_sheet_first.xlsx": xlsx_sheets(
+        {"填表说明": instructions, "监测信息": frame_rows(e)})}, "repaired", "hold no table",
+        case="a first sheet of instructions (填表说明), the table on the second")
+    lost = e.copy()
+    lost.loc[lost["户编号"] == h3, "户编号"] = str(int(h3))
+    lost.loc[lost["户编号"] == h5, "人编号"] = lost.loc[lost["户编号"] == h5, "人编号"].map(lambda v: str(int(v)))
+    add("ids_leading_zeros_lost.csv", {"ids_leading_zeros_lost.csv": csv_bytes(lost)}, "repaired",
+        "had lost their leading zeros", case="户编号 of one household and 人编号 of another stored as numbers "
+                                            "(leading zeros lost) among ones kept as text")
+    rows = frame_rows(e)
+    at = cols.index("户编号")
+    for r in rows[1:]:
+        if r[at] in (h1, h2):
+            r[at] = int(r[at])      # numbers in the workbook: Excel shows them without the zeros
+    add("ids_leading_zeros_lost.xlsx", {"ids_leading_zeros_lost.xlsx": xlsx_bytes(rows)}, "repaired",
+        "had lost their leading zeros", case="户编号 of two households stored as Excel numbers in a workbook")
+    mixed = e.copy()
+    mixed.loc[mixed["户编号"] == h1, "户编号"] = "00" + h1
+    mixed.loc[mixed["户编号"] == h2, "户编号"] = str(int(h2))
+    add("ids_leading_zeros_uncertain.csv", {"ids_leading_zeros_uncertain.csv": csv_bytes(mixed)}, "refused",
+        "cannot be told", row=row_of(e, h2, 2021), column="户编号",
+        case="户编号 of 10 and 12 digits with leading zeros, and one without: the width lost is unknown")
+    errors = frame_rows(e)
+    errors[row_of(e, h2, 2022) - 1][cols.index("工资性收入")] = "#N/A"
+    add("excel_error_cells.xlsx", {"excel_error_cells.xlsx": xlsx_bytes(errors)}, "refused",
+        "the Excel error #N/A", row=row_of(e, h2, 2022), column="工资性收入",
+        case="an error cell (#N/A) in a workbook, which a reader gives as empty")
+    text_error = e.copy()
+    text_error.loc[(e["户编号"] == h4) & (e["年度"] == "2021"), "人均纯收入（元）"] = "#DIV/0!"
+    add("excel_error_text.csv", {"excel_error_text.csv": csv_bytes(text_error)}, "refused",
+        "the Excel error #DIV/0!", row=row_of(e, h4, 2021), column="人均纯收入（元）",
+        case="#DIV/0! saved as text in a CSV export")
+    wide = set_amounts(e, h0, 2022, {"工资性收入": "２００２", "生产经营性收入": "１１４４８．００"},
+                       {"工资性收入": 2002.0, "生产经营性收入": 11448.0})
+    wide.loc[(wide["户编号"] == h0) & (wide["年度"] == "2022"), "家庭人口数"] = "５"
+    add("fullwidth_digits.csv", {"fullwidth_digits.csv": csv_bytes(wide)}, "repaired", "full-width digits",
+        case="full-width digits and period (２００２, １１４４８．００, ５) among plain numbers",
+        values=[{"household": h0, "year": 2022, "column": "income_wage", "value": 2002.0},
+                {"household": h0, "year": 2022, "column": "income_business", "value": 11448.0},
+                {"household": h0, "year": 2022, "column": "size", "value": 5}])
 
 
 def main() -> None:
