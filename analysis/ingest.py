@@ -64,6 +64,8 @@ AMOUNTS = (*schema.INCOME_COMPONENTS, *schema.EXPENSE_COMPONENTS)
 # Dates in the records belong to the monitoring era; anything outside is a typing or conversion error.
 DATE_RANGE = (pd.Timestamp("2000-01-01"), pd.Timestamp("2100-12-31"))
 LIMIT = 50   # problems listed per check and file; the count of the rest is given
+#: Endings of county-level names: a name without one (北岭) is the short form of the name with it (北岭县).
+COUNTY_SUFFIXES = ("县", "市", "区", "旗")
 #: Inputs with more text than this (bytes, all CSV files together) are read in chunks (see ``chunk_rows``).
 STREAM_BYTES = 256 << 20
 #: Rows per chunk when reading in chunks.
@@ -665,7 +667,9 @@ def _county_problems(hh: pd.DataFrame, raw: RawTable, header: dict, counties: se
     name = hh["county"].fillna("")
     folded = name.map(lambda v: normalize_header(v, {}))
     improper = (name != "") & (folded.str.fullmatch(r"[\d\W_]+") | folded.str.fullmatch(TOTAL_WORD))
-    unknown = (name != "") & ~improper & ~folded.isin(counties or ())
+    listed = set(counties or ())
+    short = {n[:-1] for n in listed if n.endswith(COUNTY_SUFFIXES) and len(n) > 2}
+    unknown = (name != "") & ~improper & ~folded.isin(listed | short)
     if not counties:
         unknown[:] = False
     problems = [Problem(raw.path, int(raw.rows[i]), header.get("county"),
@@ -939,6 +943,9 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     if not problems and households.empty:
         problems.append(Problem(", ".join(map(str, files[:5])), None, None, NO_HOUSEHOLDS))
     if not problems:
+        households, county_problems = _unify_counties(households, reports, allowed)
+        problems += county_problems
+    if not problems:
         problems += _cross_checks(households, members, {f.path: f.columns for f in reports})
     _refuse_if_any(problems, before, reports, report_path)
     households, members = _final_tables(households, members)
@@ -1059,6 +1066,59 @@ def _cross_checks(households: pd.DataFrame, members: pd.DataFrame, headers: dict
     return problems
 
 
+def county_names(pairs: pd.DataFrame, listed: set[str] | None = None) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Short county names (北岭) to unify with the full name (北岭县) written elsewhere in the same prefecture.
+
+    ``pairs`` holds the distinct (prefecture, county) of the data; ``listed`` the configured county names (a
+    short name on its own is mapped to the listed full name). A name maps to another when it equals that
+    name minus a final 县, 市, 区 or 旗, both in one prefecture (or no prefecture given). Returns
+    {short: full}, and {short: [full names]} for short names that could be more than one county (refused).
+    """
+    mapping, ambiguous = {}, {}
+    for _, grp in pairs.fillna({"prefecture": ""}).groupby("prefecture"):
+        names = set(grp["county"].dropna()) | set(listed or ())
+        for short in sorted(set(grp["county"].dropna())):
+            full = sorted(n for n in names if n != short and len(short) >= 2 and n[:-1] == short
+                          and n.endswith(COUNTY_SUFFIXES))
+            if len(full) == 1:
+                mapping[short] = full[0]
+            elif full:
+                ambiguous[short] = full
+    return mapping, ambiguous
+
+
+def _unify_counties(households: pd.DataFrame, reports: list[FileReport], listed: set[str] | None,
+                    names: tuple[dict, dict] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Short county names given the full name they stand for, with a note in the report of each file that
+    used one; a short name that could stand for two counties is refused. ``names``: the result of
+    :func:`county_names` for all the data, when ``households`` is a part of it."""
+    if households.empty:
+        return households, []
+    present = set(households["county"].dropna())
+    mapping, ambiguous = names or county_names(households[["prefecture", "county"]].drop_duplicates(), listed)
+    mapping = {k: v for k, v in mapping.items() if k in present}
+    ambiguous = {k: v for k, v in ambiguous.items() if k in present}
+    problems = []
+    by_path = {r.path: r for r in reports}
+    for short, full in ambiguous.items():
+        rows = households[households["county"] == short]
+        problems.append(Problem(rows["_file"].iloc[0], int(rows["_row"].iloc[0]),
+                                by_path[rows["_file"].iloc[0]].columns.get("county", "县(市、区、旗)"),
+                                f"county {short!r} could be {' or '.join(map(repr, full))}, both in the same "
+                                "prefecture; write the full name"))
+    if problems or not mapping:
+        return households, problems
+    hit = households["county"].isin(list(mapping))
+    for (file, short), grp in households[hit].groupby(["_file", "county"], sort=False):
+        full = mapping[short]
+        where = households[households["county"] == full]
+        source = (f"as in {Path(where['_file'].iloc[0]).name} row {int(where['_row'].iloc[0])}" if len(where)
+                  else "as in the list of known counties")
+        by_path[file].notes.append(f"county {short!r} is the short form of {full!r} ({source}); read as {full!r}: "
+                                   f"{len(grp)} household-year(s), rows {_fmt(sorted(int(r) for r in grp['_row']))}")
+    return households.assign(county=households["county"].replace(mapping)), []
+
+
 def _attach_geography(households: pd.DataFrame) -> pd.DataFrame:
     for g in schema.GEOGRAPHY:
         if households[g].isna().all():
@@ -1170,7 +1230,7 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
             problems.append(Problem(", ".join(map(str, files[:5])), None, None, NO_HOUSEHOLDS))
         counts = (0, 0)
         if not problems:
-            counts, finish_problems = _finish_chunked(parts, staging, {f.path: f.columns for f in reports})
+            counts, finish_problems = _finish_chunked(parts, staging, reports, allowed)
             problems += finish_problems
         _refuse_if_any(problems, before, reports, report_path)
         result = IngestResult(None, None, reports, *counts)
@@ -1250,17 +1310,27 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
     return report, problems
 
 
-def _finish_chunked(parts: Path, staging: Path, headers: dict[str, dict]) -> tuple[tuple[int, int], list[Problem]]:
-    """Checks across files and chunks, members' geography, and the final tables, one county at a time."""
+def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allowed: set[str] | None
+                    ) -> tuple[tuple[int, int], list[Problem]]:
+    """Checks across files and chunks, members' geography, and the final tables, one county at a time (a
+    county written with its short and full name is one county)."""
+    headers = {f.path: f.columns for f in reports}
     households = ds.dataset(parts / "households", format="parquet", partitioning="hive")
     members = (ds.dataset(parts / "members", format="parquet", partitioning="hive")
                if (parts / "members").exists() else None)
     counties = sorted(households.to_table(columns=["county"]).column("county").unique().to_pylist(),
                       key=lambda c: (c is None, c or ""))
-    problems, n_households, n_members = [], 0, 0
+    pairs = households.to_table(columns=["prefecture", "county"]).to_pandas().drop_duplicates()
+    names = county_names(pairs.astype("object"), allowed)
+    groups: dict = {}
     for county in counties:
-        where = ds.field("county").is_null() if county is None else ds.field("county") == county
+        groups.setdefault(names[0].get(county, county), []).append(county)
+    problems, n_households, n_members = [], 0, 0
+    for county, group in groups.items():
+        where = ds.field("county").is_null() if county is None else ds.field("county").isin(group)
         hh = _staged(households, where, "households")
+        hh, county_problems = _unify_counties(hh, reports, allowed, names)
+        problems += county_problems
         mem = schema.empty_frame("members").assign(_file=pd.Series(dtype="string"), _row=pd.Series(dtype="int64"))
         if members is not None:
             ids = pa.array(hh["household_id"].dropna().unique().tolist(), type=pa.string())

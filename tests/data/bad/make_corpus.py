@@ -44,7 +44,8 @@ SAME_AS_CLEAN = ("merged_header.xlsx", "merged_cells_down.xlsx", "traditional_he
                  "mixed_encodings/", "dates_excel_serial.csv", "dates_text.xlsx", "coding_line_wrong.csv",
                  "trailing_separators.csv", "same_column_identical.csv", "xlsx_named_csv.csv",
                  "sheets_per_township.xlsx", "instructions_sheet_first.xlsx", "other_sheet_other_headers.xlsx",
-                 "ids_leading_zeros_lost.csv", "ids_leading_zeros_lost.xlsx")
+                 "ids_leading_zeros_lost.csv", "ids_leading_zeros_lost.xlsx", "county_short_name.csv",
+                 "county_short_name_two_files/")
 
 
 def base() -> pd.DataFrame:
@@ -470,6 +471,20 @@ def offices(e: pd.DataFrame, add) -> None:
         values=[{"household": h0, "year": 2022, "column": "income_wage", "value": 2002.0},
                 {"household": h0, "year": 2022, "column": "income_business", "value": 11448.0},
                 {"household": h0, "year": 2022, "column": "size", "value": 5}])
+    county = str(e["县(市、区、旗)"].iloc[0])
+    short = e.copy()
+    short.loc[short["户编号"].isin([h4, h5]), "县(市、区、旗)"] = county[:-1]
+    add("county_short_name.csv", {"county_short_name.csv": csv_bytes(short)}, "repaired", "is the short form of",
+        case=f"{county[:-1]} for {county} in the rows of two households (the same prefecture)")
+    later = e["户编号"].isin([h3, h4, h5])
+    add("county_short_name_two_files/", {"county_short_name_two_files/a.csv": csv_bytes(e[~later]),
+                                         "county_short_name_two_files/b.csv": csv_bytes(short[later])},
+        "repaired", "is the short form of", case=f"{county} in one file, {county[:-1]} in another")
+    two = short.copy()
+    two.loc[two["户编号"] == h0, "县(市、区、旗)"] = county[:-1] + "市"
+    add("county_short_ambiguous.csv", {"county_short_ambiguous.csv": csv_bytes(two)}, "refused", "write the full name",
+        row=row_of(e, h4, 2021), column="县(市、区、旗)",
+        case=f"{county[:-1]} beside both {county} and {county[:-1]}市 in one prefecture")
 
 
 def main() -> None:
