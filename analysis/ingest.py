@@ -126,9 +126,9 @@ def render_report(files: list[FileReport], problems: list[Problem], households: 
         lines.append(f"| {Path(f.path).name} | {f.encoding} | {f.kind} | {f.rows_in} | {f.rows_skipped} | "
                      f"{out_h} | {out_m} | {f.problems} |")
     lines += ["", "## Repairs and warnings", ""]
-    lines += [f"- {Path(f.path).name}: {n}" for f in files for n in f.notes] or ["- none"]
+    lines += [f"- {Path(f.path).name}: {_redact_text(n, set())}" for f in files for n in f.notes] or ["- none"]
     if refused:
-        lines += ["", "## Problems", ""] + [f"- {p}" for p in problems]
+        lines += ["", "## Problems", ""] + [f"- {p}" for p in _redacted(problems, set())]
     else:
         lines += ["", f"Total: {households} household-years, {members} person-years."]
     return "\n".join(lines) + "\n"
@@ -408,10 +408,24 @@ def _identifier(text: pd.Series, raw: RawTable, header: str, pad: bool = False, 
                         "digits are lost; format the column as text in the source system's export and export again")
                 for i in sci[sci].index[:LIMIT]]
     problems += _more(raw, header, int(sci.sum()))
+    if not pad:
+        value, n = _first_generation_ids(value, raw, header)
+        notes += n
     if pad:
         value, p, n = _leading_zeros(value, raw, header, None if widths is None else widths.setdefault(header, set()))
         problems, notes = problems + p, notes + n
     return value.where(text != "").astype("string"), problems, notes
+
+
+def _first_generation_ids(value: pd.Series, raw: RawTable, header: str) -> tuple[pd.Series, list[str]]:
+    """15-digit resident ID numbers (issued before 1999) in their 18-character form, as the same person's ID
+    is written since: the birth date and sex are then read as from any other ID number."""
+    old = value.map(privacy.is_first_generation_id, na_action="ignore").fillna(False).astype(bool)
+    if not old.any():
+        return value, []
+    return value.where(~old, value[old].map(privacy.upgrade_id)), [
+        f"column {header!r}: {int(old.sum())} first-generation 15-digit ID number(s) read in their 18-character "
+        f"form (19 before the year, check character added), rows {_fmt(_rows(raw, old))}"]
 
 
 def _leading_zeros(value: pd.Series, raw: RawTable, header: str, seen: set[int] | None = None
@@ -494,7 +508,10 @@ def _multi_code(t: pd.DataFrame, columns: list[str], kind: str, prefix: str, raw
         mapped = exploded.map({v: lookup.get(normalize_header(v, table)) for v in exploded.unique()})
         allowed = ", ".join(e["zh"] for e in load_yaml("catalogue.yaml", config_dir)[kind].values())
         for i in mapped[mapped.isna()].index.unique()[:LIMIT]:
+            personal = privacy.personal_kinds(str(t.at[i, col]))
             problems.append(Problem(raw.path, int(raw.rows[i]), reverse[col],
+                                    f"this cell holds personal data ({', '.join(personal)}) besides the "
+                                    f"{kind.replace('_', ' ')}; remove it from the export" if personal else
                                     f"unknown {kind.replace('_', ' ')[:-1]} {t.at[i, col]!r}; allowed: {allowed}"))
         for code in mapped.dropna().unique():
             hit = mapped[mapped == code].index.unique()
@@ -560,7 +577,7 @@ def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[st
                                 "cannot tell what this file holds: it has neither the income columns of a household "
                                 "table (工资性收入, 生产经营性收入, 财产性收入, 转移性收入) nor person columns "
                                 f"(人编号, 证件号码, 姓名...). Headers found: "
-                                f"{', '.join(list(raw.headers.values())[:20])}"))
+                                f"{', '.join(repr(h) for h in list(raw.headers.values())[:20])}"))
         return None, None, report, _redacted(problems, _personal_values(raw, mapping))
     problems += _required_problems(raw, canon, kind, config_dir)
     raw, error_problems = _excel_errors(raw, mapping)
@@ -858,13 +875,19 @@ def _leaks(raw: RawTable, known: set[str], frames: list[pd.DataFrame], header: d
 
 
 def _redact_text(text: str, known: set[str]) -> str:
-    """Mask ID numbers, phone numbers and the file's personal values quoted in a message."""
-    for _, value in privacy.find_identifiers(text):
-        text = text.replace(value, value[:4] + "*" * (len(value) - 4))
-    if known:
-        text = re.sub(r"'([^']{2,})'", lambda m: f"'{m.group(1)[0]}{'*' * (len(m.group(1)) - 1)}'"
-                      if m.group(1) in known else m.group(0), text)
-    return text
+    """A message that quotes no personal value: ID numbers, bank cards, phone numbers, addresses and names
+    after a word such as 填表人 are replaced by the kind of value they are (:func:`privacy.redact`); a quoted
+    value that is one of the file's personal values (``known``) or reads as a personal name (and is not a
+    known header) is masked but for its first character."""
+    text = privacy.redact(text)
+
+    def mask(m):
+        value = m.group(1)
+        if value in known or (privacy.name_like(pd.Series([value])).iloc[0]
+                              and normalize_header(value) not in readers._default_known_headers()):
+            return f"'{value[0]}{'*' * (len(value) - 1)}'"
+        return m.group(0)
+    return re.sub(r"'([^'\n]{2,})'", mask, text)
 
 
 def _redacted(problems: list[Problem], known: set[str]) -> list[Problem]:
@@ -971,6 +994,7 @@ def _refuse_if_any(problems: list[Problem], before: dict[str, str], reports: lis
                            for name, digest in before.items() if file_sha256(name) != digest]
     if not problems:
         return
+    problems = _redacted(problems, set())     # whatever the check, no message quotes a personal value
     for r in reports:
         r.problems = sum(p.file == r.path or (not r.source and p.file.startswith(f"{r.path}, sheet "))
                          for p in problems)

@@ -51,6 +51,10 @@ XLSX_MAGIC = b"PK\x03\x04"
 TOTAL_WORD = r"[合总總小共]\s*[计計]\s*[:：]?"
 # Cells of a totals row other than its label: sums, counts ("6户"), or placeholders.
 TOTAL_FILLER = r"[-+\d.,%元万户人个—–/\s]*"
+# A cell that starts a signature or contact line under a table.
+FOOTER = re.compile(r"\s*(?:填表人|填报人|制表人|审核人|审批人|负责人|联系人|经办人|统计人|单位负责人|主管领导|联系电话|"
+                    r"填表日期|填报日期|制表日期|填报单位|填表单位|签字|签名|盖章)")
+FOOTER_CELLS = 4
 NOT_TABLES = (  # leading bytes of files that are sometimes renamed .csv or .xlsx by mistake
     (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
     (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"),
@@ -567,7 +571,22 @@ def _data_rows(body: pd.DataFrame, rows: pd.Series, notes: list[str]) -> pd.Seri
     total = _totals_rows(body) & ~blank
     if total.any():
         notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计) removed: rows {_fmt_rows(rows[total])}")
-    return ~blank & ~total
+    footer = _footer_rows(body) & ~blank & ~total
+    if footer.any():
+        notes.append(f"{int(footer.sum())} signature or contact line(s) (填表人, 审核人, 联系电话, 填报日期...) "
+                     f"skipped; their content is not repeated here: rows {_fmt_rows(rows[footer])}")
+    return ~blank & ~total & ~footer
+
+
+def _footer_rows(body: pd.DataFrame) -> pd.Series:
+    """Lines under or beside the table that sign it or give a contact (填表人：…, 联系电话：…, 填报日期：…):
+    at most :data:`FOOTER_CELLS` cells, one of them starting with such a word."""
+    nonblank = (body != "").sum(axis=1)
+    few = nonblank.between(1, FOOTER_CELLS)
+    found = pd.Series(False, index=body.index)
+    if few.any():
+        found[few] = body[few].apply(lambda row: any(FOOTER.match(v) for v in row if v), axis=1).astype(bool)
+    return found
 
 
 def _labels(header: list[str]) -> tuple[list[str], dict[str, str], dict[str, str]]:
@@ -596,6 +615,8 @@ def _width_problems(path: Path, grid: _Grid, header_at: int, first_data: int, he
     for i in range(first_data, len(grid.records)):
         record = grid.records[i]
         n = len(record) - next((k for k, v in enumerate(reversed(record)) if v.strip()), len(record))
+        if n <= FOOTER_CELLS and any(FOOTER.match(v) for v in record[:n] if v):
+            continue                      # a signature line under the table, skipped with a note
         if n > width:
             problems.append(Problem(str(path), i + 1 + row_offset, header[-1] or None,
                                     f"this row has {n} values but the header has {width} columns: a value has no "

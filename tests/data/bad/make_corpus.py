@@ -384,12 +384,13 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
     phone = e.copy()
     phone.loc[phone.index[12], "培训类型"] = "13812345678"
     add("phone_in_text_column.csv", {"phone_in_text_column.csv": csv_bytes(phone)}, "refused", "personal data",
-        row=14, column="培训类型", case="a phone number typed into 培训类型, a column that is kept")
+        row=14, column="培训类型", personal=["13812345678"],
+        case="a phone number typed into 培训类型, a column that is kept")
     address = e["乡(镇)"] + e["行政村"] + (e.groupby("户编号").ngroup() % 7 + 1).astype(str) + "组" + \
         (e.groupby("户编号").ngroup() * 3 + 2).astype(str) + "号"
     hidden = e.drop(columns=["姓名"]).assign(联系人=e["姓名"], 户籍信息=address)
     add("names_unknown_header.csv", {"names_unknown_header.csv": csv_bytes(hidden)}, "repaired",
-        "holds names by its content; dropped", same_as_clean=True,
+        "holds names by its content; dropped", same_as_clean=True, personal=sorted(set(address)),
         case="names under 联系人 and street addresses under 户籍信息 (unknown headers)")
     shifted = e.assign(行政村=e["姓名"])
     add("names_in_village_column.csv", {"names_in_village_column.csv": csv_bytes(shifted)}, "refused",
@@ -398,7 +399,7 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
     typed = e.copy()
     typed.loc[typed.index[0], "行政村"] = address.iloc[0]
     add("address_in_text_column.csv", {"address_in_text_column.csv": csv_bytes(typed)}, "refused",
-        "personal data", row=2, column="行政村",
+        "personal data", row=2, column="行政村", personal=[address.iloc[0]],
         case="a home address with house number typed into 行政村, a column that is kept")
     offices(e, add)
     return out
@@ -480,6 +481,35 @@ def offices(e: pd.DataFrame, add) -> None:
     add("county_short_name_two_files/", {"county_short_name_two_files/a.csv": csv_bytes(e[~later]),
                                          "county_short_name_two_files/b.csv": csv_bytes(short[later])},
         "repaired", "is the short form of", case=f"{county} in one file, {county[:-1]} in another")
+    width = len(cols)
+    footer = [["填表人：王丽华 13912345678"], ["审核人：李明", "联系电话：0371-66668888"], ["填报日期：2022年1月5日"]]
+    lines = b"".join(csv_bytes(pd.DataFrame([r + [""] * (width - len(r))], columns=cols)).split(b"\r\n", 1)[1]
+                     for r in footer)
+    add("signature_footer.csv", {"signature_footer.csv": csv_bytes(e) + lines}, "repaired",
+        "signature or contact line(s)", same_as_clean=True,
+        personal=["王丽华", "13912345678", "李明", "0371-66668888"],
+        case="signature and contact lines under the table (填表人：王丽华 13912345678 ...)")
+    contact = e.copy()
+    where = (e["户编号"] == h1) & (e["年度"] == "2021")
+    contact.loc[where, "帮扶措施"] = contact.loc[where, "帮扶措施"] + "（联系人：赵刚 13700001111）"
+    add("contact_in_aid_cell.csv", {"contact_in_aid_cell.csv": csv_bytes(contact)}, "refused", "holds personal data",
+        row=row_of(e, h1, 2021), column="帮扶措施", personal=["赵刚", "13700001111"],
+        case="a contact person and phone number written into the 帮扶措施 cell")
+    card = e.copy()
+    card.loc[card.index[12], "培训类型"] = "6222021234567890128"
+    add("bank_card_in_text_column.csv", {"bank_card_in_text_column.csv": csv_bytes(card)}, "refused",
+        "personal data", row=14, column="培训类型", personal=["6222021234567890128"],
+        case="a bank card number typed into 培训类型, a column that is kept")
+    old = e.copy()
+    first = e["户编号"] == h2
+    old.loc[first, "证件号码"] = e.loc[first, "证件号码"].map(lambda v: v[:6] + v[8:17])
+    add("id15_numbers.csv", {"id15_numbers.csv": csv_bytes(old)}, "repaired", "first-generation 15-digit",
+        same_as_clean=True, personal=sorted(old.loc[first, "证件号码"]),
+        case="15-digit first-generation ID numbers for the members of one household")
+    add("no_header_row.csv", {"no_header_row.csv": csv_bytes(e).split(b"\r\n", 1)[1]}, "refused",
+        "required column is missing",
+        personal=[e.at[0, "姓名"], e.at[0, "证件号码"], e.at[0, "联系电话"]],
+        case="the header row deleted: the first person's row is read as the header")
     two = short.copy()
     two.loc[two["户编号"] == h0, "县(市、区、旗)"] = county[:-1] + "市"
     add("county_short_ambiguous.csv", {"county_short_ambiguous.csv": csv_bytes(two)}, "refused", "write the full name",
