@@ -49,6 +49,8 @@ from analysis.parsing import normalize
 XLSX_MAGIC = b"PK\x03\x04"
 # A cell that marks a totals or subtotals row in a spreadsheet export ("合计", "合 计：", "总计", "小计"...).
 TOTAL_WORD = r"[合总總小共]\s*[计計]\s*[:：]?"
+# The label Excel's 分类汇总 (Subtotal) writes: "长福镇 汇总", and "总计" for the grand total.
+SUBTOTAL_WORD = r"[^\x1f]{0,30}?\s*[汇匯]\s*[总總]"
 # Cells of a totals row other than its label: sums, counts ("6户"), or placeholders.
 TOTAL_FILLER = r"[-+\d.,%元万户人个—–/\s]*"
 # A cell that starts a signature or contact line under a table.
@@ -296,7 +298,15 @@ def _delimiter(text: str) -> str:
 
 def _read_text(path: Path) -> _Grid:
     data = path.read_bytes()
+    end = data.rstrip(b"\r\n \t")
+    if end.endswith(b"\x1a"):
+        # The end-of-file mark DOS tools write after text (copy a+b+c): not part of the table.
+        data = end.rstrip(b"\x1a") + data[len(end):]
+        eof_note = ["the file ends with an end-of-file mark (byte 0x1A, written by copy a+b); ignored"]
+    else:
+        eof_note = []
     text, encoding, notes = _decode(path, data)
+    notes = eof_note + notes
     text, declared = _declarations(path, text, encoding)
     notes += declared
     sep = _check_text(path, text, notes)
@@ -539,7 +549,14 @@ def _split_header(path: Path, grid: _Grid, row_offset: int = 0, allow_empty: boo
         raise DataError(problems)
     body = body.set_axis(labels, axis=1)
     body_rows = pd.Series(body.index + 1 + row_offset, index=body.index)   # spreadsheet rows count from 1
-    keep = _data_rows(body, body_rows, notes)
+    body = _unwrap_text_formulas(body, headers, notes)
+    repeated, problems = _repeated_headers(path, body, body_rows, [headers[label] for label in labels])
+    if problems:
+        raise DataError(problems)
+    if repeated.any():
+        notes.append(f"{int(repeated.sum())} row(s) repeat the header (files joined one after another, e.g. with "
+                     f"copy a+b); skipped: rows {_fmt_rows(body_rows[repeated])}")
+    keep = _data_rows(body, body_rows, notes) & ~repeated
     if not keep.any() and not allow_empty:
         raise DataError(Problem(str(path), at + 1, None, "the file has a header but no data rows"))
     return RawTable(str(path), body[keep].reset_index(drop=True), body_rows[keep].reset_index(drop=True),
@@ -563,6 +580,42 @@ def _find_header(frame: pd.DataFrame, notes: list[str]) -> tuple[int, int, list[
     return at, first_data, header
 
 
+def _unwrap_text_formulas(body: pd.DataFrame, headers: dict, notes: list[str]) -> pd.DataFrame:
+    """Cells written as ``="0002020000"`` (a formula some systems export so that Excel keeps the leading
+    zeros) hold the text between the quotation marks."""
+    changed = {}
+    for label in body.columns:
+        col = body[label]
+        hit = col.str.startswith("=").fillna(False) & col.str.fullmatch(r'=\s*"[^"]*"').fillna(False)
+        if hit.any():
+            body[label] = col.where(~hit, col.str.replace(r'^=\s*"([^"]*)"$', r"\1", regex=True))
+            changed[headers.get(label, label)] = int(hit.sum())
+    if changed:
+        notes.append(f"{sum(changed.values())} cell(s) written as =\"...\" (a formula that keeps text in Excel) read "
+                     f"as the text inside the quotation marks: columns {', '.join(map(str, changed))}")
+    return body
+
+
+def _repeated_headers(path: Path, body: pd.DataFrame, rows: pd.Series, header: list[str]
+                      ) -> tuple[pd.Series, list[Problem]]:
+    """Rows that are the header again (files joined one after another); a header row with the columns in
+    another order is refused, as the rows under it would be read under the wrong columns."""
+    names = [h for h in header if h]
+    if len(names) < 2:
+        return pd.Series(False, index=body.index), []
+    candidates = body.isin(set(names)).sum(axis=1) >= max(2, len(names) // 2)
+    if not candidates.any():
+        return candidates, []
+    same = candidates & (body == pd.Series(header, index=body.columns)).all(axis=1)
+    other = candidates & ~same
+    problems = [Problem(str(path), int(rows[i]), None, "this row is a header with the columns in another order "
+                                                         "(files joined one after another?): the rows under it "
+                                                         "would be read under the wrong columns; join the files "
+                                                         "with their columns in the same order")
+                for i in other[other].index[:50]]
+    return same, problems
+
+
 def _data_rows(body: pd.DataFrame, rows: pd.Series, notes: list[str]) -> pd.Series:
     """Rows holding data: blank rows and totals rows are left out, and noted."""
     blank = (body == "").all(axis=1)
@@ -570,7 +623,7 @@ def _data_rows(body: pd.DataFrame, rows: pd.Series, notes: list[str]) -> pd.Seri
         notes.append(f"{int(blank.sum())} blank row(s) skipped: rows {_fmt_rows(rows[blank])}")
     total = _totals_rows(body) & ~blank
     if total.any():
-        notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计) removed: rows {_fmt_rows(rows[total])}")
+        notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计, 分类汇总 汇总) removed: rows {_fmt_rows(rows[total])}")
     footer = _footer_rows(body) & ~blank & ~total
     if footer.any():
         notes.append(f"{int(footer.sum())} signature or contact line(s) (填表人, 审核人, 联系电话, 填报日期...) "
@@ -651,7 +704,7 @@ def _fill_merged(body: pd.DataFrame, merged, first_data: int) -> tuple[pd.DataFr
 def _totals_rows(body: pd.DataFrame) -> pd.Series:
     """A totals row has a cell saying 合计 / 总计 / 小计 and, besides it, at most three cells of text: a
     household's row holds names and places, which a totals row does not."""
-    word = re.compile(f"(?:^|\x1f){TOTAL_WORD}(?:\x1f|$)")
+    word = re.compile(f"(?:^|\x1f)(?:{TOTAL_WORD}|{SUBTOTAL_WORD})(?:\x1f|$)")
     joined = ["\x1f".join(row) for row in body.to_numpy(dtype=object, na_value="")]
     has_word = pd.Series([bool(word.search(r)) for r in joined], index=body.index)
     if not has_word.any():
@@ -741,6 +794,8 @@ def _stream_lines(path: Path, encoding: str, declared: bool, count_bytes=None):
             if number == 1 and declared:
                 yield "\n"
                 continue
+            if b"\x1a" in raw and not raw.strip(b"\x1a\r\n \t"):
+                continue                  # the end-of-file mark of copy a+b (see _read_text)
             if check_utf8 and _is_utf8(raw):
                 raise DataError(Problem(str(path), number, None, "this line is UTF-8 but the lines before it are "
                                                                  "GBK/GB18030: the file mixes encodings; save the "

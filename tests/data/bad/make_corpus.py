@@ -510,6 +510,28 @@ def offices(e: pd.DataFrame, add) -> None:
         "required column is missing",
         personal=[e.at[0, "姓名"], e.at[0, "证件号码"], e.at[0, "联系电话"]],
         case="the header row deleted: the first person's row is read as the header")
+    ordered = e.iloc[np.argsort(pd.Categorical(e["乡(镇)"], categories=towns).codes, kind="stable")]
+    amounts = ["工资性收入", "生产经营性收入", "财产性收入", "转移性收入", "生产经营性支出", "纯收入（元）"]
+    parts = []
+    for t in towns:
+        grp = ordered[ordered["乡(镇)"] == t]
+        parts += [grp, pd.DataFrame([{c: "" for c in cols} | {"乡(镇)": f"{t} 汇总"} | {
+            c: str(grp.drop_duplicates(["户编号", "年度"])[c].astype(int).sum()) for c in amounts}])]
+    parts.append(pd.DataFrame([{c: "" for c in cols} | {"乡(镇)": "总计"} | {
+        c: str(e.drop_duplicates(["户编号", "年度"])[c].astype(int).sum()) for c in amounts}]))
+    add("subtotal_rows.csv", {"subtotal_rows.csv": csv_bytes(pd.concat(parts, ignore_index=True))}, "repaired",
+        "分类汇总", same_as_clean=True, case="rows sorted by township with Excel 分类汇总 rows (平泰镇 汇总 ...) and 总计")
+    wrapped = re.sub(rb",(\d{10}),(\d{12}),", rb',="\1",="\2",', csv_bytes(e))
+    add("text_formula_ids.csv", {"text_formula_ids.csv": wrapped}, "repaired", 'written as ="..."',
+        same_as_clean=True, case='户编号 and 人编号 written as ="0002020000" (to keep the zeros in Excel)')
+    thirds = [e[e["户编号"].isin(ids)] for ids in ([h0, h1], [h2, h3], [h4, h5])]
+    add("concatenated_copy.csv", {"concatenated_copy.csv": b"".join(csv_bytes(t) for t in thirds) + b"\x1a"},
+        "repaired", "repeat the header", same_as_clean=True,
+        case="three exports joined with copy a+b+c: the header repeated, an end-of-file byte 0x1A at the end")
+    swapped = thirds[1][[cols[1], cols[0], *cols[2:]]]
+    add("concatenated_other_order.csv", {"concatenated_other_order.csv": csv_bytes(thirds[0]) + csv_bytes(swapped)},
+        "refused", "columns in another order", row=len(thirds[0]) + 2,
+        case="two exports joined, the second with two columns in another order")
     two = short.copy()
     two.loc[two["户编号"] == h0, "县(市、区、旗)"] = county[:-1] + "市"
     add("county_short_ambiguous.csv", {"county_short_ambiguous.csv": csv_bytes(two)}, "refused", "write the full name",
