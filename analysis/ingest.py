@@ -41,11 +41,13 @@ import shutil
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from analysis import parsing, privacy, schema
 from analysis.config import DATA_PROCESSED, load_yaml, thresholds
@@ -70,6 +72,8 @@ COUNTY_SUFFIXES = ("县", "市", "区", "旗")
 STREAM_BYTES = 256 << 20
 #: Rows per chunk when reading in chunks.
 CHUNK_ROWS = 100_000
+#: The folder name of the county partition for records without a county (as Arrow's hive partitioning).
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
 
 @dataclass
@@ -1206,12 +1210,29 @@ def _sources_json(sources: list[dict]) -> str:
 
 def _write_partitioned(frame: pd.DataFrame, path: Path, basename: str | None = None) -> None:
     """``frame`` as Parquet under ``path``, a folder per county. With ``basename`` (containing ``{i}``) the
-    files are added to what the folder holds (names must differ); without, the folder must be new."""
+    files are added to what the folder holds (names must differ); without, the folder must be new.
+
+    The layout is that of a hive-partitioned Arrow dataset (``county=<percent-encoded name>``, the county
+    column in the folder name only), written one file per county with :func:`pyarrow.parquet.write_table` in
+    the calling thread: the dataset writer's background threads could still be running when the
+    interpreter exits, which aborted the process now and then ("terminate called without an active
+    exception", exit status 134) after a successful ingest.
+    """
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    ds.write_dataset(table, path, format="parquet", partitioning=["county"], partitioning_flavor="hive",
-                     basename_template=basename or "part-{i}.parquet",
-                     existing_data_behavior="overwrite_or_ignore" if basename else "error",
-                     max_rows_per_file=0, max_rows_per_group=1 << 20)
+    if table.num_rows == 0:
+        return
+    if basename is None and path.exists() and any(path.iterdir()):
+        raise FileExistsError(f"{path} already holds data")
+    county = table.column("county")
+    rest = table.drop_columns(["county"])
+    for value in pc.unique(county).to_pylist():
+        part = rest.filter(pc.is_null(county) if value is None else pc.equal(county, value))
+        folder = path / f"county={HIVE_NULL if value is None else quote(str(value), safe='')}"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / (basename or "part-{i}.parquet").format(i=0)
+        if target.exists():
+            raise FileExistsError(f"{target} already exists")
+        pq.write_table(part, target, row_group_size=1 << 20)
 
 
 def replace_dir(new: Path, final: Path) -> None:
