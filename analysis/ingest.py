@@ -14,9 +14,14 @@ Every departure from the plain format is either repaired, and listed in ``ingest
   and totals rows, cells merged down a column, traditional-character or full-width headers, a column
   repeated with identical values, numbers with separators or units (``12,345元``, ``1.2万``), text and
   Excel-serial dates, identifiers with a float ``.0``, household values given on one member row only,
-  empty income cells (read as 0);
+  empty income cells (read as 0), one sheet per township (sheets with the same header read together; a
+  sheet of instructions passed over), a county's short name beside its full name in one prefecture
+  (北岭 / 北岭县), 户编号/人编号 that lost their leading zeros when the width is certain, 15-digit ID
+  numbers (read in their 18-character form), full-width digits, and (see :mod:`analysis.readers`)
+  subtotal rows, ``="..."`` cells, signature lines, legacy .xls workbooks and files joined with copy a+b;
 * refused, naming file, row and column: anything that cannot be read for certain (``12%`` or ``1,2万`` as
-  an amount, ``3/5/2021``, identifiers in scientific notation, rows with too many or too few values,
+  an amount, ``3/5/2021``, identifiers in scientific notation or with leading zeros lost from a column of
+  several widths, Excel error cells (``#N/A``...), rows with too many or too few values,
   formulas without saved results, a file that is not a table), years without a monitoring threshold in
   ``thresholds.csv``, dates outside 2000-2100 or elimination before monitoring, duplicate households or
   persons, members without a household, household sizes that differ from the member rows, negative or

@@ -25,7 +25,13 @@ Leading blank rows and a one-cell title row above the header are skipped; a head
 (an Excel merged header) is joined; blank rows and totals rows (合计 / 总计 / 小计 with mostly numbers)
 are removed; in XLSX, cells merged down a column are filled with their value. A CSV row with more
 values than the header is refused unless the extra values are all empty (then they are dropped); a
-non-blank row with fewer values is refused, because its values may have shifted columns.
+non-blank row with fewer values is refused, because its values may have shifted columns. Subtotal rows of
+Excel's 分类汇总 ("长福镇 汇总"), signature and contact lines under the table (填表人：…), and header rows
+repeated by joining files (copy a+b+c, whose end-of-file byte 0x1A is ignored) are skipped and noted; a
+repeated header with the columns in another order is refused. Cells written as ``="0002020000"`` hold
+the text inside the quotation marks. Workbooks: every sheet holding the table is read (see
+:func:`read_tables`); legacy .xls (BIFF8) workbooks are read too; Excel error cells, which the cell
+reader gives as empty, are read from the sheet's XML (.xlsx only) so that they can be refused.
 """
 from __future__ import annotations
 
@@ -603,7 +609,9 @@ def _repeated_headers(path: Path, body: pd.DataFrame, rows: pd.Series, header: l
     names = [h for h in header if h]
     if len(names) < 2:
         return pd.Series(False, index=body.index), []
-    candidates = body.isin(set(names)).sum(axis=1) >= max(2, len(names) // 2)
+    # A header again: every value of the row is a header name, and most header names are there.
+    named = body.isin(set(names)) | (body == "")
+    candidates = named.all(axis=1) & (body.isin(set(names)).sum(axis=1) >= max(2, int(0.8 * len(set(names)))))
     if not candidates.any():
         return candidates, []
     same = candidates & (body == pd.Series(header, index=body.columns)).all(axis=1)

@@ -418,6 +418,66 @@ def xlsx_sheets(sheets: dict[str, list[list]]) -> bytes:
     return stable_zip(buffer.getvalue())
 
 
+def _record(kind: int, body: bytes) -> bytes:
+    return struct.pack("<HH", kind, len(body)) + body
+
+
+def _xl_string(text: str, short: bool = False) -> bytes:
+    data = text.encode("utf-16-le")
+    return (struct.pack("<BB", len(text), 1) if short else struct.pack("<HB", len(text), 1)) + data
+
+
+def xls_bytes(rows: list[list]) -> bytes:
+    """A legacy Excel 97-2003 workbook (BIFF8 in an OLE2 compound file) of one sheet: numbers as NUMBER
+    records, text as LABEL records; enough for a reader of .xls files, made without an .xls writer."""
+    bof = lambda dt: _record(0x0809, struct.pack("<HHHHII", 0x0600, dt, 0x0DBB, 0x07CC, 0, 6))
+    cells = b""
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                cells += _record(0x0203, struct.pack("<HHHd", r, c, 0, float(value)))
+            else:
+                cells += _record(0x0204, struct.pack("<HHH", r, c, 0) + _xl_string(str(value)))
+    width = max((len(r) for r in rows), default=0)
+    sheet = bof(0x0010) + _record(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, width, 0)) + cells + \
+        _record(0x000A, b"")
+    name = _xl_string("Sheet1", short=True)
+    head = bof(0x0005) + _record(0x0042, struct.pack("<H", 1200))
+    boundsheet_len = 4 + 6 + len(name)
+    globals_len = len(head) + boundsheet_len + 4
+    stream = head + _record(0x0085, struct.pack("<IBB", globals_len, 0, 0) + name) + _record(0x000A, b"") + sheet
+    stream += b"\x00" * (max(4096, -(-len(stream) // 512) * 512) - len(stream))
+    return _ole(stream)
+
+
+def _ole(stream: bytes, name: str = "Workbook") -> bytes:
+    """An OLE2 compound file holding one stream named ``name`` (512-byte sectors, no mini stream)."""
+    n_data = len(stream) // 512
+    n_fat = 1
+    while (n_fat + 1 + n_data) > n_fat * 128:
+        n_fat += 1
+    assert n_fat <= 109
+    fat = [0xFFFFFFFD] * n_fat + [0xFFFFFFFE]           # FAT sectors, then the directory sector
+    first = n_fat + 1
+    fat += [first + i + 1 for i in range(n_data - 1)] + [0xFFFFFFFE]
+    fat += [0xFFFFFFFF] * (n_fat * 128 - len(fat))
+    difat = list(range(n_fat)) + [0xFFFFFFFF] * (109 - n_fat)
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+              + b"\x00" * 6 + struct.pack("<IIIIIIIII", 0, n_fat, n_fat, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+              + struct.pack("<109I", *difat))
+
+    def entry(name, kind, child, start, size):
+        encoded = name.encode("utf-16-le") + b"\x00\x00" if name else b""
+        return (encoded.ljust(64, b"\x00") + struct.pack("<HBB", len(encoded), kind, 1 if name else 0)
+                + struct.pack("<III", 0xFFFFFFFF, 0xFFFFFFFF, child) + b"\x00" * 16 + b"\x00" * 4 + b"\x00" * 16
+                + struct.pack("<IQ", start, size))
+    directory = (entry("Root Entry", 5, 1, 0xFFFFFFFE, 0) + entry(name, 2, 0xFFFFFFFF, first, len(stream))
+                 + entry("", 0, 0xFFFFFFFF, 0, 0) * 2)
+    return header + struct.pack(f"<{len(fat)}I", *fat) + directory + stream
+
+
 def offices(e: pd.DataFrame, add) -> None:
     """Cases of the files offices really send: one sheet per township, Excel numbers and errors, names of
     counties written two ways, legacy workbooks, subtotals, signatures and contact details under the table."""
@@ -532,6 +592,12 @@ def offices(e: pd.DataFrame, add) -> None:
     add("concatenated_other_order.csv", {"concatenated_other_order.csv": csv_bytes(thirds[0]) + csv_bytes(swapped)},
         "refused", "columns in another order", row=len(thirds[0]) + 2,
         case="two exports joined, the second with two columns in another order")
+    typed = [list(cols)] + [[int(v) if c in ("年度", "家庭人口数") else v for c, v in zip(cols, r)]
+                            for r in e.to_numpy().tolist()]
+    add("legacy_workbook.xls", {"legacy_workbook.xls": xls_bytes(typed)}, "repaired", "old-format Excel 97-2003",
+        same_as_clean=True, case="a legacy .xls workbook (BIFF8), years and sizes as numbers")
+    add("compound_not_workbook.xls", {"compound_not_workbook.xls": _ole(b"\x00" * 4096, "EncryptedPackage")},
+        "refused", "cannot be read", case="a compound document without a workbook (as a password-protected one)")
     two = short.copy()
     two.loc[two["户编号"] == h0, "县(市、区、旗)"] = county[:-1] + "市"
     add("county_short_ambiguous.csv", {"county_short_ambiguous.csv": csv_bytes(two)}, "refused", "write the full name",
