@@ -623,6 +623,8 @@ def _excel_errors(raw: RawTable, mapping: dict) -> tuple[RawTable, list[Problem]
     problems, frame = [], None
     for label in mapping:
         text = raw.frame[label]
+        if not any(v[:1] == "#" for v in text.to_numpy()):     # the usual column: a quick look suffices
+            continue
         hit = text.str.upper().isin(errors)
         if not hit.any():
             continue

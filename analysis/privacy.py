@@ -186,7 +186,8 @@ def column_kind(values: pd.Series, min_names: int = 5, sample: int = 500) -> str
     text = text[text != ""].head(sample)
     if text.empty:
         return None
-    if text.map(is_id_number).mean() >= 0.5:
+    sized = text.str.len().isin([15, 18])
+    if sized.mean() >= 0.5 and text[sized].map(is_id_number).sum() >= 0.5 * len(text):
         return "id_number"
     if text.str.fullmatch(PHONE_PATTERN.pattern).mean() >= 0.5:
         return "phone"

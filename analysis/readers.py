@@ -592,7 +592,9 @@ def _unwrap_text_formulas(body: pd.DataFrame, headers: dict, notes: list[str]) -
     changed = {}
     for label in body.columns:
         col = body[label]
-        hit = col.str.startswith("=").fillna(False) & col.str.fullmatch(r'=\s*"[^"]*"').fillna(False)
+        if not any(v[:1] == "=" for v in col.to_numpy()):    # the usual column: a quick look suffices
+            continue
+        hit = col.str.fullmatch(r'=\s*"[^"]*"').fillna(False).astype(bool)
         if hit.any():
             body[label] = col.where(~hit, col.str.replace(r'^=\s*"([^"]*)"$', r"\1", regex=True))
             changed[headers.get(label, label)] = int(hit.sum())
@@ -610,10 +612,15 @@ def _repeated_headers(path: Path, body: pd.DataFrame, rows: pd.Series, header: l
     if len(names) < 2:
         return pd.Series(False, index=body.index), []
     # A header again: every value of the row is a header name, and most header names are there.
+    lead = body[body.columns[header.index(names[0])]]
+    maybe = lead.isin(set(names))                 # a quick look at one column first
+    if not maybe.any():
+        return maybe, []
+    body, rows = body[maybe], rows[maybe]
     named = body.isin(set(names)) | (body == "")
     candidates = named.all(axis=1) & (body.isin(set(names)).sum(axis=1) >= max(2, int(0.8 * len(set(names)))))
     if not candidates.any():
-        return candidates, []
+        return candidates.reindex(maybe.index, fill_value=False), []
     same = candidates & (body == pd.Series(header, index=body.columns)).all(axis=1)
     other = candidates & ~same
     problems = [Problem(str(path), int(rows[i]), None, "this row is a header with the columns in another order "
@@ -621,7 +628,7 @@ def _repeated_headers(path: Path, body: pd.DataFrame, rows: pd.Series, header: l
                                                          "would be read under the wrong columns; join the files "
                                                          "with their columns in the same order")
                 for i in other[other].index[:50]]
-    return same, problems
+    return same.reindex(maybe.index, fill_value=False), problems
 
 
 def _data_rows(body: pd.DataFrame, rows: pd.Series, notes: list[str]) -> pd.Series:
