@@ -51,7 +51,8 @@ def _config(entry: dict, tmp_path: Path) -> Path | None:
 
 def _matches(problem, entry: dict, path: Path) -> bool:
     target = path / entry["file"] if "file" in entry else path
-    return (problem.file == str(target) and entry["message"] in problem.message
+    where = f"{target}, sheet {entry['sheet']!r}" if "sheet" in entry else str(target)
+    return (problem.file == where and entry["message"] in problem.message
             and problem.row == entry.get("row", problem.row)
             and ("column" not in entry or (problem.column or "") == entry["column"]))
 
@@ -169,7 +170,7 @@ def test_personal_values_in_messages_are_masked(tmp_path):
 @pytest.mark.parametrize("text, value, repaired", [
     ("12,345元", 12345.0, True), ("1.2万", 12000.0, True), ("1.2万元", 12000.0, True), ("３,０００", 3000.0, True),
     ("¥1,234.5", 1234.5, True), ("12 345", 12345.0, True), ("-", 0.0, True), ("12345", 12345.0, False),
-    ("0.5", 0.5, False)])
+    ("0.5", 0.5, False), ("１２３４５", 12345.0, True), ("１２，３４５．５", 12345.5, True), ("２", 2.0, True)])
 def test_number_repairs(text, value, repaired):
     parsed = parsing.number(pd.Series([text, ""]))
     assert parsed.values.iloc[0] == value and not parsed.bad.iloc[0] and parsed.repaired.iloc[0] == repaired

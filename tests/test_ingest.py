@@ -175,14 +175,14 @@ def test_cli_exit_code_and_no_traceback(export, tmp_path):
 def test_file_changed_during_ingest_is_refused(export, tmp_path, monkeypatch):
     """Raw files are hashed before and after reading; a file rewritten meanwhile stops the ingest."""
     path = _write(export, tmp_path / "a.csv")
-    real = ingest.read_export
+    real = ingest.read_export_tables
 
     def read_then_touch(p, *args, **kwargs):
         out = real(p, *args, **kwargs)
         Path(p).write_bytes(Path(p).read_bytes() + b"\n")     # another program appends to the export
         return out
 
-    monkeypatch.setattr(ingest, "read_export", read_then_touch)
+    monkeypatch.setattr(ingest, "read_export_tables", read_then_touch)
     with pytest.raises(DataError, match="changed while it was being read"):
         ingest.ingest([path], out_dir=tmp_path / "out", key=b"k")
     assert not (tmp_path / "out" / "households").exists()

@@ -14,9 +14,14 @@ Every departure from the plain format is either repaired, and listed in ``ingest
   and totals rows, cells merged down a column, traditional-character or full-width headers, a column
   repeated with identical values, numbers with separators or units (``12,345元``, ``1.2万``), text and
   Excel-serial dates, identifiers with a float ``.0``, household values given on one member row only,
-  empty income cells (read as 0);
+  empty income cells (read as 0), one sheet per township (sheets with the same header read together; a
+  sheet of instructions passed over), a county's short name beside its full name in one prefecture
+  (北岭 / 北岭县), 户编号/人编号 that lost their leading zeros when the width is certain, 15-digit ID
+  numbers (read in their 18-character form), full-width digits, and (see :mod:`analysis.readers`)
+  subtotal rows, ``="..."`` cells, signature lines, legacy .xls workbooks and files joined with copy a+b;
 * refused, naming file, row and column: anything that cannot be read for certain (``12%`` or ``1,2万`` as
-  an amount, ``3/5/2021``, identifiers in scientific notation, rows with too many or too few values,
+  an amount, ``3/5/2021``, identifiers in scientific notation or with leading zeros lost from a column of
+  several widths, Excel error cells (``#N/A``...), rows with too many or too few values,
   formulas without saved results, a file that is not a table), years without a monitoring threshold in
   ``thresholds.csv``, dates outside 2000-2100 or elimination before monitoring, duplicate households or
   persons, members without a household, household sizes that differ from the member rows, negative or
@@ -41,11 +46,13 @@ import shutil
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from analysis.io import parsing, privacy, schema
 from analysis.config import DATA_PROCESSED, load_yaml, thresholds
@@ -64,10 +71,14 @@ AMOUNTS = (*schema.INCOME_COMPONENTS, *schema.EXPENSE_COMPONENTS)
 # Dates in the records belong to the monitoring era; anything outside is a typing or conversion error.
 DATE_RANGE = (pd.Timestamp("2000-01-01"), pd.Timestamp("2100-12-31"))
 LIMIT = 50   # problems listed per check and file; the count of the rest is given
+#: Endings of county-level names: a name without one (北岭) is the short form of the name with it (北岭县).
+COUNTY_SUFFIXES = ("县", "市", "区", "旗")
 #: Inputs with more text than this (bytes, all CSV files together) are read in chunks (see ``chunk_rows``).
 STREAM_BYTES = 256 << 20
 #: Rows per chunk when reading in chunks.
 CHUNK_ROWS = 100_000
+#: The folder name of the county partition for records without a county (as Arrow's hive partitioning).
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
 
 @dataclass
@@ -84,6 +95,7 @@ class FileReport:
     notes: list[str] = field(default_factory=list)
     problems: int = 0
     columns: dict[str, str] = field(default_factory=dict)   # canonical name -> header as written
+    source: str = ""            # the input file, when ``path`` names one sheet of it
 
 
 @dataclass
@@ -123,9 +135,9 @@ def render_report(files: list[FileReport], problems: list[Problem], households: 
         lines.append(f"| {Path(f.path).name} | {f.encoding} | {f.kind} | {f.rows_in} | {f.rows_skipped} | "
                      f"{out_h} | {out_m} | {f.problems} |")
     lines += ["", "## Repairs and warnings", ""]
-    lines += [f"- {Path(f.path).name}: {n}" for f in files for n in f.notes] or ["- none"]
+    lines += [f"- {Path(f.path).name}: {_redact_text(n, set())}" for f in files for n in f.notes] or ["- none"]
     if refused:
-        lines += ["", "## Problems", ""] + [f"- {p}" for p in problems]
+        lines += ["", "## Problems", ""] + [f"- {p}" for p in _redacted(problems, set())]
     else:
         lines += ["", f"Total: {households} household-years, {members} person-years."]
     return "\n".join(lines) + "\n"
@@ -325,8 +337,10 @@ def _parse_many(texts: list[pd.Series], kind: str, cat: dict) -> list[parsing.Pa
             for k in range(len(texts))]
 
 
-def _typed(raw: RawTable, mapping: dict, config_dir) -> tuple[pd.DataFrame, list[Problem], list[str]]:
-    """Parse every mapped column into canonical types; problems located by row and raw header."""
+def _typed(raw: RawTable, mapping: dict, config_dir, widths: dict | None = None
+           ) -> tuple[pd.DataFrame, list[Problem], list[str]]:
+    """Parse every mapped column into canonical types; problems located by row and raw header. ``widths``:
+    identifier widths met in earlier chunks of the same file (see :func:`_leading_zeros`)."""
     cat = load_yaml("catalogue.yaml", config_dir)
     lookups, table, kinds = value_lookups(config_dir), variants(config_dir), _kinds()
     out, problems, notes, parsed = {}, [], [], {}
@@ -343,7 +357,7 @@ def _typed(raw: RawTable, mapping: dict, config_dir) -> tuple[pd.DataFrame, list
         text, header = raw.frame[label], raw.headers.get(label, label)
         kind = kinds.get(canon, "str")
         if canon in ("household_id", "person_id", "personal:id_number"):
-            out[canon], p, n = _identifier(text, raw, header)
+            out[canon], p, n = _identifier(text, raw, header, pad=canon != "personal:id_number", widths=widths)
             problems, notes = problems + p, notes + n
             continue
         if canon.startswith("personal:"):
@@ -383,7 +397,8 @@ def _parse_report(parsed: parsing.Parsed, text: pd.Series, raw: RawTable, header
     return problems, notes
 
 
-def _identifier(text: pd.Series, raw: RawTable, header: str) -> tuple[pd.Series, list[Problem], list[str]]:
+def _identifier(text: pd.Series, raw: RawTable, header: str, pad: bool = False, widths: dict | None = None
+                ) -> tuple[pd.Series, list[Problem], list[str]]:
     """Identifiers (户编号, 人编号, ID numbers) as text that links records across files and years.
 
     Full-width digits are folded and a float artefact ``.0`` is removed (``0200050800.0`` and
@@ -401,7 +416,60 @@ def _identifier(text: pd.Series, raw: RawTable, header: str) -> tuple[pd.Series,
                         f"the identifier {text[i]!r} is in scientific notation: Excel has rounded it and its last "
                         "digits are lost; format the column as text in the source system's export and export again")
                 for i in sci[sci].index[:LIMIT]]
-    return value.where(text != "").astype("string"), problems + _more(raw, header, int(sci.sum())), notes
+    problems += _more(raw, header, int(sci.sum()))
+    if not pad:
+        value, n = _first_generation_ids(value, raw, header)
+        notes += n
+    if pad:
+        value, p, n = _leading_zeros(value, raw, header, None if widths is None else widths.setdefault(header, set()))
+        problems, notes = problems + p, notes + n
+    return value.where(text != "").astype("string"), problems, notes
+
+
+def _first_generation_ids(value: pd.Series, raw: RawTable, header: str) -> tuple[pd.Series, list[str]]:
+    """15-digit resident ID numbers (issued before 1999) in their 18-character form, as the same person's ID
+    is written since: the birth date and sex are then read as from any other ID number."""
+    old = value.map(privacy.is_first_generation_id, na_action="ignore").fillna(False).astype(bool)
+    if not old.any():
+        return value, []
+    return value.where(~old, value[old].map(privacy.upgrade_id)), [
+        f"column {header!r}: {int(old.sum())} first-generation 15-digit ID number(s) read in their 18-character "
+        f"form (19 before the year, check character added), rows {_fmt(_rows(raw, old))}"]
+
+
+def _leading_zeros(value: pd.Series, raw: RawTable, header: str, seen: set[int] | None = None
+                   ) -> tuple[pd.Series, list[Problem], list[str]]:
+    """户编号 / 人编号 that lost their leading zeros (stored as Excel numbers) among ones that kept them.
+
+    A column is zero-padded when some of its identifiers start with 0. The zeros of the shorter identifiers
+    that do not start with 0 are restored when the width is certain: every identifier starting with 0 has
+    the same width. When they have several widths, how many zeros were lost is unknown and the column is
+    refused. A column where no identifier starts with 0 is not padded and is left as it is. ``seen``: the
+    widths met in earlier chunks of the same file (updated).
+    """
+    digits = value.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
+    zero = digits & value.str.startswith("0").fillna(False).astype(bool)
+    widths = {int(n) for n in value[zero].str.len().unique()} | set(seen or ())
+    if seen is not None:
+        seen |= widths
+    if not widths:
+        return value, [], []
+    width = max(widths)
+    lengths = value.str.len().where(digits)
+    short = (digits & ~zero & (lengths < width)).fillna(False).astype(bool)
+    if not short.any():
+        return value, [], []
+    rows = _rows(raw, short)
+    if len(widths) > 1:
+        return value, [Problem(raw.path, rows[0], header,
+                               f"identifiers in this column have leading zeros and different widths "
+                               f"({', '.join(map(str, sorted(widths)))} digits), and {int(short.sum())} shorter one(s) "
+                               f"have none (rows {_fmt(rows)}): how many leading zeros were lost cannot be told; "
+                               "format the column as text in the export and export again")], []
+    restored = value.where(~short, value.str.zfill(width))
+    return restored, [], [f"column {header!r}: {int(short.sum())} identifier(s) had lost their leading zeros (stored "
+                          f"as numbers in Excel); restored to the width of the others, {width} digits (rows "
+                          f"{_fmt(rows)})"]
 
 
 def _more(raw: RawTable, column: str | None, count: int) -> list[Problem]:
@@ -449,7 +517,10 @@ def _multi_code(t: pd.DataFrame, columns: list[str], kind: str, prefix: str, raw
         mapped = exploded.map({v: lookup.get(normalize_header(v, table)) for v in exploded.unique()})
         allowed = ", ".join(e["zh"] for e in load_yaml("catalogue.yaml", config_dir)[kind].values())
         for i in mapped[mapped.isna()].index.unique()[:LIMIT]:
+            personal = privacy.personal_kinds(str(t.at[i, col]))
             problems.append(Problem(raw.path, int(raw.rows[i]), reverse[col],
+                                    f"this cell holds personal data ({', '.join(personal)}) besides the "
+                                    f"{kind.replace('_', ' ')}; remove it from the export" if personal else
                                     f"unknown {kind.replace('_', ' ')[:-1]} {t.at[i, col]!r}; allowed: {allowed}"))
         for code in mapped.dropna().unique():
             hit = mapped[mapped == code].index.unique()
@@ -484,9 +555,24 @@ def read_export(path: str | Path, key: bytes, config_dir=None, counties: set[str
     return export_from_raw(read_raw(path), key, config_dir, counties)
 
 
-def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[str] | None = None
+def read_export_tables(path: str | Path, key: bytes, config_dir=None, counties: set[str] | None = None
+                       ) -> list[tuple[pd.DataFrame | None, pd.DataFrame | None, FileReport, list[Problem]]]:
+    """:func:`read_export` for each table of a file: a workbook with one sheet per township gives one
+    result per sheet (each report's ``path`` names file and sheet, its ``source`` the file)."""
+    tables = readers.read_tables(path, set(header_index(config_dir)))
+    results = []
+    for raw in tables:
+        hh, mem, report, problems = export_from_raw(raw, key, config_dir, counties)
+        report.source = str(path)
+        results.append((hh, mem, report, problems))
+    return results
+
+
+def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[str] | None = None,
+                    id_widths: dict | None = None
                     ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, FileReport, list[Problem]]:
-    """:func:`read_export` of a file already read (or of one chunk of a large file)."""
+    """:func:`read_export` of a file already read (or of one chunk of a large file: then ``id_widths``, one
+    dict for all chunks, carries what earlier chunks showed of the identifiers' widths)."""
     path = raw.path
     report = FileReport(str(path), raw.encoding, rows_in=raw.rows_read, rows_skipped=raw.rows_read - len(raw.frame),
                         notes=list(raw.notes))
@@ -500,12 +586,14 @@ def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[st
                                 "cannot tell what this file holds: it has neither the income columns of a household "
                                 "table (工资性收入, 生产经营性收入, 财产性收入, 转移性收入) nor person columns "
                                 f"(人编号, 证件号码, 姓名...). Headers found: "
-                                f"{', '.join(list(raw.headers.values())[:20])}"))
+                                f"{', '.join(repr(h) for h in list(raw.headers.values())[:20])}"))
         return None, None, report, _redacted(problems, _personal_values(raw, mapping))
     problems += _required_problems(raw, canon, kind, config_dir)
+    raw, error_problems = _excel_errors(raw, mapping)
+    problems += error_problems
     if problems:
         return None, None, report, _redacted(problems, _personal_values(raw, mapping))
-    t, typed_problems, notes = _typed(raw, mapping, config_dir)
+    t, typed_problems, notes = _typed(raw, mapping, config_dir, id_widths)
     problems += typed_problems
     report.notes += notes
     t["household_id"] = privacy.pseudonymize(t["household_id"], key, "H")
@@ -525,6 +613,30 @@ def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[st
     problems += _leaks(raw, known, [f for f in (households, members) if f is not None], report.columns)
     report.notes = [_redact_text(n, known) for n in report.notes]
     return households, members, report, _redacted(problems, known)
+
+
+def _excel_errors(raw: RawTable, mapping: dict) -> tuple[RawTable, list[Problem]]:
+    """Cells of the columns read that show an Excel error (``#N/A``, ``#DIV/0!``...): the value behind them is
+    unknown, so each is refused, naming its row and column; they are then read as empty so that the same
+    cell is not reported again as unreadable."""
+    errors = {e.upper() for e in readers.EXCEL_ERRORS}
+    problems, frame = [], None
+    for label in mapping:
+        text = raw.frame[label]
+        if not any(v[:1] == "#" for v in text.to_numpy()):     # the usual column: a quick look suffices
+            continue
+        hit = text.str.upper().isin(errors)
+        if not hit.any():
+            continue
+        header = raw.headers.get(label, label)
+        problems += [Problem(raw.path, int(raw.rows[i]), header,
+                             f"the cell shows the Excel error {text[i]}: a formula failed, so the value is unknown; "
+                             "correct the formula or type the value, save, and export again")
+                     for i in hit[hit].index[:LIMIT]]
+        problems += _more(raw, header, int(hit.sum()))
+        frame = raw.frame.copy() if frame is None else frame
+        frame.loc[hit, label] = ""
+    return (raw if frame is None else replace(raw, frame=frame)), problems
 
 
 def _rows(raw: RawTable, mask: pd.Series) -> list[int]:
@@ -583,7 +695,9 @@ def _county_problems(hh: pd.DataFrame, raw: RawTable, header: dict, counties: se
     name = hh["county"].fillna("")
     folded = name.map(lambda v: normalize_header(v, {}))
     improper = (name != "") & (folded.str.fullmatch(r"[\d\W_]+") | folded.str.fullmatch(TOTAL_WORD))
-    unknown = (name != "") & ~improper & ~folded.isin(counties or ())
+    listed = set(counties or ())
+    short = {n[:-1] for n in listed if n.endswith(COUNTY_SUFFIXES) and len(n) > 2}
+    unknown = (name != "") & ~improper & ~folded.isin(listed | short)
     if not counties:
         unknown[:] = False
     problems = [Problem(raw.path, int(raw.rows[i]), header.get("county"),
@@ -772,13 +886,19 @@ def _leaks(raw: RawTable, known: set[str], frames: list[pd.DataFrame], header: d
 
 
 def _redact_text(text: str, known: set[str]) -> str:
-    """Mask ID numbers, phone numbers and the file's personal values quoted in a message."""
-    for _, value in privacy.find_identifiers(text):
-        text = text.replace(value, value[:4] + "*" * (len(value) - 4))
-    if known:
-        text = re.sub(r"'([^']{2,})'", lambda m: f"'{m.group(1)[0]}{'*' * (len(m.group(1)) - 1)}'"
-                      if m.group(1) in known else m.group(0), text)
-    return text
+    """A message that quotes no personal value: ID numbers, bank cards, phone numbers, addresses and names
+    after a word such as 填表人 are replaced by the kind of value they are (:func:`privacy.redact`); a quoted
+    value that is one of the file's personal values (``known``) or reads as a personal name (and is not a
+    known header) is masked but for its first character."""
+    text = privacy.redact(text)
+
+    def mask(m):
+        value = m.group(1)
+        if value in known or (privacy.name_like(pd.Series([value])).iloc[0]
+                              and normalize_header(value) not in readers._default_known_headers()):
+            return f"'{value[0]}{'*' * (len(value) - 1)}'"
+        return m.group(0)
+    return re.sub(r"'([^'\n]{2,})'", mask, text)
 
 
 def _redacted(problems: list[Problem], known: set[str]) -> list[Problem]:
@@ -847,15 +967,18 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
         from tqdm.auto import tqdm
         iterator = tqdm(files, desc="ingest", unit="file")
     for path in iterator:
-        hh, mem, report, file_problems = _read_one(path, key, config_dir, allowed)
-        reports.append(report)
-        problems += file_problems
-        hh_parts += [hh.assign(_file=str(path))] if hh is not None else []
-        mem_parts += [mem.assign(_file=str(path))] if mem is not None else []
+        for hh, mem, report, file_problems in _read_one(path, key, config_dir, allowed):
+            reports.append(report)
+            problems += file_problems
+            hh_parts += [hh.assign(_file=report.path)] if hh is not None else []
+            mem_parts += [mem.assign(_file=report.path)] if mem is not None else []
     households = pd.concat(hh_parts, ignore_index=True) if hh_parts else schema.empty_frame("households")
     members = pd.concat(mem_parts, ignore_index=True) if mem_parts else schema.empty_frame("members")
     if not problems and households.empty:
         problems.append(Problem(", ".join(map(str, files[:5])), None, None, NO_HOUSEHOLDS))
+    if not problems:
+        households, county_problems = _unify_counties(households, reports, allowed)
+        problems += county_problems
     if not problems:
         problems += _cross_checks(households, members, {f.path: f.columns for f in reports})
     _refuse_if_any(problems, before, reports, report_path)
@@ -882,8 +1005,10 @@ def _refuse_if_any(problems: list[Problem], before: dict[str, str], reports: lis
                            for name, digest in before.items() if file_sha256(name) != digest]
     if not problems:
         return
+    problems = _redacted(problems, set())     # whatever the check, no message quotes a personal value
     for r in reports:
-        r.problems = sum(p.file == r.path for p in problems)
+        r.problems = sum(p.file == r.path or (not r.source and p.file.startswith(f"{r.path}, sheet "))
+                         for p in problems)
     if report_path is not None:
         _write_text(report_path, render_report(reports, problems))
     raise DataError(problems)
@@ -901,19 +1026,19 @@ def _final_tables(households: pd.DataFrame, members: pd.DataFrame) -> tuple[pd.D
     return households, members
 
 
-def _read_one(path: Path, key: bytes, config_dir, counties) -> tuple:
-    """:func:`read_export` that turns any failure into located problems: one unreadable file must give a
-    message, never a traceback, and must not stop the other files from being checked."""
+def _read_one(path: Path, key: bytes, config_dir, counties) -> list[tuple]:
+    """:func:`read_export_tables` that turns any failure into located problems: one unreadable file must give
+    a message, never a traceback, and must not stop the other files from being checked."""
     try:
-        return read_export(path, key, config_dir, counties)
+        return read_export_tables(path, key, config_dir, counties)
     except DataError as exc:
-        return None, None, FileReport(str(path), kind="unreadable"), exc.problems
+        return [(None, None, FileReport(str(path), kind="unreadable"), exc.problems)]
     except Exception as exc:  # noqa: BLE001 - any defect met on hostile input must still end in a message
         logging.getLogger(__name__).debug("reading %s failed", path, exc_info=True)
         message = _redact_text(f"{type(exc).__name__}: {exc}", set())
-        return None, None, FileReport(str(path), kind="unreadable"), [Problem(
+        return [(None, None, FileReport(str(path), kind="unreadable"), [Problem(
             str(path), None, None, f"the file could not be read ({message}); nothing was written. This is a "
-                                   "defect in the suite: please report it with a description of the file")]
+                                   "defect in the suite: please report it with a description of the file")])]
 
 
 def _check_report_path(report_path, out: Path) -> Path | None:
@@ -954,7 +1079,7 @@ def _cross_checks(households: pd.DataFrame, members: pd.DataFrame, headers: dict
             where = "; ".join(f"{Path(f).name} row {r}" for f, r in zip(grp["_file"], grp["_row"]))
             problems.append(Problem(grp["_file"].iloc[0], int(grp["_row"].iloc[0]),
                                     col(grp["_file"].iloc[0], "household_id", "户编号"),
-                                    f"the same household and year ({grp['year'].iloc[0]}) is in more than one file: "
+                                    f"the same household and year ({grp['year'].iloc[0]}) is in more than one file or sheet: "
                                     f"{where}"))
     if members.empty or households.empty:
         return problems
@@ -974,6 +1099,59 @@ def _cross_checks(households: pd.DataFrame, members: pd.DataFrame, headers: dict
                                 f"the household states {row['size']} members in {row['year']} but {row['members']} "
                                 "member row(s) were found"))
     return problems
+
+
+def county_names(pairs: pd.DataFrame, listed: set[str] | None = None) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Short county names (北岭) to unify with the full name (北岭县) written elsewhere in the same prefecture.
+
+    ``pairs`` holds the distinct (prefecture, county) of the data; ``listed`` the configured county names (a
+    short name on its own is mapped to the listed full name). A name maps to another when it equals that
+    name minus a final 县, 市, 区 or 旗, both in one prefecture (or no prefecture given). Returns
+    {short: full}, and {short: [full names]} for short names that could be more than one county (refused).
+    """
+    mapping, ambiguous = {}, {}
+    for _, grp in pairs.fillna({"prefecture": ""}).groupby("prefecture"):
+        names = set(grp["county"].dropna()) | set(listed or ())
+        for short in sorted(set(grp["county"].dropna())):
+            full = sorted(n for n in names if n != short and len(short) >= 2 and n[:-1] == short
+                          and n.endswith(COUNTY_SUFFIXES))
+            if len(full) == 1:
+                mapping[short] = full[0]
+            elif full:
+                ambiguous[short] = full
+    return mapping, ambiguous
+
+
+def _unify_counties(households: pd.DataFrame, reports: list[FileReport], listed: set[str] | None,
+                    names: tuple[dict, dict] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Short county names given the full name they stand for, with a note in the report of each file that
+    used one; a short name that could stand for two counties is refused. ``names``: the result of
+    :func:`county_names` for all the data, when ``households`` is a part of it."""
+    if households.empty:
+        return households, []
+    present = set(households["county"].dropna())
+    mapping, ambiguous = names or county_names(households[["prefecture", "county"]].drop_duplicates(), listed)
+    mapping = {k: v for k, v in mapping.items() if k in present}
+    ambiguous = {k: v for k, v in ambiguous.items() if k in present}
+    problems = []
+    by_path = {r.path: r for r in reports}
+    for short, full in ambiguous.items():
+        rows = households[households["county"] == short]
+        problems.append(Problem(rows["_file"].iloc[0], int(rows["_row"].iloc[0]),
+                                by_path[rows["_file"].iloc[0]].columns.get("county", "县(市、区、旗)"),
+                                f"county {short!r} could be {' or '.join(map(repr, full))}, both in the same "
+                                "prefecture; write the full name"))
+    if problems or not mapping:
+        return households, problems
+    hit = households["county"].isin(list(mapping))
+    for (file, short), grp in households[hit].groupby(["_file", "county"], sort=False):
+        full = mapping[short]
+        where = households[households["county"] == full]
+        source = (f"as in {Path(where['_file'].iloc[0]).name} row {int(where['_row'].iloc[0])}" if len(where)
+                  else "as in the list of known counties")
+        by_path[file].notes.append(f"county {short!r} is the short form of {full!r} ({source}); read as {full!r}: "
+                                   f"{len(grp)} household-year(s), rows {_fmt(sorted(int(r) for r in grp['_row']))}")
+    return households.assign(county=households["county"].replace(mapping)), []
 
 
 def _attach_geography(households: pd.DataFrame) -> pd.DataFrame:
@@ -1024,8 +1202,12 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, report: s
 
 
 def _sources(reports: list[FileReport], before: dict[str, str]) -> list[dict]:
-    """What ``sources.json`` records of each input file: its name, SHA-256 and data rows read."""
-    return [{"file": Path(f.path).name, "sha256": before.get(str(f.path), ""), "rows_in": f.rows_in} for f in reports]
+    """What ``sources.json`` records of each input file: its name, SHA-256 and data rows read (the rows of
+    all its sheets read)."""
+    rows: dict[str, int] = {}
+    for f in reports:
+        rows[f.source or f.path] = rows.get(f.source or f.path, 0) + f.rows_in
+    return [{"file": Path(p).name, "sha256": before.get(str(p), ""), "rows_in": n} for p, n in rows.items()]
 
 
 def _sources_json(sources: list[dict]) -> str:
@@ -1035,12 +1217,29 @@ def _sources_json(sources: list[dict]) -> str:
 
 def _write_partitioned(frame: pd.DataFrame, path: Path, basename: str | None = None) -> None:
     """``frame`` as Parquet under ``path``, a folder per county. With ``basename`` (containing ``{i}``) the
-    files are added to what the folder holds (names must differ); without, the folder must be new."""
+    files are added to what the folder holds (names must differ); without, the folder must be new.
+
+    The layout is that of a hive-partitioned Arrow dataset (``county=<percent-encoded name>``, the county
+    column in the folder name only), written one file per county with :func:`pyarrow.parquet.write_table` in
+    the calling thread: the dataset writer's background threads could still be running when the
+    interpreter exits, which aborted the process now and then ("terminate called without an active
+    exception", exit status 134) after a successful ingest.
+    """
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    ds.write_dataset(table, path, format="parquet", partitioning=["county"], partitioning_flavor="hive",
-                     basename_template=basename or "part-{i}.parquet",
-                     existing_data_behavior="overwrite_or_ignore" if basename else "error",
-                     max_rows_per_file=0, max_rows_per_group=1 << 20)
+    if table.num_rows == 0:
+        return
+    if basename is None and path.exists() and any(path.iterdir()):
+        raise FileExistsError(f"{path} already holds data")
+    county = table.column("county")
+    rest = table.drop_columns(["county"])
+    for value in pc.unique(county).to_pylist():
+        part = rest.filter(pc.is_null(county) if value is None else pc.equal(county, value))
+        folder = path / f"county={HIVE_NULL if value is None else quote(str(value), safe='')}"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / (basename or "part-{i}.parquet").format(i=0)
+        if target.exists():
+            raise FileExistsError(f"{target} already exists")
+        pq.write_table(part, target, row_group_size=1 << 20)
 
 
 def replace_dir(new: Path, final: Path) -> None:
@@ -1083,7 +1282,7 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
             problems.append(Problem(", ".join(map(str, files[:5])), None, None, NO_HOUSEHOLDS))
         counts = (0, 0)
         if not problems:
-            counts, finish_problems = _finish_chunked(parts, staging, {f.path: f.columns for f in reports})
+            counts, finish_problems = _finish_chunked(parts, staging, reports, allowed)
             problems += finish_problems
         _refuse_if_any(problems, before, reports, report_path)
         result = IngestResult(None, None, reports, *counts)
@@ -1118,13 +1317,14 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
                 ) -> tuple[FileReport, list[Problem]]:
     """Read one file chunk by chunk, staging each chunk's canonical records under ``parts``."""
     report, problems = FileReport(str(path)), []
+    widths: dict[str, set[int]] = {}
     try:
         if readers.is_text_table(path):
             count = bar.update if bar is not None else None
             chunks = readers.iter_text_chunks(path, chunk_rows, group_of=_group_columns(config_dir),
                                               count_bytes=count)
         else:
-            chunks = iter([read_raw(path)])
+            chunks = iter(readers.read_tables(path, set(header_index(config_dir))))
             if bar is not None:
                 bar.update(path.stat().st_size)
         for n, raw in enumerate(chunks):
@@ -1134,7 +1334,7 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
             if raw.frame.empty:
                 report.notes += [note for note in raw.notes if note not in report.notes]
                 continue
-            hh, mem, part, chunk_problems = export_from_raw(raw, key, config_dir, counties)
+            hh, mem, part, chunk_problems = export_from_raw(raw, key, config_dir, counties, widths)
             report.kind, report.columns = part.kind, part.columns
             report.households_out += part.households_out
             report.members_out += part.members_out
@@ -1162,17 +1362,27 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
     return report, problems
 
 
-def _finish_chunked(parts: Path, staging: Path, headers: dict[str, dict]) -> tuple[tuple[int, int], list[Problem]]:
-    """Checks across files and chunks, members' geography, and the final tables, one county at a time."""
+def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allowed: set[str] | None
+                    ) -> tuple[tuple[int, int], list[Problem]]:
+    """Checks across files and chunks, members' geography, and the final tables, one county at a time (a
+    county written with its short and full name is one county)."""
+    headers = {f.path: f.columns for f in reports}
     households = ds.dataset(parts / "households", format="parquet", partitioning="hive")
     members = (ds.dataset(parts / "members", format="parquet", partitioning="hive")
                if (parts / "members").exists() else None)
     counties = sorted(households.to_table(columns=["county"]).column("county").unique().to_pylist(),
                       key=lambda c: (c is None, c or ""))
-    problems, n_households, n_members = [], 0, 0
+    pairs = households.to_table(columns=["prefecture", "county"]).to_pandas().drop_duplicates()
+    names = county_names(pairs.astype("object"), allowed)
+    groups: dict = {}
     for county in counties:
-        where = ds.field("county").is_null() if county is None else ds.field("county") == county
+        groups.setdefault(names[0].get(county, county), []).append(county)
+    problems, n_households, n_members = [], 0, 0
+    for county, group in groups.items():
+        where = ds.field("county").is_null() if county is None else ds.field("county").isin(group)
         hh = _staged(households, where, "households")
+        hh, county_problems = _unify_counties(hh, reports, allowed, names)
+        problems += county_problems
         mem = schema.empty_frame("members").assign(_file=pd.Series(dtype="string"), _row=pd.Series(dtype="int64"))
         if members is not None:
             ids = pa.array(hh["household_id"].dropna().unique().tolist(), type=pa.string())

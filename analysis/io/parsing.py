@@ -25,8 +25,10 @@ from functools import wraps
 import numpy as np
 import pandas as pd
 
-PLAIN = r"[+-]?\d+(?:\.\d+)?"
-GROUPED = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+# ASCII digits only: a regular expression's \d also matches full-width digits (０-９), which the number
+# conversion does not read; those are folded first (NFKC) and the cell counted as repaired.
+PLAIN = r"[+-]?[0-9]+(?:\.[0-9]+)?"
+GROUPED = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 # Characters that occupy no space but break matching: zero-width space/joiners and a stray byte-order mark.
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
@@ -159,7 +161,7 @@ def code(text: pd.Series, lookup: dict[str, str], variants: dict | None = None) 
 
 @_on_uniques
 def date(text: pd.Series) -> Parsed:
-    iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").astype(bool)
+    iso = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").astype(bool)
     if (iso | (text == "")).all():   # the usual column: ISO dates or empty cells
         values = pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce").astype("datetime64[ms]")
         bad = (values.isna() & iso).astype(bool)
@@ -173,7 +175,7 @@ def _date_text(text: pd.Series) -> Parsed:
     empty = s == ""
     serial = s.str.fullmatch(r"\d{5}(?:\.\d+)?")
     compact = s.str.fullmatch(r"(?:19|20)\d{6}")
-    iso = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?)?")
+    iso = (s == text.str.strip()) & s.str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?)?")
     parts = s.str.extract(f"^{DATE_TEXT}$")
     parts = parts.where(~compact, s.str.extract(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$"))
     ymd = parts[["y", "m", "d"]].apply(pd.to_numeric, errors="coerce")

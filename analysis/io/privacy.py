@@ -25,6 +25,17 @@ KEY_FILE = PROJECT_ROOT / ".pseudonym_key"
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = "10X98765432"  # GB 11643-1999: check character for (sum of weighted digits) mod 11
 ID_PATTERN = re.compile(r"(?<![0-9A-Za-z.])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z.])")
+# First-generation resident ID numbers (before 1999): 15 digits, the birth date without the century, no
+# check character.
+ID15_PATTERN = re.compile(r"(?<![0-9A-Za-z.])[1-9]\d{5}\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?![0-9A-Za-z.])")
+# Bank card numbers: 16 to 19 digits (spaces or dashes between groups allowed) with a correct Luhn digit.
+CARD_PATTERN = re.compile(r"(?<![0-9A-Za-z.])\d{4}(?:[ -]?\d){12,15}(?![0-9A-Za-z.])")
+# Fixed-line numbers with their area code (0371-66668888, (010)12345678).
+LANDLINE_PATTERN = re.compile(r"(?<![0-9A-Za-z.])[(（]?0[1-9]\d{1,2}[)）]?[- ]?[2-9]\d{6,7}(?![0-9A-Za-z.])")
+# A name after a word that introduces a person (填表人：王丽华, 联系人 张三, 户主:李明).
+PERSON_LABELS = ("填表人", "填报人", "制表人", "审核人", "负责人", "联系人", "经办人", "统计人", "帮扶责任人", "帮扶人",
+                 "责任人", "户主", "姓名", "签字", "签名")
+LABELLED_NAME = re.compile(rf"(?:{'|'.join(PERSON_LABELS)})\s*[:：]?\s*([\u4e00-\u9fff]{{2,4}})")
 # Not inside a longer token: hex pseudonyms and decimals hold digit runs that are not phone numbers.
 PHONE_PATTERN = re.compile(r"(?<![0-9A-Za-z.])1[3-9]\d{9}(?![0-9A-Za-z.])")
 # A street address down to the house: a place word (村, 组, 路, 街, 巷, 社区, 小区, 弄) followed by a house number.
@@ -79,17 +90,79 @@ def is_valid_id(text: str) -> bool:
     return bool(ID_PATTERN.fullmatch(text)) and id_check_char(text[:17]) == text[17]
 
 
+def is_first_generation_id(text: str) -> bool:
+    """True when ``text`` is a 15-digit first-generation resident ID number (a valid birth date in it)."""
+    text = str(text).strip()
+    if not ID15_PATTERN.fullmatch(text):
+        return False
+    return not pd.isna(pd.to_datetime("19" + text[6:12], format="%Y%m%d", errors="coerce"))
+
+
+def is_id_number(text: str) -> bool:
+    """An 18-character resident ID number with a correct check character, or a 15-digit one."""
+    return is_valid_id(text) or is_first_generation_id(text)
+
+
+def upgrade_id(text: str) -> str:
+    """A 15-digit ID number in its 18-character form (19 before the year, the check character added), as
+    the ID of the same person is written since 1999.
+
+    >>> upgrade_id("110105491231002")
+    '11010519491231002X'
+    """
+    first17 = text[:6] + "19" + text[6:]
+    return first17 + id_check_char(first17)
+
+
+def luhn_ok(digits: str) -> bool:
+    """Whether a card number's last digit is its Luhn check digit."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
 def find_identifiers(text: str) -> list[tuple[str, str]]:
-    """Resident ID numbers (with a valid check character), mobile numbers and street addresses with a house
-    number found in ``text``.
+    """Resident ID numbers (18 characters with a valid check character, or 15 digits with a valid birth
+    date), bank card numbers (16-19 digits, valid Luhn digit), mobile numbers and street addresses with a
+    house number found in ``text``.
 
     >>> find_identifiers("住 平泰镇张黄3村5组12号")
     [('address', '平泰镇张黄3村5组12号')]
     """
     found = [("id_number", m.group(0)) for m in ID_PATTERN.finditer(text) if is_valid_id(m.group(0))]
+    found += [("id_number", m.group(0)) for m in ID15_PATTERN.finditer(text) if is_first_generation_id(m.group(0))]
+    ids = {v for _, v in found}
+    found += [("bank_card", m.group(0)) for m in CARD_PATTERN.finditer(text)
+              if m.group(0) not in ids and luhn_ok(re.sub(r"\D", "", m.group(0)))]
     found += [("phone", m.group(0)) for m in PHONE_PATTERN.finditer(text)]
     found += [("address", m.group(0)) for m in ADDRESS_PATTERN.finditer(text)]
     return found
+
+
+KIND_WORDS = {"id_number": "an ID number", "bank_card": "a bank card number", "phone": "a phone number",
+              "address": "an address", "name": "a name"}
+
+
+def personal_kinds(text: str) -> list[str]:
+    """The kinds of personal value in ``text`` (see :func:`redact`), in plain words, each once."""
+    kinds = [k for k, _ in find_identifiers(text)]
+    kinds += ["phone"] * bool(LANDLINE_PATTERN.search(text)) + ["name"] * bool(LABELLED_NAME.search(text))
+    return [KIND_WORDS[k] for k in dict.fromkeys(kinds)]
+
+
+def redact(text: str) -> str:
+    """``text`` with every ID number, bank card, phone number, address and labelled name (填表人：王丽华)
+    replaced by the kind of value it is.
+
+    >>> redact("填表人：王丽华 13912345678")
+    '填表人：[a name] [a phone number]'
+    """
+    for kind, value in sorted(find_identifiers(text), key=lambda f: -len(f[1])):
+        text = text.replace(value, f"[{KIND_WORDS[kind]}]")
+    text = LANDLINE_PATTERN.sub("[a phone number]", text)
+    return LABELLED_NAME.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + "[a name]", text)
 
 
 def name_like(values: pd.Series) -> pd.Series:
@@ -113,7 +186,8 @@ def column_kind(values: pd.Series, min_names: int = 5, sample: int = 500) -> str
     text = text[text != ""].head(sample)
     if text.empty:
         return None
-    if text.map(is_valid_id).mean() >= 0.5:
+    sized = text.str.len().isin([15, 18])
+    if sized.mean() >= 0.5 and text[sized].map(is_id_number).sum() >= 0.5 * len(text):
         return "id_number"
     if text.str.fullmatch(PHONE_PATTERN.pattern).mean() >= 0.5:
         return "phone"

@@ -25,13 +25,20 @@ Leading blank rows and a one-cell title row above the header are skipped; a head
 (an Excel merged header) is joined; blank rows and totals rows (合计 / 总计 / 小计 with mostly numbers)
 are removed; in XLSX, cells merged down a column are filled with their value. A CSV row with more
 values than the header is refused unless the extra values are all empty (then they are dropped); a
-non-blank row with fewer values is refused, because its values may have shifted columns.
+non-blank row with fewer values is refused, because its values may have shifted columns. Subtotal rows of
+Excel's 分类汇总 ("长福镇 汇总"), signature and contact lines under the table (填表人：…), and header rows
+repeated by joining files (copy a+b+c, whose end-of-file byte 0x1A is ignored) are skipped and noted; a
+repeated header with the columns in another order is refused. Cells written as ``="0002020000"`` hold
+the text inside the quotation marks. Workbooks: every sheet holding the table is read (see
+:func:`read_tables`); legacy .xls (BIFF8) workbooks are read too; Excel error cells, which the cell
+reader gives as empty, are read from the sheet's XML (.xlsx only) so that they can be refused.
 """
 from __future__ import annotations
 
 import codecs
 import csv
 import datetime as dt
+import html
 import io
 import re
 import zipfile
@@ -48,14 +55,26 @@ from analysis.io.parsing import normalize
 XLSX_MAGIC = b"PK\x03\x04"
 # A cell that marks a totals or subtotals row in a spreadsheet export ("合计", "合 计：", "总计", "小计"...).
 TOTAL_WORD = r"[合总總小共]\s*[计計]\s*[:：]?"
+# The label Excel's 分类汇总 (Subtotal) writes: "长福镇 汇总", and "总计" for the grand total.
+SUBTOTAL_WORD = r"[^\x1f]{0,30}?\s*[汇匯]\s*[总總]"
 # Cells of a totals row other than its label: sums, counts ("6户"), or placeholders.
 TOTAL_FILLER = r"[-+\d.,%元万户人个—–/\s]*"
+# A cell that starts a signature or contact line under a table.
+FOOTER = re.compile(r"\s*(?:填表人|填报人|制表人|审核人|审批人|负责人|联系人|经办人|统计人|单位负责人|主管领导|联系电话|"
+                    r"填表日期|填报日期|制表日期|填报单位|填表单位|签字|签名|盖章)")
+FOOTER_CELLS = 4
 NOT_TABLES = (  # leading bytes of files that are sometimes renamed .csv or .xlsx by mistake
     (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
     (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"),
     (b"7z\xbc\xaf", "a 7-Zip archive"), (b"{\\rtf", "an RTF document"), (b"BM", None),
     (b"\xd0\xcf\x11\xe0", "an old-format Excel (.xls) or password-protected workbook"),
 )
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # a compound document: .xls (BIFF8), or an encrypted workbook
+#: A sheet is taken for the table when its header holds at least this many known column names.
+MIN_KNOWN_HEADERS = 3
+#: What Excel shows in a cell whose formula failed; the value behind it is unknown.
+EXCEL_ERRORS = ("#N/A", "#VALUE!", "#DIV/0!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA")
 BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 DECLARATION = re.compile(r"^\s*#.*?\b(?:en)?(?:coding|charset)\s*[:=]\s*[\"']?([-\w.]+)", re.IGNORECASE)
 NAME_HINT = re.compile(r"(utf-?8|utf-?16|gbk|gb2312|gb18030|big5)", re.IGNORECASE)
@@ -134,7 +153,29 @@ def column_letter(index: int) -> str:
 
 
 def read_raw(path: str | Path) -> RawTable:
-    """Read one export file into a :class:`RawTable` of text with its header row as column names."""
+    """Read one export file into a :class:`RawTable` of text with its header row as column names (the
+    sheets of a workbook that hold the same table are combined: see :func:`read_tables`)."""
+    tables = read_tables(path)
+    if len(tables) == 1:
+        return tables[0]
+    first = tables[0]
+    frame = pd.concat([t.frame for t in tables], ignore_index=True)
+    rows = pd.concat([t.rows for t in tables], ignore_index=True)
+    notes = list(dict.fromkeys(n for t in tables for n in t.notes))
+    return RawTable(str(path), frame, rows, first.encoding, notes, first.headers, first.letters,
+                    rows_read=sum(t.rows_read for t in tables), header_row=first.header_row)
+
+
+def read_tables(path: str | Path, known_headers: set[str] | None = None) -> list[RawTable]:
+    """Read one export file into one :class:`RawTable` per table it holds.
+
+    A text file holds one table. In a workbook, the table is on the first sheet whose header has at least
+    :data:`MIN_KNOWN_HEADERS` known column names (``known_headers``, folded; default those of
+    ``headers.yaml``), so that a sheet of instructions (填表说明) before it is passed over; every later
+    sheet with the very same header (one sheet per township) is read as part of the same table. When a
+    workbook has several such sheets, each table's ``path`` is ``"<file>, sheet '<name>'"`` so that every
+    row is located in its sheet. Sheets with other data are not read, and the notes say so.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(Problem(str(path), None, None, "no such file"))
@@ -143,17 +184,23 @@ def read_raw(path: str | Path) -> RawTable:
     with open(path, "rb") as fh:
         head = fh.read(8)
     suffix = path.suffix.lower()
-    if head.startswith(XLSX_MAGIC):
-        grid = _read_xlsx(path)
-        if suffix not in (".xlsx", ".xlsm"):
-            grid.notes.insert(0, f"the file is an Excel workbook named {suffix or 'without extension'}; "
-                                 "read as a workbook")
-    else:
-        _refuse_non_table(path, head)
-        grid = _read_text(path)
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            grid.notes.insert(0, f"the file is text (CSV) although named {suffix}; read as CSV")
-    return _split_header(path, grid)
+    if head.startswith(XLSX_MAGIC) or head.startswith(OLE_MAGIC):
+        legacy = head.startswith(OLE_MAGIC)
+        sheets = _read_workbook(path, legacy)
+        tables = _workbook_tables(path, sheets, known_headers)
+        if legacy:
+            tables[0].notes.insert(0, "the file is an old-format Excel 97-2003 workbook (.xls); read with the "
+                                      "bundled reader (saving it as .xlsx also lets formulas without results be "
+                                      "checked)")
+        elif suffix not in (".xlsx", ".xlsm"):
+            tables[0].notes.insert(0, f"the file is an Excel workbook named {suffix or 'without extension'}; "
+                                      "read as a workbook")
+        return tables
+    _refuse_non_table(path, head)
+    grid = _read_text(path)
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        grid.notes.insert(0, f"the file is text (CSV) although named {suffix}; read as CSV")
+    return [_split_header(path, grid)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -257,7 +304,15 @@ def _delimiter(text: str) -> str:
 
 def _read_text(path: Path) -> _Grid:
     data = path.read_bytes()
+    end = data.rstrip(b"\r\n \t")
+    if end.endswith(b"\x1a"):
+        # The end-of-file mark DOS tools write after text (copy a+b+c): not part of the table.
+        data = end.rstrip(b"\x1a") + data[len(end):]
+        eof_note = ["the file ends with an end-of-file mark (byte 0x1A, written by copy a+b); ignored"]
+    else:
+        eof_note = []
     text, encoding, notes = _decode(path, data)
+    notes = eof_note + notes
     text, declared = _declarations(path, text, encoding)
     notes += declared
     sep = _check_text(path, text, notes)
@@ -306,43 +361,106 @@ def _csv_records(path: Path, lines, sep: str):
 # --------------------------------------------------------------------------------------------------
 # Excel workbooks
 
-def _read_xlsx(path: Path) -> _Grid:
+def _read_workbook(path: Path, legacy: bool = False) -> list[tuple[str, _Grid]]:
+    """Every sheet of a workbook as a grid of text, in the workbook's order: (sheet name, grid)."""
     from python_calamine import CalamineWorkbook
+    checks: dict[str, tuple[list, dict]] = {}
+    if not legacy:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+                if "xl/workbook.xml" not in names:
+                    what = "a Word document" if "word/document.xml" in names else "a ZIP archive"
+                    raise DataError(Problem(str(path), None, None, f"this is {what}, not an Excel workbook; save "
+                                                                    "the table as .xlsx or CSV"))
+                checks = {name: _cell_checks(zf, part) for name, part in _sheet_paths(zf).items()}
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError, NotImplementedError) as exc:
+            raise DataError(Problem(str(path), None, None, f"the Excel file is damaged or incomplete (truncated copy "
+                                                            f"or download?): {exc}")) from None
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if "xl/workbook.xml" not in names:
-                what = "a Word document" if "word/document.xml" in names else "a ZIP archive"
-                raise DataError(Problem(str(path), None, None, f"this is {what}, not an Excel workbook; save the "
-                                                                "table as .xlsx or CSV"))
-            pending = _formulas_without_values(zf)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError, NotImplementedError) as exc:
-        raise DataError(Problem(str(path), None, None, f"the Excel file is damaged or incomplete (truncated copy or "
-                                                        f"download?): {exc}")) from None
-    try:
-        # calamine reads a county export some 20x faster than openpyxl.
+        # calamine reads a county export some 20x faster than openpyxl, and reads .xls (BIFF8) too.
         book = CalamineWorkbook.from_path(str(path))
-        sheet = book.get_sheet_by_index(0)
-        cells = sheet.to_python(skip_empty_area=False)
-        merged = list(sheet.merged_cell_ranges or [])
+        names = list(book.sheet_names)
     except Exception as exc:  # the reader's own error types vary with the damage; all mean "unreadable"
+        if legacy:
+            raise DataError(Problem(str(path), None, None, "this old-format Excel (.xls) or password-protected "
+                                                            "workbook cannot be read; remove the password, or open "
+                                                            "it in Excel or WPS and save it as .xlsx")) from None
         raise DataError(Problem(str(path), None, None,
                                 f"the Excel file cannot be opened (damaged or truncated?): {exc}")) from None
+    sheets = []
+    for n, name in enumerate(names):
+        try:
+            sheet = book.get_sheet_by_name(name)
+            cells = sheet.to_python(skip_empty_area=False)
+            merged = list(getattr(sheet, "merged_cell_ranges", None) or [])
+        except Exception as exc:  # noqa: BLE001
+            if n == 0:
+                raise DataError(Problem(str(path), None, None,
+                                        f"the Excel file cannot be opened (damaged or truncated?): {exc}")) from None
+            continue                     # an unreadable later sheet is reported as not read
+        records = [[_cell_text(v) for v in row] for row in cells]
+        pending, errors = checks.get(name, ([], {}))
+        for (r, c), text in errors.items():          # error cells, which the reader gives as empty
+            while len(records) <= r:
+                records.append([])
+            records[r] += [""] * (c + 1 - len(records[r]))
+            records[r][c] = text
+        sheets.append((name, _Grid(records, "xlsx", [], merged=merged, pending=pending)))
+    return sheets
+
+
+def _workbook_tables(path: Path, sheets: list[tuple[str, _Grid]], known_headers: set[str] | None
+                     ) -> list[RawTable]:
+    """The table of a workbook, from one sheet or from several with the same header (see :func:`read_tables`)."""
+    known = known_headers if known_headers is not None else _default_known_headers()
+    found = []                                     # (name, grid, header key, known header cells)
+    for name, grid in sheets:
+        width = max(map(len, grid.records), default=0)
+        frame = pd.DataFrame([[v.strip(EDGE_CHARS) for v in r] + [""] * (width - len(r)) for r in grid.records],
+                             dtype=object, columns=range(width))
+        if frame.empty or not (frame != "").any().any():
+            continue
+        _, _, header = _find_header(frame, [])
+        key = tuple(normalize_header(h) for h in header if h)
+        found.append((name, grid, key, sum(h in known for h in key)))
+    if not found:
+        raise DataError(Problem(str(path), None, None, "the file is empty (no values)"))
+    tables = [i for i, f in enumerate(found) if f[3] >= MIN_KNOWN_HEADERS] or [0]
+    same_at = [tables[0]] + [i for i in tables[1:] if found[i][2] == found[tables[0]][2]]
+    first, same = found[tables[0]], [found[i] for i in same_at]
+    skipped = [f[0] for f in found[:tables[0]]]
+    others = [f[0] for i, f in enumerate(found) if i not in same_at and i > tables[0]]
     notes = []
-    others = [name for name in book.sheet_names[1:] if _sheet_has_data(book, name)]
+    if skipped:
+        notes.append(f"sheet(s) {', '.join(map(repr, skipped))} hold no table (instructions or notes?); the table "
+                     f"was read from sheet {first[0]!r}")
+    if len(same) > 1:
+        notes.append(f"{len(same)} sheets hold the same table (the same headers) and were read together: "
+                     f"{', '.join(repr(f[0]) for f in same)}; rows are numbered within each sheet")
     if others:
-        notes.append(f"only the first sheet ({book.sheet_names[0]!r}) was read; sheet(s) "
-                     f"{', '.join(map(repr, others))} "
-                     "also hold data: save each table as its own file if they are needed")
-    records = [[_cell_text(v) for v in row] for row in cells]
-    return _Grid(records, "xlsx", notes, merged=merged, pending=pending)
+        notes.append(f"only the sheet(s) {', '.join(repr(f[0]) for f in same)} were read; sheet(s) "
+                     f"{', '.join(map(repr, others))} also hold data, under other headers: save each table as its "
+                     "own file if they are needed")
+    out = []
+    for k, (name, grid, _, _) in enumerate(same):
+        label = f"{path}, sheet {name!r}" if len(same) > 1 else str(path)
+        grid.notes[:0] = notes if k == 0 else []
+        out.append(_split_header(Path(label), grid))
+    return out
 
 
-def _sheet_has_data(book, name: str) -> bool:
-    try:
-        return any(any(v != "" for v in row) for row in book.get_sheet_by_name(name).to_python())
-    except Exception:  # an unreadable extra sheet is not read anyway
-        return False
+@lru_cache(maxsize=1)
+def _default_known_headers() -> frozenset[str]:
+    """Every header spelling of ``headers.yaml``, folded."""
+    from analysis.config import load_yaml
+    spec = load_yaml("headers.yaml")
+    known = set()
+    for section in ("personal", "identifiers", "columns"):
+        for canon, entry in (spec.get(section) or {}).items():
+            aliases = entry.get("aliases", []) if isinstance(entry, dict) else entry
+            known |= {normalize_header(a) for a in [canon, *aliases]}
+    return frozenset(known)
 
 
 def _cell_text(value) -> str:
@@ -364,41 +482,47 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _formulas_without_values(zf: zipfile.ZipFile) -> list[tuple[int, int, str]]:
-    """Cells of the first sheet holding a formula but no saved result (files written by programs that do
-    not calculate): read as empty, they would silently become zeros."""
-    sheet = _first_sheet_path(zf)
-    if sheet is None:
-        return []
-    xml = zf.read(sheet)
-    if b"<f" not in xml:
-        return []
-    found = []
-    for m in re.finditer(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', xml, re.S):
-        body = m.group(3) or b""
-        if b"<f" in body and not re.search(rb"<v>[^<]+</v>", body):
+def _cell_checks(zf: zipfile.ZipFile, part: str) -> tuple[list[tuple[int, int, str]], dict[tuple[int, int], str]]:
+    """What the cell reader does not show of one sheet: cells holding a formula but no saved result (files
+    written by programs that do not calculate; read as empty, they would silently become zeros), as
+    problems (row, column index, message); and cells showing an Excel error (``#N/A``...), which the
+    reader gives as empty: (row index, column index) -> the error as shown."""
+    xml = zf.read(part)
+    if b"<f" not in xml and b't="e"' not in xml:
+        return [], {}
+    found, errors = [], {}
+    for m in re.finditer(rb'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', xml, re.S):
+        body = m.group(4) or b""
+        col = 0
+        for ch in m.group(1).decode():
+            col = col * 26 + ord(ch) - 64
+        if re.search(rb'\bt="e"', m.group(3)):
+            value = re.search(rb"<v>([^<]*)</v>", body)
+            errors[(int(m.group(2)) - 1, col - 1)] = value.group(1).decode("utf-8", "replace") if value else "#N/A"
+        elif b"<f" in body and not re.search(rb"<v>[^<]+</v>", body):
             formula = re.search(rb"<f[^>]*>([^<]*)</f>", body)
-            col = 0
-            for ch in m.group(1).decode():
-                col = col * 26 + ord(ch) - 64
             text = f"={formula.group(1).decode()}" if formula else "a formula"
             found.append((int(m.group(2)), col - 1, f"the cell holds {text} without a saved result; open the "
                                                     "file in Excel or WPS and save it again so results are stored"))
-    return found
+    return found, errors
 
 
-def _first_sheet_path(zf: zipfile.ZipFile) -> str | None:
+def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> the part holding it, in the workbook's order."""
     workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
-    sheet = re.search(r"<sheet\b[^>]*?r:id=\"([^\"]+)\"", workbook)
-    if not sheet:
-        return None
     rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    targets = {}
     for rel in re.finditer(r"<Relationship\b[^>]*>", rels):
-        if f'Id="{sheet.group(1)}"' in rel.group(0):
-            target = re.search(r'Target="([^"]+)"', rel.group(0)).group(1)
-            target = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            return target if target in zf.namelist() else None
-    return None
+        rid, target = re.search(r'Id="([^"]+)"', rel.group(0)), re.search(r'Target="([^"]+)"', rel.group(0))
+        if rid and target:
+            t = target.group(1)
+            targets[rid.group(1)] = t.lstrip("/") if t.startswith("/") else f"xl/{t}"
+    parts = {}
+    for sheet in re.finditer(r"<sheet\b[^>]*>", workbook):
+        name, rid = re.search(r'name="([^"]*)"', sheet.group(0)), re.search(r'r:id="([^"]+)"', sheet.group(0))
+        if name and rid and targets.get(rid.group(1)) in zf.namelist():
+            parts[html.unescape(name.group(1))] = targets[rid.group(1)]
+    return parts
 
 
 # --------------------------------------------------------------------------------------------------
@@ -431,7 +555,14 @@ def _split_header(path: Path, grid: _Grid, row_offset: int = 0, allow_empty: boo
         raise DataError(problems)
     body = body.set_axis(labels, axis=1)
     body_rows = pd.Series(body.index + 1 + row_offset, index=body.index)   # spreadsheet rows count from 1
-    keep = _data_rows(body, body_rows, notes)
+    body = _unwrap_text_formulas(body, headers, notes)
+    repeated, problems = _repeated_headers(path, body, body_rows, [headers[label] for label in labels])
+    if problems:
+        raise DataError(problems)
+    if repeated.any():
+        notes.append(f"{int(repeated.sum())} row(s) repeat the header (files joined one after another, e.g. with "
+                     f"copy a+b); skipped: rows {_fmt_rows(body_rows[repeated])}")
+    keep = _data_rows(body, body_rows, notes) & ~repeated
     if not keep.any() and not allow_empty:
         raise DataError(Problem(str(path), at + 1, None, "the file has a header but no data rows"))
     return RawTable(str(path), body[keep].reset_index(drop=True), body_rows[keep].reset_index(drop=True),
@@ -455,6 +586,51 @@ def _find_header(frame: pd.DataFrame, notes: list[str]) -> tuple[int, int, list[
     return at, first_data, header
 
 
+def _unwrap_text_formulas(body: pd.DataFrame, headers: dict, notes: list[str]) -> pd.DataFrame:
+    """Cells written as ``="0002020000"`` (a formula some systems export so that Excel keeps the leading
+    zeros) hold the text between the quotation marks."""
+    changed = {}
+    for label in body.columns:
+        col = body[label]
+        if not any(v[:1] == "=" for v in col.to_numpy()):    # the usual column: a quick look suffices
+            continue
+        hit = col.str.fullmatch(r'=\s*"[^"]*"').fillna(False).astype(bool)
+        if hit.any():
+            body[label] = col.where(~hit, col.str.replace(r'^=\s*"([^"]*)"$', r"\1", regex=True))
+            changed[headers.get(label, label)] = int(hit.sum())
+    if changed:
+        notes.append(f"{sum(changed.values())} cell(s) written as =\"...\" (a formula that keeps text in Excel) read "
+                     f"as the text inside the quotation marks: columns {', '.join(map(str, changed))}")
+    return body
+
+
+def _repeated_headers(path: Path, body: pd.DataFrame, rows: pd.Series, header: list[str]
+                      ) -> tuple[pd.Series, list[Problem]]:
+    """Rows that are the header again (files joined one after another); a header row with the columns in
+    another order is refused, as the rows under it would be read under the wrong columns."""
+    names = [h for h in header if h]
+    if len(names) < 2:
+        return pd.Series(False, index=body.index), []
+    # A header again: every value of the row is a header name, and most header names are there.
+    lead = body[body.columns[header.index(names[0])]]
+    maybe = lead.isin(set(names))                 # a quick look at one column first
+    if not maybe.any():
+        return maybe, []
+    body, rows = body[maybe], rows[maybe]
+    named = body.isin(set(names)) | (body == "")
+    candidates = named.all(axis=1) & (body.isin(set(names)).sum(axis=1) >= max(2, int(0.8 * len(set(names)))))
+    if not candidates.any():
+        return candidates.reindex(maybe.index, fill_value=False), []
+    same = candidates & (body == pd.Series(header, index=body.columns)).all(axis=1)
+    other = candidates & ~same
+    problems = [Problem(str(path), int(rows[i]), None, "this row is a header with the columns in another order "
+                                                         "(files joined one after another?): the rows under it "
+                                                         "would be read under the wrong columns; join the files "
+                                                         "with their columns in the same order")
+                for i in other[other].index[:50]]
+    return same.reindex(maybe.index, fill_value=False), problems
+
+
 def _data_rows(body: pd.DataFrame, rows: pd.Series, notes: list[str]) -> pd.Series:
     """Rows holding data: blank rows and totals rows are left out, and noted."""
     blank = (body == "").all(axis=1)
@@ -462,8 +638,23 @@ def _data_rows(body: pd.DataFrame, rows: pd.Series, notes: list[str]) -> pd.Seri
         notes.append(f"{int(blank.sum())} blank row(s) skipped: rows {_fmt_rows(rows[blank])}")
     total = _totals_rows(body) & ~blank
     if total.any():
-        notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计) removed: rows {_fmt_rows(rows[total])}")
-    return ~blank & ~total
+        notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计, 分类汇总 汇总) removed: rows {_fmt_rows(rows[total])}")
+    footer = _footer_rows(body) & ~blank & ~total
+    if footer.any():
+        notes.append(f"{int(footer.sum())} signature or contact line(s) (填表人, 审核人, 联系电话, 填报日期...) "
+                     f"skipped; their content is not repeated here: rows {_fmt_rows(rows[footer])}")
+    return ~blank & ~total & ~footer
+
+
+def _footer_rows(body: pd.DataFrame) -> pd.Series:
+    """Lines under or beside the table that sign it or give a contact (填表人：…, 联系电话：…, 填报日期：…):
+    at most :data:`FOOTER_CELLS` cells, one of them starting with such a word."""
+    nonblank = (body != "").sum(axis=1)
+    few = nonblank.between(1, FOOTER_CELLS)
+    found = pd.Series(False, index=body.index)
+    if few.any():
+        found[few] = body[few].apply(lambda row: any(FOOTER.match(v) for v in row if v), axis=1).astype(bool)
+    return found
 
 
 def _labels(header: list[str]) -> tuple[list[str], dict[str, str], dict[str, str]]:
@@ -492,6 +683,8 @@ def _width_problems(path: Path, grid: _Grid, header_at: int, first_data: int, he
     for i in range(first_data, len(grid.records)):
         record = grid.records[i]
         n = len(record) - next((k for k, v in enumerate(reversed(record)) if v.strip()), len(record))
+        if n <= FOOTER_CELLS and any(FOOTER.match(v) for v in record[:n] if v):
+            continue                      # a signature line under the table, skipped with a note
         if n > width:
             problems.append(Problem(str(path), i + 1 + row_offset, header[-1] or None,
                                     f"this row has {n} values but the header has {width} columns: a value has no "
@@ -526,7 +719,7 @@ def _fill_merged(body: pd.DataFrame, merged, first_data: int) -> tuple[pd.DataFr
 def _totals_rows(body: pd.DataFrame) -> pd.Series:
     """A totals row has a cell saying 合计 / 总计 / 小计 and, besides it, at most three cells of text: a
     household's row holds names and places, which a totals row does not."""
-    word = re.compile(f"(?:^|\x1f){TOTAL_WORD}(?:\x1f|$)")
+    word = re.compile(f"(?:^|\x1f)(?:{TOTAL_WORD}|{SUBTOTAL_WORD})(?:\x1f|$)")
     joined = ["\x1f".join(row) for row in body.to_numpy(dtype=object, na_value="")]
     has_word = pd.Series([bool(word.search(r)) for r in joined], index=body.index)
     if not has_word.any():
@@ -575,7 +768,8 @@ HEAD_BYTES = 1 << 20
 def is_text_table(path: str | Path) -> bool:
     """Whether ``path`` would be read as text (CSV/TSV), not as a workbook."""
     with open(path, "rb") as fh:
-        return not fh.read(4).startswith(XLSX_MAGIC)
+        head = fh.read(8)
+    return not head.startswith(XLSX_MAGIC) and not head.startswith(OLE_MAGIC)
 
 
 def _batched(count_bytes, every: int = 1 << 20):
@@ -615,6 +809,8 @@ def _stream_lines(path: Path, encoding: str, declared: bool, count_bytes=None):
             if number == 1 and declared:
                 yield "\n"
                 continue
+            if b"\x1a" in raw and not raw.strip(b"\x1a\r\n \t"):
+                continue                  # the end-of-file mark of copy a+b (see _read_text)
             if check_utf8 and _is_utf8(raw):
                 raise DataError(Problem(str(path), number, None, "this line is UTF-8 but the lines before it are "
                                                                  "GBK/GB18030: the file mixes encodings; save the "

@@ -42,7 +42,10 @@ SAME_AS_CLEAN = ("merged_header.xlsx", "merged_cells_down.xlsx", "traditional_he
                  "blank_rows.csv", "export_utf8.csv", "utf16_unicode_text.txt", "ids_float_artefact.csv",
                  "household_values_first_row_only.csv", "title_row.csv", "semicolon_separated.csv",
                  "mixed_encodings/", "dates_excel_serial.csv", "dates_text.xlsx", "coding_line_wrong.csv",
-                 "trailing_separators.csv", "same_column_identical.csv", "xlsx_named_csv.csv", "extra_sheet.xlsx")
+                 "trailing_separators.csv", "same_column_identical.csv", "xlsx_named_csv.csv",
+                 "sheets_per_township.xlsx", "instructions_sheet_first.xlsx", "other_sheet_other_headers.xlsx",
+                 "ids_leading_zeros_lost.csv", "ids_leading_zeros_lost.xlsx", "county_short_name.csv",
+                 "county_short_name_two_files/")
 
 
 def base() -> pd.DataFrame:
@@ -309,7 +312,8 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
         "without a saved result", row=2, column="纯收入（元）",
         case="纯收入 as formulas written by a program that does not calculate (no saved results)")
     add("extra_sheet.xlsx", {"extra_sheet.xlsx": xlsx_bytes(frame_rows(e), extra={"2023": frame_rows(e.iloc[:3])})},
-        "repaired", "only the first sheet", case="a second sheet with data (only the first is read)")
+        "refused", "in more than one file or sheet", row=2, column="户编号", sheet="Sheet1",
+        case="a second sheet with the same headers repeating rows of the first (sheets with the table are combined)")
 
     # ---------------------------------------------------------------- values
     units = set_amounts(e, h0, 2021, {"工资性收入": "12,345元"}, {"工资性收入": 12345.0})
@@ -380,12 +384,13 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
     phone = e.copy()
     phone.loc[phone.index[12], "培训类型"] = "13812345678"
     add("phone_in_text_column.csv", {"phone_in_text_column.csv": csv_bytes(phone)}, "refused", "personal data",
-        row=14, column="培训类型", case="a phone number typed into 培训类型, a column that is kept")
+        row=14, column="培训类型", personal=["13812345678"],
+        case="a phone number typed into 培训类型, a column that is kept")
     address = e["乡(镇)"] + e["行政村"] + (e.groupby("户编号").ngroup() % 7 + 1).astype(str) + "组" + \
         (e.groupby("户编号").ngroup() * 3 + 2).astype(str) + "号"
     hidden = e.drop(columns=["姓名"]).assign(联系人=e["姓名"], 户籍信息=address)
     add("names_unknown_header.csv", {"names_unknown_header.csv": csv_bytes(hidden)}, "repaired",
-        "holds names by its content; dropped", same_as_clean=True,
+        "holds names by its content; dropped", same_as_clean=True, personal=sorted(set(address)),
         case="names under 联系人 and street addresses under 户籍信息 (unknown headers)")
     shifted = e.assign(行政村=e["姓名"])
     add("names_in_village_column.csv", {"names_in_village_column.csv": csv_bytes(shifted)}, "refused",
@@ -394,9 +399,210 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
     typed = e.copy()
     typed.loc[typed.index[0], "行政村"] = address.iloc[0]
     add("address_in_text_column.csv", {"address_in_text_column.csv": csv_bytes(typed)}, "refused",
-        "personal data", row=2, column="行政村",
+        "personal data", row=2, column="行政村", personal=[address.iloc[0]],
         case="a home address with house number typed into 行政村, a column that is kept")
+    offices(e, add)
     return out
+
+
+def xlsx_sheets(sheets: dict[str, list[list]]) -> bytes:
+    """A workbook with the given sheets, in order (name -> rows)."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return stable_zip(buffer.getvalue())
+
+
+def _record(kind: int, body: bytes) -> bytes:
+    return struct.pack("<HH", kind, len(body)) + body
+
+
+def _xl_string(text: str, short: bool = False) -> bytes:
+    data = text.encode("utf-16-le")
+    return (struct.pack("<BB", len(text), 1) if short else struct.pack("<HB", len(text), 1)) + data
+
+
+def xls_bytes(rows: list[list]) -> bytes:
+    """A legacy Excel 97-2003 workbook (BIFF8 in an OLE2 compound file) of one sheet: numbers as NUMBER
+    records, text as LABEL records; enough for a reader of .xls files, made without an .xls writer."""
+    bof = lambda dt: _record(0x0809, struct.pack("<HHHHII", 0x0600, dt, 0x0DBB, 0x07CC, 0, 6))
+    cells = b""
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                cells += _record(0x0203, struct.pack("<HHHd", r, c, 0, float(value)))
+            else:
+                cells += _record(0x0204, struct.pack("<HHH", r, c, 0) + _xl_string(str(value)))
+    width = max((len(r) for r in rows), default=0)
+    sheet = bof(0x0010) + _record(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, width, 0)) + cells + \
+        _record(0x000A, b"")
+    name = _xl_string("Sheet1", short=True)
+    head = bof(0x0005) + _record(0x0042, struct.pack("<H", 1200))
+    boundsheet_len = 4 + 6 + len(name)
+    globals_len = len(head) + boundsheet_len + 4
+    stream = head + _record(0x0085, struct.pack("<IBB", globals_len, 0, 0) + name) + _record(0x000A, b"") + sheet
+    stream += b"\x00" * (max(4096, -(-len(stream) // 512) * 512) - len(stream))
+    return _ole(stream)
+
+
+def _ole(stream: bytes, name: str = "Workbook") -> bytes:
+    """An OLE2 compound file holding one stream named ``name`` (512-byte sectors, no mini stream)."""
+    n_data = len(stream) // 512
+    n_fat = 1
+    while (n_fat + 1 + n_data) > n_fat * 128:
+        n_fat += 1
+    assert n_fat <= 109
+    fat = [0xFFFFFFFD] * n_fat + [0xFFFFFFFE]           # FAT sectors, then the directory sector
+    first = n_fat + 1
+    fat += [first + i + 1 for i in range(n_data - 1)] + [0xFFFFFFFE]
+    fat += [0xFFFFFFFF] * (n_fat * 128 - len(fat))
+    difat = list(range(n_fat)) + [0xFFFFFFFF] * (109 - n_fat)
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+              + b"\x00" * 6 + struct.pack("<IIIIIIIII", 0, n_fat, n_fat, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+              + struct.pack("<109I", *difat))
+
+    def entry(name, kind, child, start, size):
+        encoded = name.encode("utf-16-le") + b"\x00\x00" if name else b""
+        return (encoded.ljust(64, b"\x00") + struct.pack("<HBB", len(encoded), kind, 1 if name else 0)
+                + struct.pack("<III", 0xFFFFFFFF, 0xFFFFFFFF, child) + b"\x00" * 16 + b"\x00" * 4 + b"\x00" * 16
+                + struct.pack("<IQ", start, size))
+    directory = (entry("Root Entry", 5, 1, 0xFFFFFFFE, 0) + entry(name, 2, 0xFFFFFFFF, first, len(stream))
+                 + entry("", 0, 0xFFFFFFFF, 0, 0) * 2)
+    return header + struct.pack(f"<{len(fat)}I", *fat) + directory + stream
+
+
+def offices(e: pd.DataFrame, add) -> None:
+    """Cases of the files offices really send: one sheet per township, Excel numbers and errors, names of
+    counties written two ways, legacy workbooks, subtotals, signatures and contact details under the table."""
+    h0, h1, h2, h3, h4, h5 = e["户编号"].unique()
+    cols = list(e.columns)
+    towns = list(dict.fromkeys(e["乡(镇)"]))
+    add("sheets_per_township.xlsx", {"sheets_per_township.xlsx": xlsx_sheets(
+        {t: frame_rows(e[e["乡(镇)"] == t]) for t in towns})}, "repaired", "sheets hold the same table",
+        case="one sheet per township (平泰镇, 安丰镇, 长福镇), each with the header: read together")
+    other = xlsx_sheets({"Sheet1": frame_rows(e), "汇总表": [["乡(镇)", "户数", "人数"]] + [
+        [t, str(e[e["乡(镇)"] == t]["户编号"].nunique()), str((e["乡(镇)"] == t).sum())] for t in towns]})
+    add("other_sheet_other_headers.xlsx", {"other_sheet_other_headers.xlsx": other}, "repaired",
+        "also hold data, under other headers", case="a summary sheet with other headers after the table: not read")
+    instructions = [["填表说明"], ["1. 户编号为10位数字，以文本格式填写。"], ["2. 收入单位为元。"], ["3. 每户成员各占一行。"]]
+    add("instructions_sheet_first.xlsx", {"instructions_sheet_first.xlsx": xlsx_sheets(
+        {"填表说明": instructions, "监测信息": frame_rows(e)})}, "repaired", "hold no table",
+        case="a first sheet of instructions (填表说明), the table on the second")
+    lost = e.copy()
+    lost.loc[lost["户编号"] == h3, "户编号"] = str(int(h3))
+    lost.loc[lost["户编号"] == h5, "人编号"] = lost.loc[lost["户编号"] == h5, "人编号"].map(lambda v: str(int(v)))
+    add("ids_leading_zeros_lost.csv", {"ids_leading_zeros_lost.csv": csv_bytes(lost)}, "repaired",
+        "had lost their leading zeros", case="户编号 of one household and 人编号 of another stored as numbers "
+                                            "(leading zeros lost) among ones kept as text")
+    rows = frame_rows(e)
+    at = cols.index("户编号")
+    for r in rows[1:]:
+        if r[at] in (h1, h2):
+            r[at] = int(r[at])      # numbers in the workbook: Excel shows them without the zeros
+    add("ids_leading_zeros_lost.xlsx", {"ids_leading_zeros_lost.xlsx": xlsx_bytes(rows)}, "repaired",
+        "had lost their leading zeros", case="户编号 of two households stored as Excel numbers in a workbook")
+    mixed = e.copy()
+    mixed.loc[mixed["户编号"] == h1, "户编号"] = "00" + h1
+    mixed.loc[mixed["户编号"] == h2, "户编号"] = str(int(h2))
+    add("ids_leading_zeros_uncertain.csv", {"ids_leading_zeros_uncertain.csv": csv_bytes(mixed)}, "refused",
+        "cannot be told", row=row_of(e, h2, 2021), column="户编号",
+        case="户编号 of 10 and 12 digits with leading zeros, and one without: the width lost is unknown")
+    errors = frame_rows(e)
+    errors[row_of(e, h2, 2022) - 1][cols.index("工资性收入")] = "#N/A"
+    add("excel_error_cells.xlsx", {"excel_error_cells.xlsx": xlsx_bytes(errors)}, "refused",
+        "the Excel error #N/A", row=row_of(e, h2, 2022), column="工资性收入",
+        case="an error cell (#N/A) in a workbook, which a reader gives as empty")
+    text_error = e.copy()
+    text_error.loc[(e["户编号"] == h4) & (e["年度"] == "2021"), "人均纯收入（元）"] = "#DIV/0!"
+    add("excel_error_text.csv", {"excel_error_text.csv": csv_bytes(text_error)}, "refused",
+        "the Excel error #DIV/0!", row=row_of(e, h4, 2021), column="人均纯收入（元）",
+        case="#DIV/0! saved as text in a CSV export")
+    wide = set_amounts(e, h0, 2022, {"工资性收入": "２００２", "生产经营性收入": "１１４４８．００"},
+                       {"工资性收入": 2002.0, "生产经营性收入": 11448.0})
+    wide.loc[(wide["户编号"] == h0) & (wide["年度"] == "2022"), "家庭人口数"] = "５"
+    add("fullwidth_digits.csv", {"fullwidth_digits.csv": csv_bytes(wide)}, "repaired", "full-width digits",
+        case="full-width digits and period (２００２, １１４４８．００, ５) among plain numbers",
+        values=[{"household": h0, "year": 2022, "column": "income_wage", "value": 2002.0},
+                {"household": h0, "year": 2022, "column": "income_business", "value": 11448.0},
+                {"household": h0, "year": 2022, "column": "size", "value": 5}])
+    county = str(e["县(市、区、旗)"].iloc[0])
+    short = e.copy()
+    short.loc[short["户编号"].isin([h4, h5]), "县(市、区、旗)"] = county[:-1]
+    add("county_short_name.csv", {"county_short_name.csv": csv_bytes(short)}, "repaired", "is the short form of",
+        case=f"{county[:-1]} for {county} in the rows of two households (the same prefecture)")
+    later = e["户编号"].isin([h3, h4, h5])
+    add("county_short_name_two_files/", {"county_short_name_two_files/a.csv": csv_bytes(e[~later]),
+                                         "county_short_name_two_files/b.csv": csv_bytes(short[later])},
+        "repaired", "is the short form of", case=f"{county} in one file, {county[:-1]} in another")
+    width = len(cols)
+    footer = [["填表人：王丽华 13912345678"], ["审核人：李明", "联系电话：0371-66668888"], ["填报日期：2022年1月5日"]]
+    lines = b"".join(csv_bytes(pd.DataFrame([r + [""] * (width - len(r))], columns=cols)).split(b"\r\n", 1)[1]
+                     for r in footer)
+    add("signature_footer.csv", {"signature_footer.csv": csv_bytes(e) + lines}, "repaired",
+        "signature or contact line(s)", same_as_clean=True,
+        personal=["王丽华", "13912345678", "李明", "0371-66668888"],
+        case="signature and contact lines under the table (填表人：王丽华 13912345678 ...)")
+    contact = e.copy()
+    where = (e["户编号"] == h1) & (e["年度"] == "2021")
+    contact.loc[where, "帮扶措施"] = contact.loc[where, "帮扶措施"] + "（联系人：赵刚 13700001111）"
+    add("contact_in_aid_cell.csv", {"contact_in_aid_cell.csv": csv_bytes(contact)}, "refused", "holds personal data",
+        row=row_of(e, h1, 2021), column="帮扶措施", personal=["赵刚", "13700001111"],
+        case="a contact person and phone number written into the 帮扶措施 cell")
+    card = e.copy()
+    card.loc[card.index[12], "培训类型"] = "6222021234567890128"
+    add("bank_card_in_text_column.csv", {"bank_card_in_text_column.csv": csv_bytes(card)}, "refused",
+        "personal data", row=14, column="培训类型", personal=["6222021234567890128"],
+        case="a bank card number typed into 培训类型, a column that is kept")
+    old = e.copy()
+    first = e["户编号"] == h2
+    old.loc[first, "证件号码"] = e.loc[first, "证件号码"].map(lambda v: v[:6] + v[8:17])
+    add("id15_numbers.csv", {"id15_numbers.csv": csv_bytes(old)}, "repaired", "first-generation 15-digit",
+        same_as_clean=True, personal=sorted(old.loc[first, "证件号码"]),
+        case="15-digit first-generation ID numbers for the members of one household")
+    add("no_header_row.csv", {"no_header_row.csv": csv_bytes(e).split(b"\r\n", 1)[1]}, "refused",
+        "required column is missing",
+        personal=[e.at[0, "姓名"], e.at[0, "证件号码"], e.at[0, "联系电话"]],
+        case="the header row deleted: the first person's row is read as the header")
+    ordered = e.iloc[np.argsort(pd.Categorical(e["乡(镇)"], categories=towns).codes, kind="stable")]
+    amounts = ["工资性收入", "生产经营性收入", "财产性收入", "转移性收入", "生产经营性支出", "纯收入（元）"]
+    parts = []
+    for t in towns:
+        grp = ordered[ordered["乡(镇)"] == t]
+        parts += [grp, pd.DataFrame([{c: "" for c in cols} | {"乡(镇)": f"{t} 汇总"} | {
+            c: str(grp.drop_duplicates(["户编号", "年度"])[c].astype(int).sum()) for c in amounts}])]
+    parts.append(pd.DataFrame([{c: "" for c in cols} | {"乡(镇)": "总计"} | {
+        c: str(e.drop_duplicates(["户编号", "年度"])[c].astype(int).sum()) for c in amounts}]))
+    add("subtotal_rows.csv", {"subtotal_rows.csv": csv_bytes(pd.concat(parts, ignore_index=True))}, "repaired",
+        "分类汇总", same_as_clean=True, case="rows sorted by township with Excel 分类汇总 rows (平泰镇 汇总 ...) and 总计")
+    wrapped = re.sub(rb",(\d{10}),(\d{12}),", rb',="\1",="\2",', csv_bytes(e))
+    add("text_formula_ids.csv", {"text_formula_ids.csv": wrapped}, "repaired", 'written as ="..."',
+        same_as_clean=True, case='户编号 and 人编号 written as ="0002020000" (to keep the zeros in Excel)')
+    thirds = [e[e["户编号"].isin(ids)] for ids in ([h0, h1], [h2, h3], [h4, h5])]
+    add("concatenated_copy.csv", {"concatenated_copy.csv": b"".join(csv_bytes(t) for t in thirds) + b"\x1a"},
+        "repaired", "repeat the header", same_as_clean=True,
+        case="three exports joined with copy a+b+c: the header repeated, an end-of-file byte 0x1A at the end")
+    swapped = thirds[1][[cols[1], cols[0], *cols[2:]]]
+    add("concatenated_other_order.csv", {"concatenated_other_order.csv": csv_bytes(thirds[0]) + csv_bytes(swapped)},
+        "refused", "columns in another order", row=len(thirds[0]) + 2,
+        case="two exports joined, the second with two columns in another order")
+    typed = [list(cols)] + [[int(v) if c in ("年度", "家庭人口数") else v for c, v in zip(cols, r)]
+                            for r in e.to_numpy().tolist()]
+    add("legacy_workbook.xls", {"legacy_workbook.xls": xls_bytes(typed)}, "repaired", "old-format Excel 97-2003",
+        same_as_clean=True, case="a legacy .xls workbook (BIFF8), years and sizes as numbers")
+    add("compound_not_workbook.xls", {"compound_not_workbook.xls": _ole(b"\x00" * 4096, "EncryptedPackage")},
+        "refused", "cannot be read", case="a compound document without a workbook (as a password-protected one)")
+    two = short.copy()
+    two.loc[two["户编号"] == h0, "县(市、区、旗)"] = county[:-1] + "市"
+    add("county_short_ambiguous.csv", {"county_short_ambiguous.csv": csv_bytes(two)}, "refused", "write the full name",
+        row=row_of(e, h4, 2021), column="县(市、区、旗)",
+        case=f"{county[:-1]} beside both {county} and {county[:-1]}市 in one prefecture")
 
 
 def main() -> None:
