@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import cli, privacy
+from analysis.publish import cli
+from analysis.io import privacy
 
 CORPUS = Path(__file__).resolve().parent / "data" / "bad"
 MANIFEST = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from analysis import ingest
+from analysis.io import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def test_added_files_and_a_second_write_into_a_full_folder(tmp_path):
 @pytest.mark.slow
 def test_hundreds_of_ingests_all_exit_normally(tmp_path):
     """About 1 run in 100 used to end with exit status 134 after a successful ingest."""
-    from analysis import synth
+    from analysis.io import synth
     raw = tmp_path / "raw"
     synth.write(raw, seed=3, counties=7, households_per_county=8)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}

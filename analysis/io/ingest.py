@@ -17,7 +17,7 @@ Every departure from the plain format is either repaired, and listed in ``ingest
   empty income cells (read as 0), one sheet per township (sheets with the same header read together; a
   sheet of instructions passed over), a county's short name beside its full name in one prefecture
   (北岭 / 北岭县), 户编号/人编号 that lost their leading zeros when the width is certain, 15-digit ID
-  numbers (read in their 18-character form), full-width digits, and (see :mod:`analysis.readers`)
+  numbers (read in their 18-character form), full-width digits, and (see :mod:`analysis.io.readers`)
   subtotal rows, ``="..."`` cells, signature lines, legacy .xls workbooks and files joined with copy a+b;
 * refused, naming file, row and column: anything that cannot be read for certain (``12%`` or ``1,2万`` as
   an amount, ``3/5/2021``, identifiers in scientific notation or with leading zeros lost from a column of
@@ -31,13 +31,12 @@ Every departure from the plain format is either repaired, and listed in ``ingest
 
 Examples
 --------
->>> from analysis import ingest
+>>> from analysis.io import ingest
 >>> result = ingest.ingest(["data/raw/sample/"], out_dir="data/processed")  # doctest: +SKIP
 >>> result.households.shape  # doctest: +SKIP
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -56,6 +55,7 @@ import pyarrow.parquet as pq
 
 from analysis.io import parsing, privacy, schema
 from analysis.config import DATA_PROCESSED, load_yaml, thresholds
+from analysis.core.files import atomic_write, sha256_file
 from analysis.errors import DataError, ParameterError, Problem
 from analysis.io import readers
 from analysis.io.readers import TOTAL_WORD, RawTable, normalize_header, read_raw, variant_table
@@ -953,7 +953,7 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     if not files:
         raise DataError(Problem(", ".join(map(str, paths)), None, None, "no CSV or XLSX files found"))
     allowed = known_counties(counties, config_dir)
-    before = {str(f): file_sha256(f) for f in files if f.is_file()}   # raw files must be the same after reading
+    before = {str(f): sha256_file(f) for f in files if f.is_file()}   # raw files must be the same after reading
     if chunk_rows is None and sum(f.stat().st_size for f in files if f.is_file()) > STREAM_BYTES:
         chunk_rows = CHUNK_ROWS
     if chunk_rows is not None:
@@ -988,7 +988,7 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
         write_tables({"households": households, "members": members}, out,
                      report=result.report(), sources=_sources(reports, before))
     if report_path is not None:
-        _write_text(report_path, result.report())
+        atomic_write(report_path, result.report())
     return result
 
 
@@ -1002,7 +1002,7 @@ def _refuse_if_any(problems: list[Problem], before: dict[str, str], reports: lis
     refusal report (when asked) and raise :class:`DataError` listing them all."""
     problems = problems + [Problem(name, None, None, "the file changed while it was being read; nothing was "
                                                      "written, ingest it again once it is complete")
-                           for name, digest in before.items() if file_sha256(name) != digest]
+                           for name, digest in before.items() if sha256_file(name) != digest]
     if not problems:
         return
     problems = _redacted(problems, set())     # whatever the check, no message quotes a personal value
@@ -1010,7 +1010,7 @@ def _refuse_if_any(problems: list[Problem], before: dict[str, str], reports: lis
         r.problems = sum(p.file == r.path or (not r.source and p.file.startswith(f"{r.path}, sheet "))
                          for p in problems)
     if report_path is not None:
-        _write_text(report_path, render_report(reports, problems))
+        atomic_write(report_path, render_report(reports, problems))
     raise DataError(problems)
 
 
@@ -1049,21 +1049,6 @@ def _check_report_path(report_path, out: Path) -> Path | None:
         raise ParameterError(f"report_path {str(report_path)!r} lies inside the output folder {str(out)!r}; give a "
                              "path outside it (a refused ingest leaves the output folder untouched)")
     return report_path
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _cross_checks(households: pd.DataFrame, members: pd.DataFrame, headers: dict[str, dict]) -> list[Problem]:
@@ -1294,7 +1279,7 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
             for name in ("ingest_report.md", "sources.json"):
                 os.replace(staging / name, out / name)
         if report_path is not None:
-            _write_text(report_path, result.report())
+            atomic_write(report_path, result.report())
         return result
     finally:
         if bar is not None:

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from analysis.core.files import atomic_path
 from analysis.io.privacy import id_check_char
 
 PROVINCE, PREFECTURE = "示例省", "示例市"
@@ -457,16 +458,13 @@ def write(out_dir: str | Path, seed: int = 0, counties: int = 7, households_per_
     written = []
     for i, (county, frame) in enumerate(region.export.groupby("县(市、区、旗)", sort=True)):
         stem = f"SYNTHETIC_{PREFECTURE}_{county}_{years[0]}-{years[-1]}"
-        if i < xlsx_counties:
-            path = out / f"{stem}.xlsx"
-            tmp = path.with_name(f".{path.name}.tmp")
-            frame.to_excel(tmp, index=False, engine="openpyxl")
-        else:
-            path = out / f"{stem}.csv"
-            tmp = path.with_name(f".{path.name}.tmp")
-            encoding = "gbk" if i < xlsx_counties + gbk_counties else "utf-8-sig"
-            frame.to_csv(tmp, index=False, encoding=encoding)
-        tmp.replace(path)
+        path = out / (f"{stem}.xlsx" if i < xlsx_counties else f"{stem}.csv")
+        with atomic_path(path) as tmp:
+            if i < xlsx_counties:
+                frame.to_excel(tmp, index=False, engine="openpyxl")
+            else:
+                encoding = "gbk" if i < xlsx_counties + gbk_counties else "utf-8-sig"
+                frame.to_csv(tmp, index=False, encoding=encoding)
         written.append(path)
     truth = out / "ground_truth.json"
     truth.write_text(json.dumps(region.ground_truth, ensure_ascii=False, indent=1), encoding="utf-8")
