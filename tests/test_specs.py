@@ -135,3 +135,18 @@ def test_a_spec_changed_in_the_notebook_changes_the_estimate_shown(notebook, cal
     changed = _run_until(notebook, call, tmp_path / "changed", edit)
     assert default and changed and len(default) == len(changed)
     assert default != changed
+
+
+@needs_sample
+def test_estimates_side_by_side_in_one_table_and_one_plot():
+    from analysis.reporting import employment, page
+    county = data.list_regions(SAMPLE)[0]
+    ctx = page.context(county, [2020, 2024], data_dir=str(SAMPLE), lang="en")
+    workshops = build.study("workshop_effects", WorkshopSpec(), **ctx.where)
+    table = employment.estimates_table(workshops)
+    assert set(table["estimator"]) == {"cs_simple", "twfe"}
+    fig = employment.workshop_estimates_figure(ctx, workshops)
+    ax = fig.axes[0]
+    assert len(ax.containers) == len(table)  # one point with its interval per estimate
+    points = sorted(c.lines[0].get_xdata()[0] for c in ax.containers)
+    assert points == pytest.approx(sorted(100 * table["estimate"]))

@@ -24,7 +24,7 @@ from analysis import build
 from analysis.build import StudyTables
 from analysis.config import min_households
 from analysis.core.disclosure import suppress_small
-from analysis.reporting import labels, plots_labour
+from analysis.reporting import labels, plots, plots_labour
 from analysis.reporting.page import Context
 from analysis.reporting.text import NOWRAP, join, p_format, pp
 from analysis.studies.workshops import WORKSHOPS_FILE
@@ -207,6 +207,17 @@ def workshop_estimates_table(ctx: Context, workshops: StudyTables):
     return (shown.style.hide(axis="index").set_table_styles(NOWRAP).format("{:.1f}", subset=num)
             .format(p_format, subset=[shown.columns[5]]).set_caption(labels.text("employment.estimates_caption",
                                                                                    ctx.lang)))
+
+
+def workshop_estimates_figure(ctx: Context, workshops: StudyTables):
+    """The estimates of :func:`workshop_estimates_table` as one coefficient plot (percentage points)."""
+    table = estimates_table(workshops)
+    if table.empty:
+        return Markdown(_unavailable(workshops, ctx))
+    where = table["scope"].map(lambda s: ctx.region if s == "county" else ctx.prefecture)
+    label = where + " · " + table["estimator"].map(lambda e: labels.text(f"employment.estimator_{e}", ctx.lang))
+    return plots.coefplot(table.assign(label=label), "label", labels.text("employment.estimates_caption", ctx.lang),
+                          labels.text("employment.axis_pp", ctx.lang), scale=100.0)
 
 
 def workshop_summary(ctx: Context, workshops: StudyTables) -> Markdown:

@@ -155,3 +155,29 @@ def group_growth(table: pd.DataFrame, lang: str = "zh", note: str = ""):
         plt.close(fig)
         return fig
     return finish(fig)
+
+
+def coef_panel(ax, rows: pd.DataFrame, label_column: str, colours: list, scale: float = 1.0) -> None:
+    """Estimates with their confidence intervals, one row each (top first), on ``ax``; a line at 0.
+
+    ``rows`` holds ``estimate``, ``conf_low`` and ``conf_high`` (as ``Estimate.tidy()`` and
+    :func:`analysis.estimators.impact.etable` give them), shown times ``scale``.
+    """
+    y = np.arange(len(rows))[::-1]
+    est = rows["estimate"].to_numpy(dtype=float) * scale
+    low = rows["conf_low"].to_numpy(dtype=float) * scale
+    high = rows["conf_high"].to_numpy(dtype=float) * scale
+    for yi, e, lo, hi, c in zip(y, est, low, high, colours):
+        if np.isfinite(e):
+            ax.errorbar(e, yi, xerr=[[e - lo], [hi - e]], fmt="o", color=c, capsize=3)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, rows[label_column])
+
+
+def coefplot(table: pd.DataFrame, label_column: str, title: str, xlabel: str, scale: float = 1.0):
+    """Several estimates side by side in one figure: the plot of an ``etable``-shaped frame."""
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(table) + 1.6))
+    coef_panel(ax, table, label_column, [PALETTE["region"]] * len(table), scale)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    return finish(fig)

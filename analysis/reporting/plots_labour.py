@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 
 from analysis.reporting import labels
 from analysis.measures.labour import WORKING_LOCATIONS
-from analysis.reporting.plots import PALETTE, finish, years_axis
+from analysis.reporting.plots import PALETTE, coef_panel, finish, years_axis
 
 COLOURS = {"met": "#2e8b57", "missed": "#c0392b", "unknown": "#9aa5b1", "pre": "#9aa5b1",
            "before": "#9aa5b1", "ipw": "#1f5aa6", "dr": "#1f5aa6", "psm": "#e67e22",
@@ -189,19 +189,6 @@ def balance(balance_table: pd.DataFrame, propensity: pd.DataFrame, lang: str = "
     return finish(fig)
 
 
-def _forest_panel(ax, rows: pd.DataFrame, label_column: str, colour_column: str, scale: float) -> None:
-    y = np.arange(len(rows))[::-1]
-    est = rows["estimate"].to_numpy(dtype=float) * scale
-    low = rows["conf_low"].to_numpy(dtype=float) * scale
-    high = rows["conf_high"].to_numpy(dtype=float) * scale
-    colours = rows[colour_column].tolist()
-    for yi, e, lo, hi, c in zip(y, est, low, high, colours):
-        if np.isfinite(e):
-            ax.errorbar(e, yi, xerr=[[e - lo], [hi - e]], fmt="o", color=c, capsize=3)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, rows[label_column])
-
-
 def att_forest(table: pd.DataFrame, lang: str = "zh", title_key: str = "training.fig_forest"):
     """Forest plot of the ATT of training on employment (percentage points) and wage income (yuan),
     by estimator, for the county and the prefecture.
@@ -213,7 +200,7 @@ def att_forest(table: pd.DataFrame, lang: str = "zh", title_key: str = "training
                              squeeze=False)
     for ax, outcome in zip(axes[0], outcomes):
         rows = table[table["outcome"] == outcome]
-        _forest_panel(ax, rows, "label", "colour", 100.0 if outcome == "employed" else 1.0)
+        coef_panel(ax, rows, "label", rows["colour"].tolist(), 100.0 if outcome == "employed" else 1.0)
         ax.set_title(_t(f"training.outcome_{outcome}", lang))
         ax.set_xlabel(_t(f"training.axis_{outcome}", lang))
         if outcome == "wage_income":
