@@ -310,13 +310,21 @@ def _input_hash(name: str, data_dir: Path, digests: Mapping[str, str]) -> str:
     return sha256_file(path) if path.is_file() else "absent"
 
 
+def _config_hash(folder: Path) -> str:
+    """Hash of the configuration files that change numbers: every YAML and CSV file of ``folder`` but the
+    message catalogues (``messages*.yaml``), which only word the pages."""
+    files = sorted(p for pattern in ("*.yaml", "*.csv") for p in folder.glob(pattern)
+                   if p.is_file() and not p.name.startswith("messages"))
+    return text_hash(*(f"{p.name}:{sha256_file(p)}" for p in files))
+
+
 def fingerprints(data_dir: str | Path | None = None) -> dict[str, str]:
     """The current fingerprint of every step: its inputs, specification, code, configuration files."""
     folder = Path(data_dir or DATA_PROCESSED)
-    config = [tree_hash(PACKAGE_CONFIG, ("*.yaml", "*.csv"))[0]]
+    config = [_config_hash(PACKAGE_CONFIG)]
     user = os.environ.get("ANALYSIS_CONFIG_DIR")
     if user and Path(user).is_dir():
-        config.append(tree_hash(user, ("*.yaml", "*.csv"))[0])
+        config.append(_config_hash(Path(user)))
     environment = [f"{v}={os.environ.get(v, '')}" for v in ENVIRONMENT]
     datasets: dict[str, str] = {}
     out: dict[str, str] = {}

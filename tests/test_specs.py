@@ -150,3 +150,19 @@ def test_estimates_side_by_side_in_one_table_and_one_plot():
     assert len(ax.containers) == len(table)  # one point with its interval per estimate
     points = sorted(c.lines[0].get_xdata()[0] for c in ax.containers)
     assert points == pytest.approx(sorted(100 * table["estimate"]))
+
+
+def test_rewording_a_page_reruns_no_step_and_a_threshold_reruns_them(small_processed, tmp_path, monkeypatch):
+    """Build fingerprints follow what changes numbers: not the message catalogue, but the thresholds."""
+    from analysis.config import PACKAGE_CONFIG
+    monkeypatch.setenv("ANALYSIS_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "messages.yaml").write_text((PACKAGE_CONFIG / "messages.yaml").read_text(encoding="utf-8"),
+                                            encoding="utf-8")
+    before = build.fingerprints(small_processed)
+    (tmp_path / "messages.yaml").write_text("# reworded\n" + (PACKAGE_CONFIG / "messages.yaml").read_text(
+        encoding="utf-8"), encoding="utf-8")
+    assert build.fingerprints(small_processed) == before
+    (tmp_path / "thresholds.csv").write_text((PACKAGE_CONFIG / "thresholds.csv").read_text(encoding="utf-8")
+                                             + "\n", encoding="utf-8")
+    after = build.fingerprints(small_processed)
+    assert all(after[name] != before[name] for name in before)
