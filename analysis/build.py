@@ -326,14 +326,17 @@ def fingerprints(data_dir: str | Path | None = None) -> dict[str, str]:
     if user and Path(user).is_dir():
         config.append(_config_hash(Path(user)))
     environment = [f"{v}={os.environ.get(v, '')}" for v in ENVIRONMENT]
-    datasets: dict[str, str] = {}
+    hashes: dict[str, str] = {}  # each processed table or file hashed once, whatever steps read it
     out: dict[str, str] = {}
     for s in STEPS:
         parts = []
         for name in s.inputs:
-            if not name.startswith("results:") and name not in datasets:
-                datasets[name] = _input_hash(name, folder, out)
-            parts.append(f"{name}={datasets.get(name) or _input_hash(name, folder, out)}")
+            if name.startswith("results:"):
+                parts.append(f"{name}={_input_hash(name, folder, out)}")
+                continue
+            if name not in hashes:
+                hashes[name] = _input_hash(name, folder, out)
+            parts.append(f"{name}={hashes[name]}")
         spec = s.spec.key() if s.spec is not None else ""
         out[s.name] = text_hash(s.name, *parts, spec, code_hash(s.code), *config, *environment)
     return out

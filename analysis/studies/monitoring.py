@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from analysis.errors import ParameterError
 from analysis.measures import monitoring, poverty
 from analysis.studies.spec import Spec, check_count
 
@@ -57,11 +58,9 @@ class MonitoringSpec(Spec):
         rules = monitoring.risk_rules(self.risk_rules or None)
         levels = [rules["levels"]["default"], *(b["level"] for b in rules["levels"].get("bands", []))]
         if self.warning_level not in levels:
-            from analysis.errors import ParameterError
             raise ParameterError(f"MonitoringSpec.warning_level = {self.warning_level!r} is not allowed: "
                                  f"use one of the risk score's levels {levels}")
         if isinstance(self.near_band, bool) or not isinstance(self.near_band, int | float) or self.near_band < 1:
-            from analysis.errors import ParameterError
             raise ParameterError(f"MonitoringSpec.near_band = {self.near_band!r} is not allowed: "
                                  "give a number of at least 1")
         check_count(self, "min_months_monitored", minimum=0)
