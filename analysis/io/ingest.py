@@ -53,7 +53,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from analysis.io import parsing, privacy, schema
+from analysis.io import parsing, privacy, schema, text_checks
 from analysis.config import DATA_PROCESSED, load_yaml, thresholds
 from analysis.core.files import atomic_write, sha256_file
 from analysis.errors import DataError, ParameterError, Problem
@@ -609,6 +609,9 @@ def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[st
         members, mp = _members(t, raw, key, report.columns, config_dir, check_years=kind == "members")
         problems += mp
         report.members_out = len(members)
+    text_notes, text_problems = text_checks.check(raw, mapping)
+    report.notes += text_notes
+    problems += text_problems
     known = _personal_values(raw, mapping)
     problems += _leaks(raw, known, [f for f in (households, members) if f is not None], report.columns)
     report.notes = [_redact_text(n, known) for n in report.notes]

@@ -686,8 +686,7 @@ def rebuild_index(output_dir: str | Path | None = None, *, lang: str = "zh",
     output_dir = Path(output_dir or config.REPORTS).resolve()
     site.labels(lang)
     manifest = json.loads((output_dir / "manifest.json").read_text(encoding="utf-8"))
-    runs = pd.read_csv(output_dir / "runs.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    runs = runs.assign(duration_s=runs["duration_s"].astype(float), attempts=runs["attempts"].astype(int))
+    runs = site.read_runs_csv(output_dir)
     pages = _pages(load_state(output_dir))
     return site.write_index(output_dir, runs=runs, pages=pages, manifest=manifest, lang=lang,
                             notebooks=sorted(set(pages["notebook"])), scores=scores)

@@ -34,6 +34,7 @@ import pandas as pd
 import yaml
 
 from analysis.config import PROJECT_ROOT
+from analysis.core.escaping import from_spreadsheet_text, spreadsheet_frame
 from analysis.core.files import atomic_write, tree_hash
 from analysis.errors import ParameterError
 
@@ -134,9 +135,17 @@ def write_manifest(output_dir: str | Path, manifest: Mapping) -> Path:
 
 
 def write_runs_csv(output_dir: str | Path, runs: pd.DataFrame) -> Path:
-    """``runs.csv`` (UTF-8 with a byte-order mark, so spreadsheet programs show Chinese correctly)."""
-    text = runs.loc[:, list(RUN_COLUMNS)].to_csv(index=False, lineterminator="\n")
+    """``runs.csv`` (UTF-8 with a byte-order mark, so spreadsheet programs show Chinese correctly); a cell
+    that starts like a formula (a region name "=..." or an error message "-...") is written as text."""
+    text = spreadsheet_frame(runs.loc[:, list(RUN_COLUMNS)]).to_csv(index=False, lineterminator="\n")
     return atomic_write(Path(output_dir) / "runs.csv", "\ufeff" + text)
+
+
+def read_runs_csv(output_dir: str | Path) -> pd.DataFrame:
+    """The table :func:`write_runs_csv` wrote, with its values as they were."""
+    runs = pd.read_csv(Path(output_dir) / "runs.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    runs = runs.map(from_spreadsheet_text).rename(columns=from_spreadsheet_text)
+    return runs.assign(duration_s=runs["duration_s"].astype(float), attempts=runs["attempts"].astype(int))
 
 
 # ---------------------------------------------------------------------------------------- region pages

@@ -30,8 +30,9 @@ from analysis.config import DATA_PROCESSED, min_households
 from analysis.core.disclosure import suppress_small
 from analysis.errors import ParameterError
 from analysis.io import data
-from analysis.reporting import labels, plots, plots_assessment
+from analysis.reporting import labels, plots, plots_assessment, text
 from analysis.reporting.page import Context
+from analysis.reporting.text import md
 from analysis.studies import assessment
 
 KEYS = ["prefecture", "county", "year"]
@@ -175,9 +176,9 @@ def _statement(row: pd.Series, peers: _Peers, ctx: AssessmentContext) -> str:
         code = "no_interval"
     others = row.get("overlapping")
     others = list(others) if isinstance(others, list | tuple | np.ndarray) else []
-    return _text(f"statements.{code}", ctx, region=row["county"], rank=_int(row["rank"]), n=_int(row["n_peers"]),
+    return _text(f"statements.{code}", ctx, region=md(row["county"]), rank=_int(row["rank"]), n=_int(row["n_peers"]),
                  low=_int(row.get("rank_low")), high=_int(row.get("rank_high")), level=peers.level,
-                 others=_text("list_separator", ctx).join(others), interval_year=peers.interval_year)
+                 others=_text("list_separator", ctx).join(md(o) for o in others), interval_year=peers.interval_year)
 
 
 def _sentences(parts: list[str], lang: str) -> str:
@@ -186,7 +187,7 @@ def _sentences(parts: list[str], lang: str) -> str:
 
 
 def _no_score(ctx: AssessmentContext) -> Markdown:
-    return Markdown(_text("no_score", ctx, region=ctx.region, year=ctx.last))
+    return Markdown(_text("no_score", ctx, region=md(ctx.region), year=ctx.last))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -196,9 +197,9 @@ def _no_score(ctx: AssessmentContext) -> Markdown:
 def _headline(row: pd.Series, peers: _Peers, ctx: AssessmentContext) -> str:
     grade = _grade_labels(ctx.lang).get(row["grade"], DASH)
     if peers.has_intervals and pd.notna(row["composite_low"]):
-        return _text("summary", ctx, region=row["county"], year=ctx.last, composite=row["composite"],
+        return _text("summary", ctx, region=md(row["county"]), year=ctx.last, composite=row["composite"],
                      low=row["composite_low"], high=row["composite_high"], level=peers.level, grade=grade)
-    return _text("summary_no_interval", ctx, region=row["county"], year=ctx.last, composite=row["composite"],
+    return _text("summary_no_interval", ctx, region=md(row["county"]), year=ctx.last, composite=row["composite"],
                  grade=grade)
 
 
@@ -214,7 +215,7 @@ def _prefecture_sentences(ctx: AssessmentContext, peers: _Peers, extremes: bool 
     listed = _text("list_separator", ctx).join(
         _text("grade_count", ctx, grade=getattr(g, f"label_{ctx.lang}"), count=int(counts.get(g.code, 0)))
         for g in grades)
-    out = [_text("prefecture_summary", ctx, region=ctx.region, year=ctx.last, n=len(scored),
+    out = [_text("prefecture_summary", ctx, region=md(ctx.region), year=ctx.last, n=len(scored),
                  low=scored["composite"].min(), high=scored["composite"].max(), grades=listed)]
     clear = int((scored["n_overlapping"] == 0).sum())
     if peers.has_intervals:
@@ -295,9 +296,9 @@ def _county_scorecard(ctx: AssessmentContext):
         col["rank_of"]: [f"{_int(r)}/{_int(n)}" for r, n in zip(card["rank"], card["n_peers"])],
         col["flag"]: card["flag"].map(flags).fillna("").to_numpy(),
     }).set_index([col["dimension"], col["indicator"]])
-    return (table.style.format("{:.1f}", subset=[col["score"]], na_rep=DASH)
-            .map(_flag_style(flags), subset=[col["flag"]])
-            .set_caption(_text("scorecard_caption", ctx, region=ctx.region, year=ctx.last)))
+    caption = _text("scorecard_caption", ctx, region=ctx.region, year=ctx.last)
+    return (text.table(table, caption).format("{:.1f}", subset=[col["score"]], na_rep=DASH)
+            .map(_flag_style(flags), subset=[col["flag"]]))
 
 
 def _ranking_table(ctx: AssessmentContext):
@@ -323,9 +324,9 @@ def _ranking_table(ctx: AssessmentContext):
     for d in dims:
         table[names[d.code]] = t[f"dimension_{d.code}"].to_numpy()
     numbers = [_column("composite", lang), *[names[d.code] for d in dims]]
-    return (table.style.hide(axis="index").format("{:.1f}", subset=numbers, na_rep=DASH)
-            .format("{:.0%}", subset=[_column("p_first", lang)], na_rep=DASH)
-            .set_caption(_text("ranking_caption", ctx, region=ctx.region, year=ctx.last, level=peers.level)))
+    caption = _text("ranking_caption", ctx, region=ctx.region, year=ctx.last, level=peers.level)
+    return (text.table(table, caption).hide(axis="index").format("{:.1f}", subset=numbers, na_rep=DASH)
+            .format("{:.0%}", subset=[_column("p_first", lang)], na_rep=DASH))
 
 
 def scorecard_table(ctx: AssessmentContext):
@@ -382,7 +383,7 @@ def _prefecture_flag_lines(flagged: pd.DataFrame, ctx: AssessmentContext) -> lis
     sep, none = _text("list_separator", ctx), _text("none", ctx)
     listed = flagged.assign(label=flagged["indicator"].map(lambda c: names.get(c, c)))
     by = listed.groupby(["county", "flag"])["label"].agg(sep.join)
-    lines = [_text("county_flags", ctx, county=c, strengths=by.get((c, "strength"), none),
+    lines = [_text("county_flags", ctx, county=md(c), strengths=by.get((c, "strength"), none),
                    weaknesses=by.get((c, "weakness"), none)) for c in _peers(ctx).table["county"]]
     return [f"- {line}" for line in lines]
 
@@ -421,7 +422,7 @@ def _sensitivity_sentences(ctx: AssessmentContext) -> list[str]:
     if "configured" not in mine.index:
         return []
     others = mine.drop(index="configured")["rank"]
-    out = [_text("sensitivity_county", ctx, region=ctx.region, rank=_int(mine.loc["configured", "rank"]),
+    out = [_text("sensitivity_county", ctx, region=md(ctx.region), rank=_int(mine.loc["configured", "rank"]),
                  equal=_int(mine["rank"].get("equal")), k=len(others), best=_int(others.min()),
                  worst=_int(others.max()))]
     moved = int(mine["rank_change"].abs().max())
@@ -446,17 +447,17 @@ def sensitivity_table(ctx: AssessmentContext):
         wide = wide[[c for c in sens["scenario"].drop_duplicates() if c in wide.columns]]
         wide.columns = _scenario_labels(wide.columns, lang)
         wide.index.name = _column("county", lang)
-        return (wide.astype("Int64").style.format(na_rep=DASH)
-                .set_caption(_text("sensitivity_caption_prefecture", ctx, year=ctx.last)))
+        return text.table(wide.astype("Int64"), _text("sensitivity_caption_prefecture", ctx, year=ctx.last)
+                          ).format(na_rep=DASH)
     mine = sens[sens["county"] == ctx.region]
     table = pd.DataFrame({_column("scenario", lang): _scenario_labels(mine["scenario"], lang),
                           _column("composite", lang): mine["composite"].to_numpy(),
                           _column("rank", lang): mine["rank"].to_numpy(),
                           _column("rank_change", lang): mine["rank_change"].to_numpy()})
-    return (table.style.hide(axis="index").format("{:.1f}", subset=[_column("composite", lang)], na_rep=DASH)
+    return (text.table(table, _text("sensitivity_caption", ctx, year=ctx.last)).hide(axis="index")
+            .format("{:.1f}", subset=[_column("composite", lang)], na_rep=DASH)
             .format(_signed_places, subset=[_column("rank_change", lang)])
-            .format(na_rep=DASH, subset=[_column("rank", lang)])
-            .set_caption(_text("sensitivity_caption", ctx, year=ctx.last)))
+            .format(na_rep=DASH, subset=[_column("rank", lang)]))
 
 
 def _signed_places(value) -> str:
@@ -498,7 +499,7 @@ def key_figures(ctx: AssessmentContext):
         shown = shown.T
         shown.index.name = _column("indicator", lang)
     caption = f"{_text('key_figures_caption', ctx, year=ctx.last)} {_text('suppressed_note', ctx, k=min_households())}"
-    return shown.style.set_caption(caption)
+    return text.table(shown, caption)
 
 
 # --------------------------------------------------------------------------------------------------

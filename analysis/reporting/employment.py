@@ -24,9 +24,9 @@ from analysis import build
 from analysis.build import StudyTables
 from analysis.config import min_households
 from analysis.core.disclosure import suppress_small
-from analysis.reporting import labels, plots, plots_labour
+from analysis.reporting import labels, plots, plots_labour, text
 from analysis.reporting.page import Context
-from analysis.reporting.text import NOWRAP, join, p_format, pp
+from analysis.reporting.text import NOWRAP, join, md, p_format, pp
 from analysis.studies.workshops import WORKSHOPS_FILE
 
 EVENT_COLUMNS = ["scope", "event_time", "estimate", "std_error", "conf_low", "conf_high", "p_value", "period",
@@ -55,7 +55,7 @@ def employment_summary(ctx: Context) -> Markdown:
         return Markdown(f"{heading}\n\n{labels.text('employment.no_data', ctx.lang)}")
     last = region.iloc[-1]
     pref_rate = pref.loc[pref["year"] == last["year"], "employment_rate"]
-    parts = [labels.text("employment.summary", ctx.lang, region=ctx.region, year=int(last["year"]),
+    parts = [labels.text("employment.summary", ctx.lang, region=md(ctx.region), year=int(last["year"]),
                          labour_force=int(last["labour_force"]), workers=int(last["workers"]),
                          rate=last["employment_rate"],
                          pref_rate=float(pref_rate.iloc[0]) if len(pref_rate) else float("nan"))]
@@ -111,10 +111,9 @@ def employment_table(ctx: Context):
     caption = labels.text("employment.table_caption", ctx.lang)
     if table["suppressed"].any():
         caption = f"{caption} {labels.text('employment.suppressed_note', ctx.lang, k=min_households())}"
-    return (renamed.style.hide(axis="index").set_table_styles(NOWRAP)
+    return (text.table(renamed, caption).hide(axis="index").set_table_styles(NOWRAP)
             .format("{:,.0f}", subset=counts + [_column("wage_income_per_worker", ctx.lang)], na_rep="–")
-            .format("{:.1%}", subset=[_column("employment_rate", ctx.lang)], na_rep="–")
-            .set_caption(caption))
+            .format("{:.1%}", subset=[_column("employment_rate", ctx.lang)], na_rep="–"))
 
 
 # --------------------------------------------------------------------------- workshops: text and figure
@@ -139,7 +138,7 @@ def workshop_design(ctx: Context, workshops: StudyTables) -> Markdown:
                        for g, n in _cohorts(workshops, set_aside=False))
     parts = [f"## {labels.text('employment.h_workshops', ctx.lang)}",
              labels.text(f"employment.openings_{d['source']}", ctx.lang, file=WORKSHOPS_FILE),
-             labels.text("employment.design", ctx.lang, prefecture=ctx.prefecture,
+             labels.text("employment.design", ctx.lang, prefecture=md(ctx.prefecture),
                          villages=int(d["villages"]), cohorts=cohorts or "–", never=int(d["n_never"]),
                          first=first, last=last)]
     if d["unbalanced"]:
@@ -152,10 +151,10 @@ def workshop_design(ctx: Context, workshops: StudyTables) -> Markdown:
                                  cohorts=sep.join(labels.text("employment.cohort_item", ctx.lang, year=g, n=n)
                                                   for g, n in small)))
     if county["status"] == "ok":
-        parts.append(labels.text("employment.county_estimated", ctx.lang, region=ctx.region,
+        parts.append(labels.text("employment.county_estimated", ctx.lang, region=md(ctx.region),
                                  treated=int(county["n_treated"]), never=int(county["n_never"])))
     else:
-        parts.append(labels.text("employment.county_too_few", ctx.lang, region=ctx.region,
+        parts.append(labels.text("employment.county_too_few", ctx.lang, region=md(ctx.region),
                                  treated=int(county["n_treated"]), never=int(county["n_never"]),
                                  min_treated=spec.min_treated_villages, min_never=spec.min_control_villages))
     return Markdown("\n\n".join(parts))
@@ -185,7 +184,7 @@ def event_study_figure(ctx: Context, workshops: StudyTables):
 def _unavailable(workshops: StudyTables, ctx: Context) -> str:
     d = _design(workshops, "prefecture")
     if d["status"] == "failed":
-        return labels.text("employment.event_failed", ctx.lang, error=d["error"])
+        return labels.text("employment.event_failed", ctx.lang, error=md(d["error"]))
     return labels.text("employment.prefecture_too_few", ctx.lang, treated=int(d["n_treated"]),
                        never=int(d["n_never"]), min_treated=workshops.spec.min_treated_villages,
                        min_never=workshops.spec.min_control_villages)
@@ -204,9 +203,8 @@ def workshop_estimates_table(ctx: Context, workshops: StudyTables):
         "p_value": table["p_value"], "villages": table["villages"]})
     shown.columns = [labels.text(f"employment.col_{c}", ctx.lang) for c in shown.columns]
     num = shown.columns[2:4].tolist()
-    return (shown.style.hide(axis="index").set_table_styles(NOWRAP).format("{:.1f}", subset=num)
-            .format(p_format, subset=[shown.columns[5]]).set_caption(labels.text("employment.estimates_caption",
-                                                                                   ctx.lang)))
+    return (text.table(shown, labels.text("employment.estimates_caption", ctx.lang)).hide(axis="index")
+            .set_table_styles(NOWRAP).format("{:.1f}", subset=num).format(p_format, subset=[shown.columns[5]]))
 
 
 def workshop_estimates_figure(ctx: Context, workshops: StudyTables):
@@ -242,7 +240,7 @@ def _effect_paragraph(workshops: StudyTables, scope: str, where: str, lang: str)
     es = es[es["scope"] == scope]
     low, high = float(simple["conf_low"]), float(simple["conf_high"])
     post = es[es["event_time"] >= 0]
-    text = labels.text("employment.effect", lang, where=where, villages=int(simple["villages"]),
+    text = labels.text("employment.effect", lang, where=md(where), villages=int(simple["villages"]),
                        att=pp(float(simple["estimate"])), low=pp(low), high=pp(high),
                        e0=pp(float(post["estimate"].iloc[0])), k=int(post["event_time"].iloc[-1]),
                        ek=pp(float(post["estimate"].iloc[-1])))

@@ -17,8 +17,9 @@ from IPython.display import Markdown
 from analysis import build
 from analysis.config import min_households
 from analysis.core.disclosure import suppress_small
-from analysis.reporting import labels, plots
+from analysis.reporting import labels, plots, text
 from analysis.reporting.page import Context
+from analysis.reporting.text import md
 
 
 def _income(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -41,7 +42,7 @@ def income_summary(ctx: Context) -> Markdown:
         return Markdown(labels.text("income.no_data", ctx.lang))
     first, last = region.iloc[0], region.iloc[-1]
     cagr, pref_cagr = _cagr(region.iloc[1:]), _cagr(pref.iloc[1:])
-    text = labels.text("income.summary", ctx.lang, region=ctx.region, first=int(first["year"]),
+    text = labels.text("income.summary", ctx.lang, region=md(ctx.region), first=int(first["year"]),
                        last=int(last["year"]), income=last["income_pc"],
                        total_growth=last["income_pc"] / first["income_pc"] - 1, cagr_real=cagr,
                        pref_cagr_real=pref_cagr, share_wage=last["share_wage"],
@@ -86,9 +87,8 @@ def income_table(ctx: Context):
     table = labels.rename_columns(region[cols], ctx.lang)
     money = [labels.text(f"columns.{c}", ctx.lang) for c in ("income_pc", "median_income_pc", "threshold")]
     shares = [labels.text(f"columns.{c}", ctx.lang) for c in cols if c.startswith(("growth", "share"))]
-    return (table.style.hide(axis="index")
-            .format("{:,.0f}", subset=money).format("{:.1%}", subset=shares, na_rep="–")
-            .set_caption(labels.text("income.table_caption", ctx.lang)))
+    return (text.table(table, labels.text("income.table_caption", ctx.lang)).hide(axis="index")
+            .format("{:,.0f}", subset=money).format("{:.1%}", subset=shares, na_rep="–"))
 
 
 def income_tables(ctx: Context) -> dict[str, pd.DataFrame]:

@@ -24,13 +24,13 @@ import pandas as pd
 from IPython.display import Markdown
 from scipy import stats
 
-from analysis import build
-from analysis import config
+from analysis import build, config
 from analysis.config import min_households
 from analysis.core.disclosure import suppress_small
 from analysis.measures.monitoring import TARGET_TYPES, auc, risk_rules
-from analysis.reporting import labels, plots_monitoring
+from analysis.reporting import labels, plots_monitoring, text
 from analysis.reporting.page import Context
+from analysis.reporting.text import md
 from analysis.studies.monitoring import FAILED_FLAGS, MonitoringSpec
 
 CONF_LEVEL = 0.95
@@ -83,14 +83,14 @@ def _styled(frame: pd.DataFrame, lang: str, caption: str, formats: dict[str, str
     """``frame`` with display column names, formats per canonical column, '–' for blanks, a caption."""
     shown = labels.rename_columns(frame, lang)
     names = dict(zip(frame.columns, shown.columns, strict=True))
-    style = shown.style.hide(axis="index").format(na_rep="–")
-    for col, fmt in formats.items():
-        if col in names:
-            style = style.format(fmt, subset=[names[col]], na_rep="–")
     if footnote:
         caption = labels.text("monitoring.caption_note", lang, caption=caption,
                               note=labels.text("monitoring.footnote", lang, k=min_households()))
-    return style.set_caption(caption)
+    style = text.table(shown, caption).hide(axis="index").format(na_rep="–")
+    for col, fmt in formats.items():
+        if col in names:
+            style = style.format(fmt, subset=[names[col]], na_rep="–")
+    return style
 
 
 def _count(n, lang: str) -> str:
@@ -140,7 +140,7 @@ def _poverty_sentence(ctx: Context) -> str:
     pref = pref.loc[pref["year"] == row["year"], "fgt0"]
     ci = labels.text("monitoring.ci", ctx.lang, low=max(0.0, row["fgt0"] - _z() * row["fgt0_se"]),
                      high=row["fgt0"] + _z() * row["fgt0_se"]) if _present(row["fgt0_se"]) else ""
-    return labels.text("monitoring.summary.poverty", ctx.lang, last=int(row["year"]), region=ctx.region,
+    return labels.text("monitoring.summary.poverty", ctx.lang, last=int(row["year"]), region=md(ctx.region),
                        threshold=row["threshold"], fgt0=row["fgt0"], ci=ci,
                        pref=pref.iloc[0] if len(pref) else float("nan"), near=row["share_near_threshold"],
                        band=_spec(ctx).near_band)

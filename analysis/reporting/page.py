@@ -23,10 +23,12 @@ from IPython.display import Markdown
 
 from analysis import build
 from analysis.config import DATA_PROCESSED, REPORTS
+from analysis.core.escaping import XLSXWRITER_OPTIONS
 from analysis.core.files import atomic_path
 from analysis.errors import ParameterError
 from analysis.io import data
 from analysis.reporting import labels, plots
+from analysis.reporting.text import md
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def context(region: str, years: list[int], data_dir: str = "", lang: str = "zh")
 
 def header(ctx: Context, title_key: str) -> Markdown:
     """The report title, with the synthetic-data notice when the data are the bundled sample."""
-    lines = [f"# {labels.text(title_key, ctx.lang, region=ctx.region, first=ctx.first, last=ctx.last)}"]
+    lines = [f"# {labels.text(title_key, ctx.lang, region=md(ctx.region), first=ctx.first, last=ctx.last)}"]
     if ctx.synthetic:
         lines.append(f"> {labels.text('synthetic_notice', ctx.lang)}")
     return Markdown("\n\n".join(lines))
@@ -93,7 +95,8 @@ def save_tables(ctx: Context, output_dir: str, notebook: str, tables: dict[str, 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}.xlsx"
     with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="xlsxwriter") as writer:
+        # strings stay strings: a village written "=HYPERLINK(...)" must not become a live formula
+        with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": XLSXWRITER_OPTIONS}) as writer:
             for sheet, table in tables.items():
                 labels.rename_columns(table, ctx.lang).to_excel(writer, sheet_name=sheet[:31], index=False)
     return Markdown(f"[{path.name}]({path.name})")

@@ -49,6 +49,7 @@ def setup(lang: str = "zh") -> str | None:
     plt.rcParams["font.sans-serif"] = ([family] if family else []) + ["DejaVu Sans"]
     plt.rcParams["font.family"] = "sans-serif"
     plt.rcParams["axes.unicode_minus"] = False
+    plt.rcParams["text.parse_math"] = False   # a '$' in a place name is a character, not the start of a formula
     plt.rcParams["figure.dpi"] = 110
     return family
 

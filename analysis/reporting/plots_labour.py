@@ -12,8 +12,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.patches import Patch
 
-from analysis.reporting import labels
 from analysis.measures.labour import WORKING_LOCATIONS
+from analysis.reporting import labels
 from analysis.reporting.plots import PALETTE, coef_panel, finish, years_axis
 
 COLOURS = {"met": "#2e8b57", "missed": "#c0392b", "unknown": "#9aa5b1", "pre": "#9aa5b1",

@@ -25,9 +25,9 @@ from analysis import build
 from analysis.build import StudyTables
 from analysis.config import min_households
 from analysis.core.disclosure import suppress_small
-from analysis.reporting import labels, plots_labour
+from analysis.reporting import labels, plots_labour, text
 from analysis.reporting.page import Context
-from analysis.reporting.text import NOWRAP, join, p_format, p_text
+from analysis.reporting.text import NOWRAP, join, md, p_format, p_text
 from analysis.studies.training import AGE_GROUPS, SUBGROUPS
 
 #: The outcomes the summary sentence speaks of.
@@ -54,7 +54,7 @@ def training_summary(ctx: Context) -> Markdown:
     if region.empty:
         return Markdown(f"{heading}\n\n{labels.text('training.no_data', ctx.lang)}")
     last = region.iloc[-1]
-    parts = [labels.text("training.summary", ctx.lang, region=ctx.region, year=int(last["year"]),
+    parts = [labels.text("training.summary", ctx.lang, region=md(ctx.region), year=int(last["year"]),
                          trained=int(last["trained"]), share=last["trained_share"],
                          certified=int(last["certified"]), cert_share=last["certified_share"],
                          total=int(region["trained"].sum()), first=int(region["year"].iloc[0]))]
@@ -104,8 +104,8 @@ def training_table(ctx: Context):
     caption = labels.text("training.table_caption", ctx.lang)
     if suppressed:
         caption = f"{caption} {labels.text('training.suppressed_note', ctx.lang, k=min_households())}"
-    return (shown.style.hide(axis="index").set_table_styles(NOWRAP).format("{:,.0f}", subset=counts, na_rep="–")
-            .format("{:.1%}", subset=shares, na_rep="–").set_caption(caption))
+    return (text.table(shown, caption).hide(axis="index").set_table_styles(NOWRAP)
+            .format("{:,.0f}", subset=counts, na_rep="–").format("{:.1%}", subset=shares, na_rep="–"))
 
 
 def _overall(effects: StudyTables, scope: str = "county") -> pd.Series | None:
@@ -120,7 +120,7 @@ def training_design(ctx: Context, effects: StudyTables) -> Markdown:
     att = _scope(effects["training_att"], "county")
     heading = f"## {labels.text('training.h_effects', ctx.lang)}"
     if overlap is None:
-        return Markdown(f"{heading}\n\n{labels.text('training.no_sample', ctx.lang, region=ctx.region)}")
+        return Markdown(f"{heading}\n\n{labels.text('training.no_sample', ctx.lang, region=md(ctx.region))}")
     parts = [heading, labels.text("training.design", ctx.lang, first=int(att["first_year"].iloc[0]),
                          last=int(att["last_year"].iloc[0]), n_obs=int(overlap["n_obs"]),
                          n_treated=int(overlap["n_treated"]), households=int(overlap["n_treated_households"])),
@@ -130,7 +130,7 @@ def training_design(ctx: Context, effects: StudyTables) -> Markdown:
         parts.append(labels.text("training.incomplete", ctx.lang, n=int(att["incomplete"].iloc[0])))
     warnings_ = []
     if not bool(overlap["enough"]):
-        warnings_.append(labels.text("training.too_few", ctx.lang, region=ctx.region, min_trained=spec.min_trained,
+        warnings_.append(labels.text("training.too_few", ctx.lang, region=md(ctx.region), min_trained=spec.min_trained,
                                      min_untrained=spec.min_untrained, min_households=spec.min_households))
     elif bool(overlap["poor_overlap"]):
         warnings_.append(labels.text("training.poor_overlap", ctx.lang, share=overlap["share_outside"],
@@ -141,7 +141,7 @@ def training_design(ctx: Context, effects: StudyTables) -> Markdown:
                                      max_smd=spec.max_smd))
     failed = att[att["status"] == "failed"]
     if len(failed):
-        warnings_.append(labels.text("training.failed", ctx.lang, n=len(failed), error=failed["note"].iloc[0]))
+        warnings_.append(labels.text("training.failed", ctx.lang, n=len(failed), error=md(failed["note"].iloc[0])))
     parts += [f"> **{labels.text('training.warning', ctx.lang)}** {w}" for w in warnings_]
     return Markdown("\n\n".join(parts))
 
@@ -158,9 +158,9 @@ def balance_table(ctx: Context, effects: StudyTables):
     cols = ["covariate", "mean_treated", "mean_control", "smd_before", "smd_after_ipw", "smd_after_psm"]
     shown = table[cols].assign(covariate=table["covariate"].map(lambda c: _covariate_label(c, ctx.lang)))
     shown.columns = [labels.text(f"training.{c}", ctx.lang) for c in cols]
-    return (shown.style.hide(axis="index").set_table_styles(NOWRAP)
-            .format("{:.2f}", subset=shown.columns[1:].tolist(), na_rep="–")
-            .set_caption(labels.text("training.balance_caption", ctx.lang, max_smd=effects.spec.max_smd)))
+    caption = labels.text("training.balance_caption", ctx.lang, max_smd=effects.spec.max_smd)
+    return (text.table(shown, caption).hide(axis="index").set_table_styles(NOWRAP)
+            .format("{:.2f}", subset=shown.columns[1:].tolist(), na_rep="–"))
 
 
 def balance_figure(ctx: Context, effects: StudyTables):
@@ -190,7 +190,7 @@ def att_figure(ctx: Context, effects: StudyTables):
     """Forest plot: ATT on employment and wage income by IPW, DR and PSM, county and prefecture."""
     rows = _forest_rows(effects["training_att"], ctx)
     if rows[rows["scope"] == "county"].empty:
-        return Markdown(labels.text("training.no_estimate", ctx.lang, region=ctx.region))
+        return Markdown(labels.text("training.no_estimate", ctx.lang, region=md(ctx.region)))
     order = {"county": 0, "prefecture": 1}
     rows = rows.sort_values(["scope", "method"], key=lambda s: s.map(order) if s.name == "scope"
                             else s.map({m: i for i, m in enumerate(effects.spec.methods)}))
@@ -222,14 +222,13 @@ def att_table(ctx: Context, effects: StudyTables):
     att = effects["training_att"]
     rows = att[att["subgroup"] == "all"].copy()
     if rows.empty or not (rows["status"] == "ok").any():
-        return Markdown(labels.text("training.no_estimate", ctx.lang, region=ctx.region))
+        return Markdown(labels.text("training.no_estimate", ctx.lang, region=md(ctx.region)))
     rows["method"] = _where(rows["scope"], ctx) + " · " + rows["method"].map(
         lambda m: labels.text(f"training.method_{m}", ctx.lang))
     shown = _effects_display(rows, ctx, "method")
-    return (shown.style.hide(axis="index").set_table_styles(NOWRAP)
-            .format(p_format, subset=shown.columns[4:6].tolist())
-            .format("{:,.0f}", subset=shown.columns[6:].tolist())
-            .set_caption(labels.text("training.att_caption", ctx.lang)))
+    return (text.table(shown, labels.text("training.att_caption", ctx.lang)).hide(axis="index")
+            .set_table_styles(NOWRAP).format(p_format, subset=shown.columns[4:6].tolist())
+            .format("{:,.0f}", subset=shown.columns[6:].tolist()))
 
 
 def att_summary(ctx: Context, effects: StudyTables) -> Markdown:
@@ -239,12 +238,12 @@ def att_summary(ctx: Context, effects: StudyTables) -> Markdown:
     whatever the specification estimated."""
     att = _scope(effects["training_att"], "county")
     if att.empty:
-        return Markdown(labels.text("training.no_estimate", ctx.lang, region=ctx.region))
+        return Markdown(labels.text("training.no_estimate", ctx.lang, region=md(ctx.region)))
     rows = att[att["subgroup"] == "all"].set_index(["outcome", "method"])
     if not (rows["status"].reindex([(o, "dr") for o in OUTCOMES]) == "ok").all():
-        return Markdown(labels.text("training.no_estimate", ctx.lang, region=ctx.region))
+        return Markdown(labels.text("training.no_estimate", ctx.lang, region=md(ctx.region)))
     emp, wage = rows.loc[("employed", "dr")], rows.loc[("wage_income", "dr")]
-    parts = [labels.text("training.effect", ctx.lang, region=ctx.region, emp=100 * emp["estimate"],
+    parts = [labels.text("training.effect", ctx.lang, region=md(ctx.region), emp=100 * emp["estimate"],
                          emp_low=100 * emp["conf_low"], emp_high=100 * emp["conf_high"], wage=wage["estimate"],
                          wage_low=wage["conf_low"], wage_high=wage["conf_high"], p_emp=p_text(emp["p_holm"]),
                          p_wage=p_text(wage["p_holm"]))]
@@ -282,7 +281,7 @@ def heterogeneity_figure(ctx: Context, effects: StudyTables):
     rows = _heterogeneity_rows(ctx, effects)
     rows = rows[rows["status"] == "ok"] if len(rows) else rows
     if rows.empty:
-        return Markdown(labels.text("training.no_estimate", ctx.lang, region=ctx.region))
+        return Markdown(labels.text("training.no_estimate", ctx.lang, region=md(ctx.region)))
     rows = rows.assign(colour=np.where(rows["subgroup"] == "all", plots_labour.COLOURS["before"],
                                        plots_labour.COLOURS["dr"]))
     return plots_labour.att_forest(rows, ctx.lang, title_key="training.fig_heterogeneity")
@@ -292,12 +291,11 @@ def heterogeneity_table(ctx: Context, effects: StudyTables):
     """Doubly robust ATT by subgroup and outcome; Holm p-values over the ten subgroup tests."""
     rows = _heterogeneity_rows(ctx, effects)
     if rows.empty or not (rows["status"] == "ok").any():
-        return Markdown(labels.text("training.no_estimate", ctx.lang, region=ctx.region))
+        return Markdown(labels.text("training.no_estimate", ctx.lang, region=md(ctx.region)))
     shown = _effects_display(rows.rename(columns={"label": "subgroup_label"}), ctx, "subgroup_label")
-    return (shown.style.hide(axis="index").set_table_styles(NOWRAP)
-            .format(p_format, subset=shown.columns[4:6].tolist())
-            .format("{:,.0f}", subset=shown.columns[6:].tolist())
-            .set_caption(labels.text("training.heterogeneity_caption", ctx.lang)))
+    return (text.table(shown, labels.text("training.heterogeneity_caption", ctx.lang)).hide(axis="index")
+            .set_table_styles(NOWRAP).format(p_format, subset=shown.columns[4:6].tolist())
+            .format("{:,.0f}", subset=shown.columns[6:].tolist()))
 
 
 def training_tables(ctx: Context, effects: StudyTables) -> dict[str, pd.DataFrame]:

