@@ -134,13 +134,16 @@ def _income(inputs: Inputs, spec: None) -> dict[str, pd.DataFrame]:
             "income_growth_prefecture": indicators.income_growth(h, by=("prefecture",)),
             "group_growth": indicators.group_growth(h, by=("prefecture", "county")),
             "group_growth_prefecture": indicators.group_growth(h, by=("prefecture",)),
+            "panel_growth": indicators.panel_growth(h, by=("prefecture", "county")),
+            "panel_growth_prefecture": indicators.panel_growth(h, by=("prefecture",)),
             "income_distribution": indicators.income_distribution(h, by=("prefecture", "county"))}
 
 
 def _employment(inputs: Inputs, spec: None) -> dict[str, pd.DataFrame]:
     m = inputs.members
-    return {"employment": indicators.employment(m, by=("prefecture", "county")),
-            "employment_prefecture": indicators.employment(m, by=("prefecture",)),
+    h = inputs.households
+    return {"employment": indicators.employment(m, by=("prefecture", "county"), households=h),
+            "employment_prefecture": indicators.employment(m, by=("prefecture",), households=h),
             "village_employment": workshops.village_employment(inputs.households, m)}
 
 
@@ -204,7 +207,7 @@ def _assessment(inputs: Inputs, spec: post_assessment.AssessmentSpec) -> dict[st
 
 STEPS: tuple[Step, ...] = (
     Step("income", ("income_growth", "income_growth_prefecture", "group_growth", "group_growth_prefecture",
-                    "income_distribution"),
+                    "panel_growth", "panel_growth_prefecture", "income_distribution"),
          _income, (indicators,), ("households",)),
     Step("employment", ("employment", "employment_prefecture", "village_employment"), _employment,
          (indicators, workshops)),
@@ -220,7 +223,8 @@ STEPS: tuple[Step, ...] = (
                      "poverty_growth_incidence_prefecture"),
          _poverty, (monitoring_study,), ("households",), monitoring_study.MonitoringSpec()),
     Step("monitoring", ("monitoring_coverage", "monitoring_identification_gap_summary",
-                        "monitoring_identification_gap", "monitoring_elimination", "monitoring_elimination_survival",
+                        "monitoring_identification_gap", "monitoring_identification_overlap",
+                        "monitoring_identification_sensitivity", "monitoring_elimination", "monitoring_elimination_survival",
                         "monitoring_elimination_survival_prefecture", "monitoring_failed_eliminations_summary",
                         "monitoring_failed_eliminations", "monitoring_transitions", "monitoring_return_rates"),
          _monitoring, (monitoring_study,), ("households",), monitoring_study.MonitoringSpec()),

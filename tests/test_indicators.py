@@ -128,3 +128,69 @@ def test_income_distribution_counts_every_person_once():
     above = d.drop_duplicates("household_type").set_index("household_type")["persons_above"]
     assert above.to_dict() == {"general": 1.0, "poverty_exited": 0.0}  # the 500,000 household, out of view
     assert d["households"].sum() == 5
+
+
+# ---------------------------------------------------------------------------- growth of the same households
+FLAT_CPI = pd.Series(1.0, index=range(2019, 2026))
+
+
+def _panel(n_villages=4, per_village=5, seed=0):
+    rng = np.random.default_rng(seed)
+    n = n_villages * per_village
+    base = pd.DataFrame({"household_id": [f"h{i}" for i in range(n)], "county": "A",
+                         "village": [f"v{i // per_village}" for i in range(n)], "size": rng.integers(1, 6, n),
+                         "household_type": np.where(np.arange(n) % 2 == 0, "poverty_exited", "general"),
+                         "monitoring_type": "none", "net_income": rng.uniform(5_000, 40_000, n)})
+    later = base.assign(net_income=base["net_income"] * 1.1)
+    return pd.concat([base.assign(year=2021), later.assign(year=2022)], ignore_index=True)
+
+
+def test_panel_growth_by_hand_every_household_grows_ten_percent():
+    h = _panel()
+    g = indicators.panel_growth(h, cpi=FLAT_CPI).set_index("group")
+    for group in ("all", "poverty_exited"):
+        row = g.loc[group]
+        assert row["year"] == 2022 and row["year_start"] == 2021
+        assert row["growth_nominal"] == pytest.approx(0.1, abs=1e-12)
+        # every household's contribution is zero, so the interval has no width
+        assert row["growth_real_low"] == pytest.approx(0.1, abs=1e-12)
+        assert row["growth_real_high"] == pytest.approx(0.1, abs=1e-12)
+    assert g.loc["all", "households"] == 20 and g.loc["poverty_exited", "households"] == 10
+    assert g.loc["all", "villages"] == 4
+
+
+def test_panel_growth_fixes_the_group_at_the_start_year_and_drops_unmatched_households():
+    h = _panel()
+    # h1 enters monitoring in 2022 after its income halves; h3 appears only in 2022
+    entered = (h["household_id"] == "h1") & (h["year"] == 2022)
+    h.loc[entered, ["monitoring_type", "net_income"]] = ["marginal", h.loc[entered, "net_income"].iloc[0] / 2.2]
+    h = pd.concat([h[~((h["household_id"] == "h3") & (h["year"] == 2021))]], ignore_index=True)
+    g = indicators.panel_growth(h, cpi=FLAT_CPI).set_index("group")
+    assert "monitored" not in g.index            # nobody was monitored in 2021
+    assert g.loc["all", "households"] == 19      # h3 is not observed in both years
+    # h1 stays in 2021's groups: all households and 一般农户's growth carry its fall
+    assert g.loc["all", "growth_nominal"] < 0.1
+
+
+def test_panel_growth_interval_covers_the_expected_growth_in_95_percent_of_counties():
+    """Monte Carlo: 400 counties of 25 villages x 8 households, village growth shocks (sd 8 points) and
+    household shocks (sd 15 points) around an expected growth of 5%; the interval should cover 5% in
+    about 95% of counties (two binomial standard errors: +-2.2 points)."""
+    rng = np.random.default_rng(2024)
+    counties, villages, per = 400, 25, 8
+    n = counties * villages * per
+    county = np.repeat(np.arange(counties), villages * per)
+    village = np.repeat(np.arange(counties * villages), per)
+    y0 = rng.lognormal(9.5, 0.6, n)
+    shock = rng.normal(0, 0.08, counties * villages)[village] + rng.normal(0, 0.15, n)
+    size = rng.integers(1, 6, n)
+    base = pd.DataFrame({"household_id": np.arange(n).astype(str), "county": county.astype(str),
+                         "village": village.astype(str), "size": size, "household_type": "general",
+                         "monitoring_type": "none"})
+    h = pd.concat([base.assign(year=2021, net_income=y0), base.assign(year=2022, net_income=y0 * (1.05 + shock))],
+                  ignore_index=True)
+    g = indicators.panel_growth(h, cpi=FLAT_CPI)
+    g = g[g["group"] == "all"]
+    assert len(g) == counties
+    coverage = ((g["growth_real_low"] <= 0.05) & (g["growth_real_high"] >= 0.05)).mean()
+    assert 0.928 <= coverage <= 0.972, coverage

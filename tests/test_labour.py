@@ -556,3 +556,57 @@ def test_matches_a_per_region_loop_on_random_members(by):
         assert pd.isna(c3["workers_change"]) and pd.isna(c3["trainees_employed_next_year_share"])
     if by == ("county", "sex"):
         assert both["sex"].isna().any()
+
+
+# --------------------------------------------------------------------------- official 务工规模
+def _official_fixture():
+    """Two households in one county over two years: h1 a 脱贫户, h2 an ordinary one that becomes a
+    monitoring target in 2022. Members: working-age workers, a worker aged 70, one without capacity."""
+    households = pd.DataFrame({
+        "household_id": ["h1", "h2", "h1", "h2"], "year": [2021, 2021, 2022, 2022],
+        "household_type": ["poverty_exited", "general", "poverty_exited", "general"],
+        "monitoring_type": ["none", "none", "none", "marginal"]})
+    rows = [  # household, year, age, skill, worked
+        ("h1", 2021, 30, "ordinary", True), ("h1", 2021, 70, "weak", True), ("h1", 2021, 40, "none", False),
+        ("h1", 2021, 45, "weak", False), ("h2", 2021, 35, "skilled", True),
+        ("h1", 2022, 31, "ordinary", True), ("h1", 2022, 71, "weak", True), ("h1", 2022, 41, "none", False),
+        ("h1", 2022, 46, "weak", True), ("h2", 2022, 36, "skilled", False)]
+    members = pd.DataFrame([{"household_id": h, "county": "A", "year": y, "age": a, "labor_skill": s,
+                             "employed": w, "work_location": "in_county" if w else "none",
+                             "months_worked": 10.0 if w else 0.0, "wage_income": 20000.0 if w else None,
+                             "workshop_job": False, "public_welfare_post": False} for h, y, a, s, w in rows])
+    return households, members
+
+
+def test_official_workers_count_the_poverty_alleviated_labour_only():
+    households, members = _official_fixture()
+    population = labour.official_population(members, households, ["poverty_exited"])
+    assert population.tolist() == [True] * 4 + [False] + [True] * 4 + [False]
+    table = labour.employment(members, population=population).set_index("year")
+    # 2021: h1's labour force is the 30- and 45-year-olds (70 is past working age, 40 has no capacity);
+    # one of them worked. 2022: both worked.
+    assert table.loc[2021, "official_labour_force"] == 2 and table.loc[2021, "official_workers"] == 1
+    assert table.loc[2022, "official_labour_force"] == 2 and table.loc[2022, "official_workers"] == 2
+    assert table.loc[2022, "official_employment_rate"] == 1.0
+    assert table.loc[2022, "official_workers_change"] == 1 and table.loc[2022, "official_workers_change_pct"] == 100
+    assert bool(table.loc[2022, "official_no_lower_than_last_year"])
+    assert pd.isna(table.loc[2021, "official_no_lower_than_last_year"])
+    # all rural workers fell (h2's worker stopped, h1's gained one: 3 -> 3 counting the 70-year-old), and the
+    # two verdicts are told apart
+    assert table.loc[2021, "workers"] == 3 and table.loc[2022, "workers"] == 3
+    # the all-households rate divides the counts of one population (workers of working age with capacity)
+    assert table.loc[2022, "employment_rate"] == table.loc[2022, "labour_force_employed"] / table.loc[2022, "labour_force"]
+
+
+def test_official_population_can_add_monitoring_targets():
+    households, members = _official_fixture()
+    population = labour.official_population(members, households, ["poverty_exited"], include_monitoring_targets=True)
+    assert population.tolist() == [True] * 4 + [False] + [True] * 5   # h2 is a target in 2022 only
+    table = labour.employment(members, population=population).set_index("year")
+    assert table.loc[2022, "official_labour_force"] == 3 and table.loc[2022, "official_workers"] == 2
+
+
+def test_official_population_must_match_the_member_rows():
+    households, members = _official_fixture()
+    with pytest.raises(ValueError, match="one value per member row"):
+        labour.employment(members, population=np.ones(3, dtype=bool))

@@ -113,6 +113,36 @@ def test_identification_gap_summary_and_overrides(gap_frame):
         mon.identification_gap(gap_frame, rules={"income": {"multiplier": 2}})
 
 
+def test_small_rigid_spending_does_not_make_a_sudden_hardship():
+    hh = frame([{"id": "s1", "size": 1, "net_income_pc": 7600.0, "expense_rigid": 133.0},   # 7467 after: tiny
+                {"id": "s2", "size": 1, "net_income_pc": 9000.0, "expense_rigid": 2500.0}])  # large and >= 10%
+    out = mon.identification_gap(hh, thresholds=7500.0)
+    assert out["household_id"].tolist() == ["s2"]
+    no_minimum = {"income_after_rigid": {"min_amount": 0, "min_share_of_net_income": 0.0}}
+    assert mon.identification_gap(hh, thresholds=7500.0, rules=no_minimum)["household_id"].tolist() == ["s1", "s2"]
+
+
+def test_rule_overlap_counts_each_household_once(gap_frame):
+    out = mon.identification_rule_overlap(gap_frame, thresholds=7500.0).set_index("rules")
+    # g1 and the monitored g5 meet the income rule alone
+    assert out["households"].to_dict() == {"income": 2, "rigid_expenditure+income_after_rigid": 1,
+                                           "income_after_rigid": 1, "basic_needs": 1}
+    assert out["households"].sum() == mon.identification_gap_summary(
+        gap_frame, thresholds=7500.0)["households_meeting_rules"].iloc[0]
+    assert out["households_gap"].sum() == 4 and out.loc["income", "households_gap"] == 1
+
+
+def test_sensitivity_moves_one_parameter_and_marks_the_configured_value(gap_frame):
+    out = mon.identification_sensitivity(gap_frame, thresholds=7500.0, grid={
+        ("income_after_rigid", "min_amount"): (0, 2000, 5000), ("income", "threshold_multiplier"): (1.0, 3.0)})
+    amounts = out[out["parameter"] == "min_amount"].set_index("value")
+    assert amounts["configured"].to_dict() == {0.0: False, 2000.0: True, 5000.0: False}
+    assert amounts.loc[2000.0, "households_gap"] == 4          # as configured: g1, g2, g3, g4
+    assert amounts.loc[5000.0, "households_gap"] == 3          # g3's 2,000 yuan no longer counts
+    wider = out[out["parameter"] == "threshold_multiplier"].set_index("value")
+    assert wider.loc[3.0, "households_gap"] == 5               # 3 x 7500 now catches g6 (20,000) too
+
+
 # ----------------------------------------------------------------------------------------------------
 # elimination and Kaplan-Meier
 # ----------------------------------------------------------------------------------------------------

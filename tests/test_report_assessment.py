@@ -2,6 +2,7 @@
 and notebook 05 run with papermill for a county and for the prefecture, in Chinese and English."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -61,12 +62,12 @@ def test_indicators_agree_with_the_stored_topic_tables(tables, small_processed):
     work = build.load("employment", small_processed)
     train = build.load("training", small_processed)
     topic = (income[[*KEYS, "growth_real", "share_transfer", "share_below_threshold"]]
-             .merge(work[[*KEYS, "workers_change_pct"]], on=KEYS).merge(train[[*KEYS, "certified_share"]], on=KEYS))
+             .merge(work[[*KEYS, "official_workers_change_pct"]], on=KEYS).merge(train[[*KEYS, "certified_share"]], on=KEYS))
     both = ind.merge(topic, on=KEYS, suffixes=("", "_topic"))
     assert len(both) == len(ind)
     pairs = {"income_growth_real": "growth_real", "transfer_dependence": "share_transfer",
              "share_below_threshold": "share_below_threshold_topic",
-             "employment_scale_change": "workers_change_pct", "certified_share": "certified_share_topic"}
+             "employment_scale_change": "official_workers_change_pct", "certified_share": "certified_share_topic"}
     for code, column in pairs.items():
         np.testing.assert_allclose(both[code].to_numpy(float), both[column].to_numpy(float), rtol=1e-12,
                                    equal_nan=True, err_msg=code)
@@ -149,8 +150,8 @@ def test_sensitivity_keeps_the_configured_scores(tables):
 
 def test_key_figures_add_up_to_the_prefecture(tables, small_processed):
     counties, whole = tables["assessment_key_figures"], tables["assessment_key_figures_prefecture"]
-    sums = counties.groupby(["prefecture", "year"])[["households", "workers", "households_targets"]].sum()
-    merged = whole.set_index(["prefecture", "year"])[["households", "workers", "households_targets"]]
+    sums = counties.groupby(["prefecture", "year"])[["households", "official_workers", "households_targets"]].sum()
+    merged = whole.set_index(["prefecture", "year"])[["households", "official_workers", "households_targets"]]
     pd.testing.assert_frame_equal(sums.astype("int64"), merged.loc[sums.index].astype("int64"))
     income = build.load("income_growth", small_processed)
     both = counties.merge(income, on=KEYS, suffixes=("", "_i"))
@@ -308,11 +309,12 @@ def test_notebook_runs_for_one_county(small_processed, tmp_path, lang):
     assert region in text
     for key in ("h_strengths", "h_sensitivity", "h_narrative"):
         assert labels.text(f"assessment.{key}", lang) in text
-    assert labels.text("assessment.scorecard_caption", lang, region=region, year=2024) in text
+    # captions are HTML text (an apostrophe is an entity)
+    assert html.escape(labels.text("assessment.scorecard_caption", lang, region=region, year=2024)) in text
     assert ("人均纯收入实际增速" in text) == (lang == "zh")
     assert ("90%排名区间" in text) == (lang == "zh")
     workbook = pd.ExcelFile(tmp_path / "reports" / region / "05-post-assessment.xlsx", engine="openpyxl")
-    assert workbook.sheet_names == ["scorecard", "scores", "intervals", "sensitivity"]
+    assert workbook.sheet_names == ["scorecard", "scores", "intervals", "sensitivity", "说明" if lang == "zh" else "Notes"]
     card = pd.read_excel(workbook, sheet_name="scorecard")
     assert len(card) == 5 * len(assessment.load_system().indicators)
 

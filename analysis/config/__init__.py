@@ -118,3 +118,38 @@ def cpi_index(config_dir: str | Path | None = None, base_year: int = 2020) -> pd
     if base_year not in level.index:
         raise DataError(Problem("cpi.csv", None, "year", f"base year {base_year} is not in the table"))
     return level / level[base_year]
+
+
+def official_workers(config_dir: str | Path | None = None) -> dict:
+    """Whose work the official 务工规模 counts (``employment.yaml``): household types, whether monitoring
+    targets are added, and the working age; checked."""
+    spec = load_yaml("employment.yaml", config_dir).get("official_workers", {})
+    where = str(config_path("employment.yaml", config_dir))
+    types = spec.get("household_types", ["poverty_exited"])
+    age = spec.get("working_age", [16, 64])
+    monitored = spec.get("include_monitoring_targets", False)
+    if not (isinstance(types, list) and types and all(t in ("poverty_exited", "general") for t in types)):
+        raise DataError(Problem(where, None, "official_workers.household_types",
+                                f"must be a list of poverty_exited and/or general, not {types!r}"))
+    if not (isinstance(age, list) and len(age) == 2 and all(isinstance(a, int | float) for a in age)
+            and age[0] <= age[1]):
+        raise DataError(Problem(where, None, "official_workers.working_age", f"must be [low, high], not {age!r}"))
+    if not isinstance(monitored, bool):
+        raise DataError(Problem(where, None, "official_workers.include_monitoring_targets",
+                                f"must be true or false, not {monitored!r}"))
+    return {"household_types": list(types), "include_monitoring_targets": monitored, "working_age": tuple(age)}
+
+
+def min_events(config_dir: str | Path | None = None) -> int:
+    """Fewest events a published model figure (AUC, precision, recall) may rest on (``publication.yaml``)."""
+    value = load_yaml("publication.yaml", config_dir).get("min_events", 10)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(Problem(str(config_path("publication.yaml", config_dir)), None, "min_events",
+                                f"must be a whole number >= 1, not {value!r}"))
+    return value
+
+
+def restricted_dir(config_dir: str | Path | None = None) -> Path:
+    """Folder of household-level follow-up lists (``publication.yaml``; relative to the project)."""
+    folder = Path(load_yaml("publication.yaml", config_dir).get("restricted_dir", "restricted"))
+    return folder if folder.is_absolute() else PROJECT_ROOT / folder

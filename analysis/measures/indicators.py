@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis import config
 from analysis.io import engine, schema
@@ -202,9 +203,13 @@ def income_distribution(households: pd.DataFrame, by: Sequence[str] = ("county",
 
 
 def group_growth(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> pd.DataFrame:
-    """Income per capita and growth for 脱贫户, monitoring targets and all households, long format.
+    """Income per capita of 脱贫户, monitoring targets and all households in each year (cross-section), long
+    format.
 
-    ``group`` is ``poverty_exited``, ``monitored`` (any monitoring type) or ``all``.
+    ``group`` is ``poverty_exited``, ``monitored`` (any monitoring type) or ``all``, as recorded in each
+    year. Each year's group holds the households that belong to it that year, so the growth columns compare
+    different households (households enter monitoring when their income falls and leave when it recovers):
+    read the levels here and the growth of the same households from :func:`panel_growth`.
     """
     by = _check(households, by, ["household_type", "monitoring_type"])
     parts = [households.assign(group="all"),
@@ -213,6 +218,102 @@ def group_growth(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> p
     stacked = pd.concat(parts, ignore_index=True)
     table = income_growth(stacked, by=[*by, "group"])
     return table[[*by, "group", "year", "households", "persons", "income_pc", "growth_nominal", "growth_real"]]
+
+
+#: Groups of :func:`panel_growth`, fixed at the start year of each pair of years.
+PANEL_GROUPS = ("all", "poverty_exited", "monitored", "unstable", "marginal", "sudden_hardship")
+
+
+def panel_growth(households: pd.DataFrame, by: Sequence[str] = ("county",), cpi: pd.Series | None = None,
+                 level: float = 0.95) -> pd.DataFrame:
+    """Income growth of the same households from one year to the next, by group fixed at the start year.
+
+    Population: households observed in both ``year - 1`` and ``year`` (matched on ``household_id``);
+    the region and the group are those of ``year - 1``, so a household that enters monitoring because its
+    income fell, or leaves it after recovering, does not move the comparison. Groups (:data:`PANEL_GROUPS`):
+    all households, 脱贫户, monitoring targets (any type) and each monitoring type.
+
+    Quantity: per-capita net income of the group's households, total income over total persons (as
+    official statistics compute it), in ``year`` against ``year - 1``: ``growth_nominal = (Y1/P1) /
+    (Y0/P0) - 1``; ``growth_real`` deflates by the CPI of ``year`` (previous year = 100).
+
+    Interval: a ``level`` interval for real growth from the linearisation of the log ratio, with villages
+    as clusters (Woodruff's ratio linearisation; variance ``G/(G-1) sum_v z_v^2`` over the village sums of
+    ``z_i = y1_i/Y1 - p1_i/P1 - y0_i/Y0 + p0_i/P0``) and Student's t quantile with villages - 1 degrees of
+    freedom, transformed back from the log scale. The records are
+    a census of the county's households, so the interval expresses how much the growth rests on a few
+    villages (the variation a repetition of the same process would give), not sampling error.
+
+    Returns
+    -------
+    DataFrame
+        One row per region x group x year with: the ``by`` columns, ``group``, ``year`` (the end year),
+        ``year_start``, ``households`` (present in both years), ``villages`` (clusters), ``persons_start``,
+        ``income_pc_start``, ``income_pc`` (the same households), ``growth_nominal``, ``growth_real``,
+        ``growth_real_low``, ``growth_real_high`` (NaN when fewer than two villages).
+    """
+    by = _check(households, by, ["household_id", "year", "size", "net_income", "household_type",
+                                 "monitoring_type", "village"])
+    cpi = config.cpi_index() if cpi is None else cpi
+    cols = list(dict.fromkeys([*by, "household_id", "year", "size", "net_income", "household_type",
+                               "monitoring_type", "county", "village"]))
+    cols = [c for c in cols if c in households.columns]
+    h = households[cols].copy()
+    h["household_id"] = h["household_id"].astype("string")
+    start = h.assign(year=h["year"] + 1)
+    end = h[["household_id", "year", "size", "net_income"]]
+    pairs = start.merge(end, on=["household_id", "year"], suffixes=("_0", "_1"), validate="one_to_one")
+    cluster_cols = [c for c in ("county", "village") if c in pairs.columns]
+    pairs["_cluster"] = pairs[cluster_cols].astype("string").fillna("").agg("|".join, axis=1) \
+        if len(cluster_cols) > 1 else pairs[cluster_cols[0]].astype("string")
+    # a household without a village is a cluster of its own
+    pairs["_cluster"] = pairs["_cluster"].fillna("#" + pairs["household_id"])
+    monitoring = pairs["monitoring_type"].fillna("none")
+    masks = {"all": np.ones(len(pairs), dtype=bool),
+             "poverty_exited": (pairs["household_type"] == "poverty_exited").to_numpy(dtype=bool, na_value=False),
+             "monitored": (monitoring != "none").to_numpy(dtype=bool)}
+    masks.update({t: (monitoring == t).to_numpy(dtype=bool) for t in PANEL_GROUPS[3:]})
+    stacked = pd.concat([pairs.loc[m].assign(group=g) for g, m in masks.items()], ignore_index=True)
+    keys = [*by, "group", "year"]
+    values = ["net_income_0", "size_0", "net_income_1", "size_1"]
+    stacked[values] = stacked[values].astype("float64")
+    grouped = stacked.groupby(keys, sort=True, observed=True)
+    totals = grouped[values].sum()
+    totals["households"] = grouped.size()
+    totals["villages"] = grouped["_cluster"].nunique()
+    # each household's share of the totals (the linearised log ratio), summed by village
+    t = stacked[keys].merge(totals[values].reset_index(), on=keys, how="left")
+    stacked["_z"] = (stacked["net_income_1"] / t["net_income_1"].to_numpy()
+                     - stacked["size_1"] / t["size_1"].to_numpy()
+                     - stacked["net_income_0"] / t["net_income_0"].to_numpy()
+                     + stacked["size_0"] / t["size_0"].to_numpy())
+    by_village = stacked.groupby([*keys, "_cluster"], sort=False, observed=True)["_z"].sum()
+    sum_sq = (by_village ** 2).groupby(level=list(range(len(keys))), sort=True).sum()
+    g = totals["villages"].astype("float64")
+    variance = (g / (g - 1)).where(g > 1) * sum_sq.reindex(totals.index)
+    out = totals.reset_index()
+    ratio = (out["net_income_1"] / out["size_1"]) / (out["net_income_0"] / out["size_0"])
+    missing = sorted((set(out["year"]) | set(out["year"] - 1)) - set(cpi.index))
+    if missing:
+        raise ValueError(f"the CPI table has no value for year(s) {missing}; add them to cpi.csv")
+    deflator = (out["year"].map(cpi) / (out["year"] - 1).map(cpi)).to_numpy()
+    # Student's t with villages - 1 degrees of freedom: a county has 15-30 villages, too few for the normal
+    z = stats.t.ppf(0.5 + level / 2, df=np.maximum(g.to_numpy() - 1, 1))
+    se = np.sqrt(variance.to_numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_ratio = np.log(ratio.to_numpy())
+    out["year_start"] = out["year"] - 1
+    out["persons_start"] = out["size_0"].astype("int64")
+    out["income_pc_start"] = out["net_income_0"] / out["size_0"]
+    out["income_pc"] = out["net_income_1"] / out["size_1"]
+    out["growth_nominal"] = ratio - 1
+    out["growth_real"] = ratio / deflator - 1
+    out["growth_real_low"] = np.exp(log_ratio - z * se) / deflator - 1
+    out["growth_real_high"] = np.exp(log_ratio + z * se) / deflator - 1
+    out["households"] = out["households"].astype("int64")
+    out["villages"] = out["villages"].astype("int64")
+    return out[[*keys[:-1], "year", "year_start", "households", "villages", "persons_start", "income_pc_start",
+                "income_pc", "growth_nominal", "growth_real", "growth_real_low", "growth_real_high"]]
 
 
 
@@ -241,10 +342,25 @@ def _county_by_county(compute, table: str, source, by, **options) -> pd.DataFram
     return pd.concat(parts, ignore_index=True).sort_values([*by_list, "year"], ignore_index=True)
 
 
-def employment(members, by: Sequence[str] = ("county",), working_age: Sequence[float] = (16, 64)) -> pd.DataFrame:
+def employment(members, by: Sequence[str] = ("county",), working_age: Sequence[float] | None = None,
+               households: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`analysis.measures.labour.employment` of a members DataFrame, or of a members Parquet dataset folder
-    (read one county at a time when ``by`` includes ``county``; same results)."""
-    return _county_by_county(labour.employment, "members", members, by, working_age=working_age)
+    (read one county at a time when ``by`` includes ``county``; same results).
+
+    With ``households`` (DataFrames only), the official 脱贫劳动力务工规模 columns (``official_*``) are added
+    for the population and working age of ``employment.yaml`` (:func:`analysis.config.official_workers`);
+    ``working_age`` (default: that of ``employment.yaml``, else 16-64) applies to both counts.
+    """
+    if households is None:
+        return _county_by_county(labour.employment, "members", members, by,
+                                 working_age=(16, 64) if working_age is None else working_age)
+    if isinstance(members, (str, Path)):
+        raise ValueError("the official employment columns need members and households as DataFrames")
+    spec = config.official_workers()
+    working_age = spec["working_age"] if working_age is None else working_age
+    population = labour.official_population(members, households, spec["household_types"],
+                                            spec["include_monitoring_targets"])
+    return labour.employment(members, by=by, working_age=working_age, population=population)
 
 
 def training(members, by: Sequence[str] = ("county",), working_age: Sequence[float] = (16, 64)) -> pd.DataFrame:

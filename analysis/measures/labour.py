@@ -81,6 +81,11 @@ EMPLOYMENT_COLUMNS = (
     "wage_income_per_worker", "workshop_jobs", "public_welfare_posts", "workers_last_year",
     "workers_change", "workers_change_pct", "no_lower_than_last_year",
 )
+#: Added by :func:`employment` when it is given the official population (脱贫劳动力务工规模).
+OFFICIAL_COLUMNS = (
+    "official_labour_force", "official_workers", "official_employment_rate", "official_workers_last_year",
+    "official_workers_change", "official_workers_change_pct", "official_no_lower_than_last_year",
+)
 TRAINING_COLUMNS = (
     "persons", "labour_force", "trained", "trained_labour_force", "trained_share", "certified",
     "certified_share", "trainees_last_year", "trainees_followed_up", "trainees_lost_to_follow_up",
@@ -206,8 +211,29 @@ def _group(frame: pd.DataFrame, keys: list[str]):
 
 
 # --------------------------------------------------------------------------- employment
+def official_population(members: pd.DataFrame, households: pd.DataFrame, household_types: Sequence[str],
+                        include_monitoring_targets: bool = False) -> np.ndarray:
+    """True for member rows whose work the official 务工规模 counts: members of households of
+    ``household_types`` in the same year (and of monitoring targets when asked), matched on
+    ``household_id`` and ``year``; a member whose household-year is not in ``households`` is False."""
+    need = ["household_id", "year", "household_type", "monitoring_type"]
+    missing = [c for c in need if c not in households.columns]
+    if missing or not {"household_id", "year"} <= set(members.columns):
+        raise ValueError(f"official_population needs households {need} and members household_id, year; "
+                         f"missing: {missing or ['household_id/year in members']}")
+    hh = households[need].drop_duplicates(["household_id", "year"])
+    chosen = hh["household_type"].isin(list(household_types)).to_numpy(dtype=bool, na_value=False).copy()
+    if include_monitoring_targets:
+        chosen |= (hh["monitoring_type"].fillna("none") != "none").to_numpy(dtype=bool)
+    key = {"household_id": "string", "year": "int64"}
+    keyed = pd.Series(chosen, index=pd.MultiIndex.from_frame(hh[["household_id", "year"]].astype(key)))
+    index = pd.MultiIndex.from_frame(members[["household_id", "year"]].astype(key))
+    return keyed.reindex(index).to_numpy(dtype=bool, na_value=False)
+
+
 def employment(
-    members: pd.DataFrame, by: Sequence[str] = ("county",), working_age: Sequence[float] = (16, 64)
+    members: pd.DataFrame, by: Sequence[str] = ("county",), working_age: Sequence[float] = (16, 64),
+    population: np.ndarray | pd.Series | None = None,
 ) -> pd.DataFrame:
     """Employment of the labour force (务工就业) per region x year, all regions in one pass.
 
@@ -229,6 +255,9 @@ def employment(
         Columns defining a region, e.g. ``("county",)``, ``("prefecture",)``, ``("county", "sex")``.
     working_age : (low, high)
         Ages counted as working age, both ends included.
+    population : boolean array, optional
+        One value per member row: True for the population whose work the official 脱贫劳动力务工规模
+        counts (:func:`official_population`). When given, the ``official_*`` columns are added.
 
     Returns
     -------
@@ -249,6 +278,13 @@ def employment(
         ``no_lower_than_last_year`` (nullable boolean). The last four are missing when the region has
         no record in ``year - 1``.
 
+        With ``population``, the official indicator (脱贫劳动力务工规模): ``official_labour_force``
+        (persons of the population in the labour force: working age, labour capacity),
+        ``official_workers`` (those of them who worked in the year; numerator and denominator are one
+        population), ``official_employment_rate``, ``official_workers_last_year``,
+        ``official_workers_change``, ``official_workers_change_pct`` and
+        ``official_no_lower_than_last_year`` (the 稳岗 verdict, "no lower than last year").
+
     Raises
     ------
     ValueError
@@ -262,6 +298,11 @@ def employment(
 
     worker = _employed(members)
     labour_force = _labour_force(members, band)
+    if population is not None:
+        official = np.asarray(population, dtype=bool)
+        if official.shape != (len(members),):
+            raise ValueError(f"population must hold one value per member row ({len(members)}), "
+                             f"not {official.shape}")
     location = _codes(members, "work_location")
     work = members[keys].assign(
         persons=1,
@@ -277,6 +318,9 @@ def employment(
         public_welfare_posts=_flag(members, "public_welfare_post")
         .to_numpy(dtype=bool, na_value=False)
         .astype(np.int64),
+        **({} if population is None else {
+            "official_labour_force": (official & labour_force).astype(np.int64),
+            "official_workers": (official & labour_force & worker).astype(np.int64)}),
         _months=np.where(worker, _number(members, "months_worked"), np.nan),
         _wage=np.where(worker, _number(members, "wage_income"), np.nan),
     )
@@ -309,6 +353,19 @@ def employment(
             np.where(np.isnan(last_year), None, change >= 0), dtype="boolean"
         ),
     )
+    if population is not None:
+        official_last = _previous_year(table, keys, "official_workers")
+        official_change = table["official_workers"].to_numpy(dtype=float) - official_last
+        out = out.assign(
+            official_labour_force=table["official_labour_force"],
+            official_workers=table["official_workers"],
+            official_employment_rate=_ratio(table["official_workers"], table["official_labour_force"]),
+            official_workers_last_year=official_last,
+            official_workers_change=official_change,
+            official_workers_change_pct=100 * _ratio(official_change, official_last),
+            official_no_lower_than_last_year=pd.array(
+                np.where(np.isnan(official_last), None, official_change >= 0), dtype="boolean"),
+        )
     return out
 
 

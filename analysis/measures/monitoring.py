@@ -225,8 +225,10 @@ def _identification_hits(households: pd.DataFrame, rules: dict | None, threshold
         hits["rule_rigid_expenditure"] = (rigid > 0) & (rigid >= p["min_amount"]) \
             & (rigid >= p["min_share_of_net_income"] * net)
     if "income_after_rigid" in on:
-        limit = on["income_after_rigid"]["threshold_multiplier"] * thr
-        hits["rule_income_after_rigid"] = (pc >= limit) & ((net - rigid) / size < limit)
+        p = on["income_after_rigid"]
+        limit = p["threshold_multiplier"] * thr
+        large = (rigid >= p.get("min_amount", 0)) & ((net <= 0) | (rigid >= p.get("min_share_of_net_income", 0) * net))
+        hits["rule_income_after_rigid"] = (pc >= limit) & large & (rigid > 0) & ((net - rigid) / size < limit)
     if "basic_needs" in on:
         cols = list(on["basic_needs"]["indicators"])
         require(households, cols, "the basic-needs identification rule")
@@ -301,6 +303,71 @@ def identification_gap_summary(households: pd.DataFrame, by: Sequence[str] = ("c
     out.insert(3, "gap_share", out["households_gap"] / out["households_meeting_rules"].where(
         out["households_meeting_rules"] > 0))
     return _whole_persons(out.reset_index())
+
+
+#: Parameters moved one at a time by :func:`identification_sensitivity`, with the values tried.
+SENSITIVITY_GRID = {
+    ("income_after_rigid", "min_amount"): (0, 1000, 2000, 5000),
+    ("income_after_rigid", "min_share_of_net_income"): (0.0, 0.1, 0.2, 0.3),
+    ("rigid_expenditure", "min_share_of_net_income"): (0.3, 0.5, 0.7),
+    ("income", "threshold_multiplier"): (0.9, 1.0, 1.1),
+}
+
+
+def identification_rule_overlap(households: pd.DataFrame, by: Sequence[str] = ("county",),
+                                rules: dict | None = None, thresholds=None) -> pd.DataFrame:
+    """Households meeting each combination of identification rules, per region x year.
+
+    Returns
+    -------
+    DataFrame
+        By columns, ``year``, ``rules`` (the names of the rules met, joined with ``+``), ``households``
+        (meeting exactly this combination) and ``households_gap`` (of those, not monitored). Only
+        combinations that occur are listed; every household meeting a rule is in exactly one row.
+    """
+    keys = region_keys(households, by)
+    hits = _identification_hits(households, rules, thresholds)
+    rule_cols = [c for c in hits.columns if c.startswith("rule_")]
+    combo = np.full(len(hits), "", dtype=object)
+    for c in rule_cols:   # the few rules, each vectorized over households
+        combo = combo + np.where(hits[c].to_numpy(), c.removeprefix("rule_") + "+", "")
+    meets = hits[rule_cols].any(axis=1).to_numpy()
+    parts = pd.DataFrame({"households": 1, "households_gap": (~_targets(households)).astype("int64")},
+                         index=households.index)
+    frame = households[keys].assign(rules=pd.Series(combo, index=households.index).str.rstrip("+")).loc[meets]
+    out = parts.loc[meets].groupby([*[frame[k] for k in keys], frame["rules"]], observed=True, dropna=False).sum()
+    return out.reset_index().sort_values([*keys, "households"], ascending=[True] * len(keys) + [False],
+                                         ignore_index=True)
+
+
+def identification_sensitivity(households: pd.DataFrame, by: Sequence[str] = ("county",),
+                               rules: dict | None = None, thresholds=None,
+                               grid: dict | None = None) -> pd.DataFrame:
+    """How the identification gap moves when one rule parameter moves, the others as configured.
+
+    Returns
+    -------
+    DataFrame
+        By columns, ``year``, ``rule``, ``parameter``, ``value``, ``configured`` (True for the value in
+        use), ``households_meeting_rules`` and ``households_gap``: one row per region x year x parameter
+        value of ``grid`` (default :data:`SENSITIVITY_GRID`).
+    """
+    base = _merged_rules("identification.yaml", rules)
+    parts = []
+    for (rule, parameter), values in (grid or SENSITIVITY_GRID).items():
+        if rule not in base or parameter not in base[rule] or not base[rule].get("enabled", True):
+            continue
+        for value in values:
+            moved = {**(rules or {}), rule: {**(rules or {}).get(rule, {}), parameter: value}}
+            summary = identification_gap_summary(households, by=by, rules=moved, thresholds=thresholds)
+            keys = [c for c in summary.columns if c in (*by, "year")]
+            parts.append(summary[[*keys, "households_meeting_rules", "households_gap"]].assign(
+                rule=rule, parameter=parameter, value=float(value), configured=bool(value == base[rule][parameter])))
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    keys = [c for c in out.columns if c in (*by, "year")]
+    return out[[*keys, "rule", "parameter", "value", "configured", "households_meeting_rules", "households_gap"]]
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ build          compute every result table for all regions once
 regions        list the regions in the processed data
 audit-privacy  scan processed data and reports for names, ID numbers and phone numbers
 run            build, then execute the notebooks per region with papermill into HTML reports
+follow-up      write one county's household-level follow-up lists into restricted/ (never published)
 
 Data problems are printed as located messages (file, row, column) and the command exits with status 2,
 without a Python traceback.
@@ -79,6 +80,22 @@ def _run(args) -> int:
     return summary.exit_code
 
 
+def _follow_up(args) -> int:
+    from analysis.config import restricted_dir
+    from analysis.io import data
+    from analysis.reporting import monitoring, page
+    from analysis import build
+    build.build(args.data_dir, progress=False)
+    data.check_region(args.region, args.data_dir)
+    income = build.load("income_growth", args.data_dir, region=args.region)
+    years = [int(income["year"].min()), int(income["year"].max())]
+    ctx = page.context(region=args.region, years=years, data_dir=str(args.data_dir), lang=args.lang)
+    folder = args.out or restricted_dir()
+    path = page.save_restricted(ctx, folder, "follow-up", monitoring.follow_up_tables(ctx), site=args.site)
+    print(f"wrote {path}\nRESTRICTED: household-level lists for authorised staff only; do not publish or pass on.")
+    return 0
+
+
 def _audit(args) -> int:
     from analysis.io import privacy
     known = privacy.raw_identities(args.raw) if args.raw else None
@@ -133,6 +150,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", type=Path, help="folders or files to scan (e.g. data/processed reports)")
     s.add_argument("--raw", nargs="*", type=Path, help="raw exports whose names/IDs/phones must not appear")
     s.set_defaults(func=_audit)
+
+    s = sub.add_parser("follow-up", help="write a county's household-level follow-up lists (restricted, not "
+                                         "published) into restricted/<county>/follow-up.xlsx")
+    s.add_argument("--region", required=True, help="a county name")
+    s.add_argument("--lang", default="zh", choices=["zh", "en"])
+    s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
+    s.add_argument("--out", type=Path, default=None, help="folder (default: restricted_dir of publication.yaml)")
+    s.add_argument("--site", type=Path, default=REPORTS, help="the published site, which --out must not be in")
+    s.set_defaults(func=_follow_up)
 
     s = sub.add_parser("run", help="render the notebooks for each region into reports/")
     s.add_argument("--region", default="all", help="a county name, or 'all' (default)")

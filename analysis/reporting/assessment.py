@@ -464,7 +464,7 @@ def _signed_places(value) -> str:
     return DASH if pd.isna(value) else f"{int(value):+d}" if value else "0"
 
 
-KEY_FIGURES = ("income_pc", "growth_real", "workers", "workers_change_pct", "households_targets",
+KEY_FIGURES = ("income_pc", "growth_real", "official_workers", "official_workers_change_pct", "households_targets",
                "share_households_targets", "elimination_rate")
 _TARGET_FIGURES = ["households_targets", "share_households_targets", "elimination_rate"]
 

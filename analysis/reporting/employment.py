@@ -22,7 +22,7 @@ from IPython.display import Markdown
 
 from analysis import build
 from analysis.build import StudyTables
-from analysis.config import min_households
+from analysis.config import min_households, official_workers
 from analysis.core.disclosure import suppress_small
 from analysis.reporting import labels, plots, plots_labour, text
 from analysis.reporting.page import Context
@@ -55,21 +55,39 @@ def employment_summary(ctx: Context) -> Markdown:
         return Markdown(f"{heading}\n\n{labels.text('employment.no_data', ctx.lang)}")
     last = region.iloc[-1]
     pref_rate = pref.loc[pref["year"] == last["year"], "employment_rate"]
+    population, (age_low, age_high) = _population(ctx.lang), official_workers()["working_age"]
     parts = [labels.text("employment.summary", ctx.lang, region=md(ctx.region), year=int(last["year"]),
-                         labour_force=int(last["labour_force"]), workers=int(last["workers"]),
+                         population=population, age_low=age_low, age_high=age_high,
+                         official_labour_force=int(last["official_labour_force"]),
+                         official_workers=int(last["official_workers"]),
+                         official_rate=last["official_employment_rate"],
+                         labour_force=int(last["labour_force"]), employed=int(last["labour_force_employed"]),
                          rate=last["employment_rate"],
                          pref_rate=float(pref_rate.iloc[0]) if len(pref_rate) else float("nan"))]
-    if pd.isna(last["no_lower_than_last_year"]):
+    # the 稳岗 verdict is judged on the official count (脱贫劳动力务工规模)
+    if pd.isna(last["official_no_lower_than_last_year"]):
         parts.append(labels.text("employment.no_previous", ctx.lang))
     else:
-        key = "employment.stable_met" if bool(last["no_lower_than_last_year"]) else "employment.stable_missed"
-        parts.append(labels.text(key, ctx.lang, previous=int(last["year"]) - 1,
-                                 change=abs(int(last["workers_change"])), pct=last["workers_change_pct"] / 100))
-    missed = region.loc[region["no_lower_than_last_year"].eq(False).fillna(False), "year"].astype(int).tolist()
-    if missed:
-        parts.append(labels.text("employment.stable_missed_years", ctx.lang,
-                                 years=labels.text("employment.list_sep", ctx.lang).join(map(str, missed))))
-    return Markdown(f"{heading}\n\n{join(parts, ctx.lang)}")
+        met = bool(last["official_no_lower_than_last_year"])
+        parts.append(labels.text("employment.stable_met" if met else "employment.stable_missed", ctx.lang,
+                                 previous=int(last["year"]) - 1, change=abs(int(last["official_workers_change"])),
+                                 pct=last["official_workers_change_pct"] / 100))
+    missed = region.loc[region["official_no_lower_than_last_year"].eq(False).fillna(False), "year"]
+    if len(missed):
+        parts.append(labels.text("employment.stable_missed_years", ctx.lang, years=labels.text(
+            "employment.list_sep", ctx.lang).join(map(str, missed.astype(int)))))
+    definition = labels.text("employment.definition", ctx.lang, population=population, age_low=age_low,
+                             age_high=age_high)
+    return Markdown(f"{heading}\n\n{join(parts, ctx.lang)}\n\n<small>{definition}</small>")
+
+
+def _population(lang: str) -> str:
+    """Whose work the official count covers, in words (``employment.yaml``)."""
+    spec = official_workers()
+    names = [labels.text(f"employment.population.{t}", lang) for t in spec["household_types"]]
+    if spec["include_monitoring_targets"]:
+        names.append(labels.text("employment.population.monitored", lang))
+    return labels.text("employment.list_sep", lang).join(names)
 
 
 def employment_trend_figure(ctx: Context):
@@ -85,9 +103,12 @@ def programme_jobs_figure(ctx: Context):
     return plots_labour.programme_jobs(_employment(ctx)[0], ctx.lang)
 
 
-TABLE_COLUMNS = ["year", "households", "labour_force", "workers", "employment_rate", "workers_in_county",
-                 "workers_in_province", "workers_out_province", "workshop_jobs", "public_welfare_posts",
-                 "wage_income_per_worker", "workers_change", "no_lower_than_last_year"]
+# The official count and its 稳岗 verdict first; then the whole rural labour force, whose rate divides the
+# two counts beside it (workers of working age with labour capacity over the labour force).
+TABLE_COLUMNS = ["year", "households", "official_labour_force", "official_workers", "official_workers_change",
+                 "official_no_lower_than_last_year", "labour_force", "labour_force_employed", "employment_rate",
+                 "workers_in_county", "workers_in_province", "workers_out_province", "workshop_jobs",
+                 "public_welfare_posts", "wage_income_per_worker"]
 
 
 def _indicator_table(ctx: Context) -> pd.DataFrame:
@@ -104,10 +125,11 @@ def employment_table(ctx: Context):
     """Employment indicators by year, labelled; rows of fewer than five households are blanked."""
     table = _indicator_table(ctx)
     shown = table.drop(columns="suppressed").assign(
-        no_lower_than_last_year=table["no_lower_than_last_year"].map(
+        official_no_lower_than_last_year=table["official_no_lower_than_last_year"].map(
             lambda v: "–" if pd.isna(v) else labels.text(f"employment.{'yes' if v else 'no'}", ctx.lang)))
     renamed = labels.rename_columns(shown, ctx.lang)
-    counts = [_column(c, ctx.lang) for c in TABLE_COLUMNS[1:4] + TABLE_COLUMNS[5:10] + ["workers_change"]]
+    counts = [_column(c, ctx.lang) for c in TABLE_COLUMNS
+              if c not in ("year", "official_no_lower_than_last_year", "employment_rate")]
     caption = labels.text("employment.table_caption", ctx.lang)
     if table["suppressed"].any():
         caption = f"{caption} {labels.text('employment.suppressed_note', ctx.lang, k=min_households())}"

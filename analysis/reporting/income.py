@@ -47,7 +47,8 @@ def income_summary(ctx: Context) -> Markdown:
                        total_growth=last["income_pc"] / first["income_pc"] - 1, cagr_real=cagr,
                        pref_cagr_real=pref_cagr, share_wage=last["share_wage"],
                        threshold=last["threshold"], below=last["share_below_threshold"])
-    verdict = labels.text("income.faster" if cagr >= pref_cagr else "income.slower", ctx.lang)
+    verdict = labels.text("income.faster" if cagr >= pref_cagr else "income.slower", ctx.lang,
+                          first=int(first["year"]), last=int(last["year"]))
     return Markdown(f"{text} {verdict}")
 
 
@@ -66,17 +67,46 @@ def income_distribution_figure(ctx: Context):
                                      ctx.last, ctx.lang)
 
 
+PANEL_COLUMNS = ["group", "year_start", "year", "households", "villages", "persons_start", "income_pc_start",
+                 "income_pc", "growth_nominal", "growth_real", "growth_real_low", "growth_real_high"]
+
+
 def _groups(ctx: Context) -> pd.DataFrame:
-    """Income by group (脱贫户, monitoring targets, all), with groups of fewer than k households blanked."""
+    """Growth of the same households by group (start-year groups), small groups blanked."""
+    table = build.load("panel_growth", ctx.data_dir, region=ctx.region)
+    table = table[(table["year_start"] >= ctx.first) & (table["year"] <= ctx.last)].reset_index(drop=True)
+    return suppress_small(table[PANEL_COLUMNS], "households", k=min_households(),
+                          columns=[c for c in PANEL_COLUMNS if c not in ("group", "year_start", "year")])
+
+
+def _group_levels(ctx: Context) -> pd.DataFrame:
+    """Each year's groups (cross-section) with their income level only: the households differ from year to
+    year, so no growth is published from it."""
     table = ctx.slice(build.load("group_growth", ctx.data_dir, region=ctx.region))
-    return suppress_small(table, "households", k=min_households(),
-                                     columns=["households", "persons", "income_pc", "growth_nominal", "growth_real"])
+    return suppress_small(table[["group", "year", "households", "persons", "income_pc"]], "households",
+                          k=min_households(), columns=["households", "persons", "income_pc"])
 
 
 def group_growth_figure(ctx: Context):
     table = _groups(ctx)
     note = labels.text("income.groups_suppressed", ctx.lang, k=min_households()) if table["suppressed"].any() else ""
     return plots.group_growth(table.drop(columns="suppressed"), ctx.lang, note=note)
+
+
+def group_growth_table(ctx: Context):
+    """Growth of the same households by group, with households, villages and the 95% interval."""
+    table = _groups(ctx)
+    shown = table.drop(columns="suppressed").assign(
+        group=table["group"].map(lambda g: labels.text(f"groups.{g}", ctx.lang)))
+    renamed = labels.rename_columns(shown, ctx.lang)
+    counts = [labels.text(f"columns.{c}", ctx.lang) for c in ("households", "villages", "persons_start")]
+    money = [labels.text(f"columns.{c}", ctx.lang) for c in ("income_pc_start", "income_pc")]
+    shares = [labels.text(f"columns.{c}", ctx.lang) for c in PANEL_COLUMNS if c.startswith("growth")]
+    caption = labels.text("income.groups_caption", ctx.lang)
+    if table["suppressed"].any():
+        caption = f"{caption} {labels.text('income.groups_suppressed', ctx.lang, k=min_households())}"
+    return (text.table(renamed, caption).hide(axis="index").format("{:,.0f}", subset=counts + money, na_rep="–")
+            .format("{:.1%}", subset=shares, na_rep="–"))
 
 
 def income_table(ctx: Context):
@@ -94,4 +124,4 @@ def income_table(ctx: Context):
 def income_tables(ctx: Context) -> dict[str, pd.DataFrame]:
     """The tables of the income report, by sheet name."""
     region, pref = _income(ctx)
-    return {"income": region, "prefecture": pref, "groups": _groups(ctx)}
+    return {"income": region, "prefecture": pref, "groups": _groups(ctx), "group_levels": _group_levels(ctx)}

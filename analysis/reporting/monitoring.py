@@ -25,7 +25,7 @@ from IPython.display import Markdown
 from scipy import stats
 
 from analysis import build, config
-from analysis.config import min_households
+from analysis.config import min_events, min_households
 from analysis.core.disclosure import suppress_small
 from analysis.measures.monitoring import TARGET_TYPES, auc, risk_rules
 from analysis.reporting import labels, plots_monitoring, text
@@ -232,6 +232,8 @@ def _warning_sentence(ctx: Context) -> str:
     years = {"year": int(score["year"]), "year_next": int(score["year_next"])}
     if score["events"] == 0 or not _present(score["auc"]):
         return labels.text("monitoring.summary.warning_no_events", ctx.lang, **years)
+    if score["events"] < min_events():   # one household would move the AUC by a large step
+        return labels.text("monitoring.summary.warning_few_events", ctx.lang, k=min_events(), **years)
     text = labels.text("monitoring.summary.warning", ctx.lang, auc=score["auc"], auc_logit=logit["auc"], **years)
     if score["warned"] == 0:
         text += _join(ctx, labels.text("monitoring.summary.warning_none", ctx.lang))
@@ -424,6 +426,50 @@ def gap_table(ctx: Context):
                    {**counts, "gap_share": "{:.0%}"})
 
 
+def _rule_names(rules: pd.Series, lang: str) -> pd.Series:
+    sep = labels.text("monitoring.flag_sep", lang)
+    return rules.map(lambda r: sep.join(_label(f"monitoring.rules.{n}", lang, n) for n in str(r).split("+")))
+
+
+def _overlap_frame(ctx: Context) -> pd.DataFrame:
+    table = _county(ctx, "monitoring_identification_overlap")
+    table = table[table["year"] == min(ctx.last, table["year"].max())] if len(table) else table
+    out = table[["year", "rules", "households", "households_gap"]].assign(rules=_rule_names(table["rules"], ctx.lang))
+    return _suppress(out, {"households": [], "households_gap": []})
+
+
+def _sensitivity_frame(ctx: Context) -> pd.DataFrame:
+    table = _county(ctx, "monitoring_identification_sensitivity")
+    table = table[table["year"] == min(ctx.last, table["year"].max())] if len(table) else table
+    value = [f"{v:g}{' ★' if c else ''}" for v, c in zip(table["value"], table["configured"])]
+    out = table[["year", "households_meeting_rules", "households_gap"]].assign(
+        rule=table["rule"].map(lambda r: _label(f"monitoring.rules.{r}", ctx.lang, r)),
+        parameter=table["parameter"].map(lambda p: _label(f"monitoring.parameters.{p}", ctx.lang, p)), value=value)
+    out = out[["year", "rule", "parameter", "value", "households_meeting_rules", "households_gap"]]
+    return _suppress(out, {"households_meeting_rules": [], "households_gap": []})
+
+
+_RULE_COUNTS = {"households": "{:,.0f}", "households_gap": "{:,.0f}", "households_meeting_rules": "{:,.0f}"}
+
+
+def rule_overlap_table(ctx: Context):
+    """Households by the combination of identification rules they meet (each household once), last year."""
+    overlap = _overlap_frame(ctx)
+    if overlap.empty:
+        return _message(ctx, "monitoring.no_data")
+    caption = labels.text("monitoring.captions.rule_overlap", ctx.lang, year=int(overlap["year"].iloc[0]))
+    return _styled(overlap.drop(columns="year"), ctx.lang, caption, _RULE_COUNTS)
+
+
+def rule_sensitivity_table(ctx: Context):
+    """How the identification gap moves when one rule parameter moves (the others as configured), last year."""
+    sens = _sensitivity_frame(ctx)
+    if sens.empty:
+        return _message(ctx, "monitoring.no_data")
+    caption = labels.text("monitoring.captions.rule_sensitivity", ctx.lang, year=int(sens["year"].iloc[0]))
+    return _styled(sens.drop(columns="year"), ctx.lang, caption, _RULE_COUNTS)
+
+
 def _rules_text(table: pd.DataFrame, columns: list[str], prefix: str, lang: str) -> pd.Series:
     """The names of the flags set on each row, joined (a loop over the few flags, not the rows)."""
     sep = labels.text("monitoring.flag_sep", lang)
@@ -443,17 +489,25 @@ def _gap_list_frame(ctx: Context) -> pd.DataFrame:
     return out.sort_values(["year", "township", "village", "household_id"], ignore_index=True)
 
 
-def gap_list(ctx: Context):
-    """The 应纳尽纳 follow-up list of the last year: pseudonymous ids, township, village, rules met."""
-    frame = _gap_list_frame(ctx)
-    if frame.empty:
+def gap_list(ctx: Context) -> Markdown:
+    """Where the 应纳尽纳 follow-up list is: household-level lists never enter a published page or workbook;
+    :func:`follow_up_tables` gives them to ``python -m analysis follow-up`` (restricted output)."""
+    if _gap_list_frame(ctx).empty:
         return _message(ctx, "monitoring.no_gap")
-    year = int(frame["year"].max())
-    frame = frame[frame["year"] == year].drop(columns="year")
-    more = "" if len(frame) <= LIST_ROWS else labels.text("monitoring.captions.list_more", ctx.lang,
-                                                         shown=LIST_ROWS)
-    caption = labels.text("monitoring.captions.gap_list", ctx.lang, year=year, n=len(frame), more=more)
-    return _styled(frame.head(LIST_ROWS), ctx.lang, caption, {}, footnote=False)
+    return _follow_up_note(ctx)
+
+
+def _follow_up_note(ctx: Context) -> Markdown:
+    return Markdown(labels.text("monitoring.follow_up_note", ctx.lang, region=md(ctx.region)))
+
+
+def follow_up_tables(ctx: Context) -> dict[str, pd.DataFrame]:
+    """The household-level follow-up lists (pseudonymous ids, township, village), for the restricted output
+    of ``python -m analysis follow-up``: the identification gap, questionable eliminations and the early
+    warning's predictions. Never published: :func:`monitoring_tables` leaves them out."""
+    return {"gap_list": _gap_list_frame(ctx),
+            "failed_list": _failed_list_frame(ctx).rename(columns={"rules_hit": "failed_reason"}),
+            "warning_predictions": _warning_predictions_frame(ctx)}
 
 
 # ====================================================================================================
@@ -514,14 +568,11 @@ def _failed_list_frame(ctx: Context) -> pd.DataFrame:
     return out.sort_values(["year", "township", "village", "household_id"], ignore_index=True)
 
 
-def failed_list(ctx: Context):
-    """Questionable eliminations, one row each, for follow-up (pseudonymous ids, geography to village)."""
-    frame = _failed_list_frame(ctx)
-    if frame.empty:
+def failed_list(ctx: Context) -> Markdown:
+    """Where the list of questionable eliminations is (restricted output, see :func:`gap_list`)."""
+    if _failed_list_frame(ctx).empty:
         return _message(ctx, "monitoring.no_failed")
-    shown = frame.rename(columns={"rules_hit": "failed_reason"}).head(LIST_ROWS)
-    return _styled(shown, ctx.lang, labels.text("monitoring.captions.failed_list", ctx.lang),
-                   {"months_monitored": "{:.1f}"}, footnote=False)
+    return _follow_up_note(ctx)
 
 
 # ====================================================================================================
@@ -613,9 +664,11 @@ def warning_figure(ctx: Context):
     if pred.empty:
         return _message(ctx, "monitoring.no_validation")
     fell = pred["fell"].astype(bool)
+    years = {"year": int(pred["year"].iloc[0]), "year_next": int(pred["year_next"].iloc[0])}
     if fell.all() or not fell.any():
-        return Markdown(labels.text("monitoring.summary.warning_no_events", ctx.lang, year=int(pred["year"].iloc[0]),
-                                    year_next=int(pred["year_next"].iloc[0])))
+        return Markdown(labels.text("monitoring.summary.warning_no_events", ctx.lang, **years))
+    if fell.sum() < min_events() or (~fell).sum() < min_events():
+        return Markdown(labels.text("monitoring.summary.warning_few_events", ctx.lang, k=min_events(), **years))
     warned = pred["warned"].astype(bool)
     curves = {labels.text(f"monitoring.models.{m}", ctx.lang): (roc_points(fell, pred[col]), auc)
               for m, col, auc in (("score", "risk_points", auc(fell, pred["risk_points"])),
@@ -637,8 +690,11 @@ def _warning_frame(ctx: Context) -> pd.DataFrame:
     frame = pd.concat([county, pref.sort_values("sample", kind="stable")], ignore_index=True)
     frame["model"] = frame["model"].map(lambda m: labels.text(f"monitoring.models.{m}", ctx.lang))
     frame = frame[["scope", "model", "n", "events", "event_rate", "auc", "warned", "hits", "precision", "recall"]]
-    return _suppress(frame, {"n": ["event_rate", "auc"], "events": ["event_rate", "recall"],
-                             "warned": ["precision"], "hits": ["precision", "recall"]})
+    frame = _suppress(frame, {"n": ["event_rate", "auc"], "events": ["event_rate", "recall"],
+                              "warned": ["precision"], "hits": ["precision", "recall"]})
+    # model figures resting on fewer than min_events() events are not shown
+    few = frame["events"].isna() | (frame["events"] < min_events())
+    return frame.assign(**{c: frame[c].mask(few) for c in ("auc", "precision", "recall")})
 
 
 def warning_table(ctx: Context):
@@ -705,15 +761,14 @@ def _survival_frame(ctx: Context) -> pd.DataFrame:
 
 
 def monitoring_tables(ctx: Context) -> dict[str, pd.DataFrame]:
-    """The tables of the monitoring report, by sheet name: count tables as published (cells under
-    ``min_households()`` households blank), follow-up lists of pseudonymous ids in full."""
+    """The tables of the monitoring report, by sheet name, as published: cells under ``min_households()``
+    households blank; no household-level list (those are :func:`follow_up_tables`)."""
     gic = _county(ctx, "poverty_growth_incidence")
     return {"poverty": _poverty_frame(ctx), "basic_needs": _basic_needs_frame(ctx),
             "growth_incidence": gic.drop(columns=["prefecture", "county"]),
-            "coverage": _coverage_frame(ctx), "gap_summary": _gap_frame(ctx), "gap_list": _gap_list_frame(ctx),
+            "coverage": _coverage_frame(ctx), "gap_summary": _gap_frame(ctx), "rule_overlap": _overlap_frame(ctx),
+            "rule_sensitivity": _sensitivity_frame(ctx),
             "elimination": _elimination_frame(ctx), "survival": _survival_frame(ctx),
             "failed_summary": _failed_frame(ctx),
-            "failed_list": _failed_list_frame(ctx).rename(columns={"rules_hit": "failed_reason"}),
             "transitions": _transitions_frame(ctx), "return_rates": _returns_frame(ctx),
-            "warning_validity": _warning_frame(ctx), "warning_outcomes": _warning_outcomes_frame(ctx),
-            "warning_predictions": _warning_predictions_frame(ctx)}
+            "warning_validity": _warning_frame(ctx), "warning_outcomes": _warning_outcomes_frame(ctx)}

@@ -22,13 +22,17 @@ import pandas as pd
 from IPython.display import Markdown
 
 from analysis import build
-from analysis.config import DATA_PROCESSED, REPORTS
+from analysis.config import DATA_PROCESSED, REPORTS, min_households
 from analysis.core.escaping import XLSXWRITER_OPTIONS
 from analysis.core.files import atomic_path
 from analysis.errors import ParameterError
 from analysis.io import data
 from analysis.reporting import labels, plots
 from analysis.reporting.text import md
+
+
+#: What a workbook cell shows when it is blanked by disclosure control or has no value.
+SUPPRESSED = "–"
 
 
 @dataclass(frozen=True)
@@ -98,5 +102,31 @@ def save_tables(ctx: Context, output_dir: str, notebook: str, tables: dict[str, 
         # strings stay strings: a village written "=HYPERLINK(...)" must not become a live formula
         with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": XLSXWRITER_OPTIONS}) as writer:
             for sheet, table in tables.items():
-                labels.rename_columns(table, ctx.lang).to_excel(writer, sheet_name=sheet[:31], index=False)
+                # a blank cell would read as zero or as missing: suppressed cells carry a visible marker
+                labels.rename_columns(table, ctx.lang).to_excel(writer, sheet_name=sheet[:31], index=False,
+                                                                na_rep=SUPPRESSED)
+            pd.DataFrame({labels.text("workbook.notes", ctx.lang): [
+                labels.text("workbook.marker", ctx.lang, marker=SUPPRESSED, k=min_households())]}).to_excel(
+                writer, sheet_name=labels.text("workbook.notes", ctx.lang)[:31], index=False)
     return Markdown(f"[{path.name}]({path.name})")
+
+
+def save_restricted(ctx: Context, folder: str | Path, name: str, tables: dict[str, pd.DataFrame],
+                    site: str | Path = REPORTS) -> Path:
+    """Write household-level lists as one workbook ``folder/<region>/<name>.xlsx`` for authorised staff: a
+    first sheet says who may see it; refused inside the published site (``site``)."""
+    folder = Path(folder).resolve()
+    if folder == Path(site).resolve() or Path(site).resolve() in folder.parents:
+        raise ParameterError(f"restricted lists cannot be written inside the published site {site}; "
+                             "choose a folder outside it")
+    path = folder / ctx.region / f"{name}.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notice = pd.DataFrame({labels.text("restricted.heading", ctx.lang): [
+        labels.text("restricted.warning", ctx.lang), labels.text("restricted.region", ctx.lang, region=ctx.region,
+                                                                 first=ctx.first, last=ctx.last)]})
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": XLSXWRITER_OPTIONS}) as writer:
+            notice.to_excel(writer, sheet_name=labels.text("restricted.sheet", ctx.lang)[:31], index=False)
+            for sheet, table in tables.items():
+                labels.rename_columns(table, ctx.lang).to_excel(writer, sheet_name=sheet[:31], index=False)
+    return path

@@ -6,6 +6,8 @@ Windows (Microsoft YaHei) and macOS (PingFang) have one already.
 """
 from __future__ import annotations
 
+import logging
+
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
@@ -50,6 +52,8 @@ def setup(lang: str = "zh") -> str | None:
     plt.rcParams["font.family"] = "sans-serif"
     plt.rcParams["axes.unicode_minus"] = False
     plt.rcParams["text.parse_math"] = False   # a '$' in a place name is a character, not the start of a formula
+    # matplotlib's INFO lines (e.g. "Using categorical units...") are not for readers of a page
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     plt.rcParams["figure.dpi"] = 110
     return family
 
@@ -133,29 +137,34 @@ def income_distribution(dist: pd.DataFrame, year: int, lang: str = "zh"):
 
 
 def group_growth(table: pd.DataFrame, lang: str = "zh", note: str = ""):
-    """Real growth of per-capita income for 脱贫户, monitoring targets and all households, by year
-    (``note``: a footnote under the figure, e.g. on suppressed small groups)."""
-    t = table.dropna(subset=["growth_real"]).copy()
-    t["label"] = t["group"].map(lambda g: labels.text(f"groups.{g}", lang))
+    """Real growth of per-capita income of the same households from one year to the next, for all
+    households, 脱贫户 and monitoring targets (groups as of the start year), with 95% intervals
+    (``table``: :func:`analysis.measures.indicators.panel_growth` rows; ``note``: a footnote under the
+    figure, e.g. on suppressed small groups)."""
+    groups = ("all", "poverty_exited", "monitored")
+    t = table[table["group"].isin(groups)].dropna(subset=["growth_real"])
+    years = sorted(t["year"].unique())
     fig, ax = plt.subplots(figsize=(7.5, 4))
-    order = [labels.text(f"groups.{g}", lang) for g in ("all", "poverty_exited", "monitored")]
-    sns.barplot(data=t, x="year", y="growth_real", hue="label", hue_order=order, ax=ax,
-                palette=[PALETTE[g] for g in ("all", "poverty_exited", "monitored")])
+    width = 0.25
+    for i, group in enumerate(groups):
+        rows = t[t["group"] == group].set_index("year").reindex(years)
+        x = np.arange(len(years)) + (i - 1) * width
+        low = (rows["growth_real"] - rows["growth_real_low"]).clip(lower=0)
+        high = (rows["growth_real_high"] - rows["growth_real"]).clip(lower=0)
+        ax.errorbar(x, rows["growth_real"], yerr=[low, high], fmt="o", capsize=3, color=PALETTE[group],
+                    label=labels.text(f"groups.{group}", lang))
     ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(np.arange(len(years)), [f"{int(y) - 1}–{int(y)}" for y in years])
     ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
     ax.set_title(labels.text("income.fig_groups", lang))
     ax.set_ylabel(labels.text("columns.growth_real", lang))
-    ax.set_xlabel(labels.text("columns.year", lang))
-    legend = ax.get_legend()
-    if legend is not None:
-        legend.set_title("")
-        legend.set_frame_on(False)
-    if note:
-        fig.text(0.01, 0.01, note, fontsize=8, color="0.35", ha="left", va="bottom")
-        fig.tight_layout(rect=(0, 0.05, 1, 1))
-        plt.close(fig)
-        return fig
-    return finish(fig)
+    ax.set_xlabel(labels.text("income.axis_pair", lang))
+    ax.legend(frameon=False)
+    footnote = " ".join(n for n in (labels.text("income.groups_method", lang), note) if n)
+    fig.text(0.01, 0.01, footnote, fontsize=8, color="0.35", ha="left", va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    plt.close(fig)
+    return fig
 
 
 def coef_panel(ax, rows: pd.DataFrame, label_column: str, colours: list, scale: float = 1.0) -> None:

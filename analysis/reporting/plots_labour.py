@@ -50,16 +50,17 @@ def employment_trend(region: pd.DataFrame, prefecture: pd.DataFrame, name: str, 
     left.set_ylabel(_t("columns.employment_rate", lang))
     years_axis(left, region["year"])
     _legend(left)
-    status = region["no_lower_than_last_year"].map(
+    # the 稳岗 goal is judged on the official count (脱贫劳动力务工规模)
+    status = region["official_no_lower_than_last_year"].map(
         lambda v: "unknown" if pd.isna(v) else ("met" if v else "missed"))
-    right.bar(region["year"], region["workers"], color=[COLOURS[s] for s in status], width=0.6)
+    right.bar(region["year"], region["official_workers"], color=[COLOURS[s] for s in status], width=0.6)
     handles = [Patch(color=COLOURS[s], label=_t(f"employment.stable_{s}_label", lang))
                for s in ("met", "missed", "unknown")]
-    for year, workers in zip(region["year"], region["workers"]):
+    for year, workers in zip(region["year"], region["official_workers"]):
         right.annotate(f"{int(workers):,}", (year, workers), ha="center", va="bottom", fontsize=9)
     right.set_title(_t("employment.fig_workers", lang))
     right.set_xlabel(_t("columns.year", lang))
-    right.set_ylabel(_t("columns.workers", lang))
+    right.set_ylabel(_t("columns.official_workers", lang))
     right.margins(y=0.12)
     years_axis(right, region["year"])
     _legend(right, handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=3)

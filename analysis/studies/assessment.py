@@ -453,7 +453,7 @@ SOURCES: dict[str, Callable[[pd.DataFrame, pd.DataFrame, tuple[str, ...]], pd.Da
     "poverty": lambda households, members, by: indicators.poverty(households, by=by),
     "basic_needs": lambda households, members, by: indicators.basic_needs(households, by=by),
     "basic_needs_union": lambda households, members, by: poverty.basic_needs_union(households, by=by),
-    "employment": lambda households, members, by: indicators.employment(members, by=by),
+    "employment": lambda households, members, by: indicators.employment(members, by=by, households=households),
     "training": lambda households, members, by: indicators.training(members, by=by),
     "monitoring_coverage": lambda households, members, by: monitoring.coverage(households, by=by),
     "identification_gap": lambda households, members, by: monitoring.identification_gap_summary(households, by=by),

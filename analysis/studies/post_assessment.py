@@ -117,7 +117,8 @@ def _key_figures(households: pd.DataFrame, members: pd.DataFrame, by: tuple[str,
     """Income, employment and monitoring figures shown beside the scores, one row per region x year."""
     keys = [*by, "year"]
     parts = [indicators.income_growth(households, by=by)[[*keys, "households", "income_pc", "growth_real"]],
-             indicators.employment(members, by=by)[[*keys, "workers", "workers_change_pct"]],
+             indicators.employment(members, by=by, households=households)[
+                 [*keys, "official_workers", "official_workers_change_pct"]],
              monitoring.coverage(households, by=by)[[*keys, "households_targets", "share_households_targets"]],
              monitoring.elimination(households, by=by)[[*keys, "elimination_rate"]]]
     out = parts[0]
