@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import ParameterError
+from analysis.estimators import inference
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 Aggregation = Literal["simple", "event", "group"]
@@ -80,6 +81,11 @@ class Estimate:
     overlap : pandas.DataFrame or None
         Common support of :func:`att_weighting`: one row per arm (``treated``, ``control``) with
         ``units``, ``trimmed``, ``used``, ``score_min``, ``score_max`` and ``trim_level``.
+    wild_bootstrap : pandas.DataFrame or None
+        Restricted wild cluster bootstrap of the headline term beside its CRV1 figures, when
+        :func:`did_2x2` or :func:`twfe` cluster with fewer clusters than ``wild_below``: one row
+        with term, estimate, crv1_std_error, crv1_p_value, crv1_conf_low, crv1_conf_high,
+        wild_p_value, wild_conf_low, wild_conf_high, weights, reps, full_enumeration, n_clusters.
     notes : tuple of str
         Anything the estimator did to the data that a reader must know (rows set aside, ...).
     """
@@ -97,6 +103,7 @@ class Estimate:
     notes: tuple[str, ...] = ()
     propensity: np.ndarray | None = None
     overlap: pd.DataFrame | None = None
+    wild_bootstrap: pd.DataFrame | None = None
 
     def tidy(self) -> pd.DataFrame:
         """One row per term: term, estimate, std_error, statistic, p_value, conf_low, conf_high,
@@ -369,7 +376,7 @@ def _resolve_vcov(vcov: str | None, cluster: str | None, default: str) -> str:
 
 def did_2x2(data: pd.DataFrame, outcome: str, group: str, post: str, cluster: str | None = None,
             covariates: str | Sequence[str] | None = None, *, vcov: VcovType | None = None,
-            alpha: float = 0.05) -> Estimate:
+            alpha: float = 0.05, wild_below: int | None = inference.WILD_BELOW) -> Estimate:
     """Two-group, two-period difference-in-differences by OLS (Card & Krueger 1994).
 
     Fits ``outcome ~ group + post + group:post + covariates`` with pyfixest ``feols``; the
@@ -392,6 +399,10 @@ def did_2x2(data: pd.DataFrame, outcome: str, group: str, post: str, cluster: st
     alpha : float
         Confidence level is ``1 - alpha``; p-values and intervals use the t distribution
         (``G - 1`` degrees of freedom when clustered).
+    wild_below : int or None
+        With fewer clusters than this (default 50), ``Estimate.wild_bootstrap`` also reports the
+        restricted wild cluster bootstrap p-value and interval of the interaction (Webb weights,
+        :func:`analysis.estimators.inference.wild_cluster_bootstrap`); ``None`` never does.
 
     Returns
     -------
@@ -429,8 +440,52 @@ def did_2x2(data: pd.DataFrame, outcome: str, group: str, post: str, cluster: st
              **{f"x{i}": c for i, c in enumerate(covs)}}
     method = "2x2 difference-in-differences (OLS)"
     rows = _regression_rows(tidy, names, "g:p", what)
-    return Estimate(_table(rows, n_obs, method, _VCOV_WORDS[vcov], n_clusters), method, n_obs,
-                    _VCOV_WORDS[vcov], alpha, n_clusters=n_clusters)
+    table = _table(rows, n_obs, method, _VCOV_WORDS[vcov], n_clusters)
+    wild, notes = None, ()
+    if _wants_wild(vcov, n_clusters, wild_below):
+        g, p = work["g"].to_numpy(), work["p"].to_numpy()
+        x = np.column_stack([np.ones(len(work)), g, p, g * p,
+                             *(work[f"x{i}"].to_numpy() for i in range(len(covs)))])
+        wild, notes = _wild_table(table, x, work["y"].to_numpy(), work["cl"].to_numpy(), 3,
+                                  None, alpha, wild_below)
+    return Estimate(table, method, n_obs, _VCOV_WORDS[vcov], alpha, n_clusters=n_clusters,
+                    wild_bootstrap=wild, notes=notes)
+
+
+def _p_words(p: float, reps: int) -> str:
+    return f"p = {p:.3g}" if p > 0 else f"p < {1 / reps:.2g}"
+
+
+def _wants_wild(vcov: str, n_clusters: int | None, wild_below: int | None) -> bool:
+    if wild_below is not None and (not isinstance(wild_below, int) or wild_below < 0):
+        raise ParameterError(f"wild_below={wild_below!r} is not allowed; give a number of "
+                             f"clusters (default {inference.WILD_BELOW}) or None")
+    return vcov == "cluster" and wild_below is not None and n_clusters is not None \
+        and n_clusters < wild_below
+
+
+def _wild_table(table: pd.DataFrame, x: np.ndarray, y: np.ndarray, clusters: np.ndarray,
+                coefficient: int, absorb: np.ndarray | None, alpha: float,
+                wild_below: int) -> tuple[pd.DataFrame | None, tuple[str, ...]]:
+    """The wild cluster bootstrap row beside the CRV1 figures of the headline term."""
+    head = table.iloc[0]
+    try:
+        res = inference.wild_cluster_bootstrap(x, y, clusters, coefficient, absorb=absorb,
+                                               alpha=alpha)
+    except (ValueError, np.linalg.LinAlgError) as err:
+        return None, (f"wild cluster bootstrap not computed: {err}",)
+    row = {"term": head["term"], "estimate": head["estimate"],
+           "crv1_std_error": head["std_error"], "crv1_p_value": head["p_value"],
+           "crv1_conf_low": head["conf_low"], "crv1_conf_high": head["conf_high"],
+           "wild_p_value": res.p_value, "wild_conf_low": res.conf_low,
+           "wild_conf_high": res.conf_high, "weights": res.weights, "reps": res.reps,
+           "full_enumeration": res.full_enumeration, "n_clusters": res.n_clusters}
+    note = (f"only {res.n_clusters} clusters (fewer than {wild_below}): cluster-robust tests "
+            f"over-reject, so a restricted wild cluster bootstrap ({res.weights} weights, "
+            f"{res.reps} draws) is reported beside them: "
+            f"{_p_words(res.p_value, res.reps)}, "
+            f"{100 * (1 - alpha):g}% interval [{res.conf_low:.4g}, {res.conf_high:.4g}]")
+    return pd.DataFrame([row]), (note,)
 
 
 def _check_cells(work: pd.DataFrame, group: str, post: str, cluster: str | None) -> None:
@@ -450,7 +505,8 @@ def _check_cells(work: pd.DataFrame, group: str, post: str, cluster: str | None)
 
 def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
          covariates: str | Sequence[str] | None = None, cluster: str | None = None, *,
-         vcov: VcovType | None = None, alpha: float = 0.05) -> Estimate:
+         vcov: VcovType | None = None, alpha: float = 0.05,
+         wild_below: int | None = inference.WILD_BELOW) -> Estimate:
     """Static two-way fixed effects regression ``outcome ~ treatment + covariates | unit + time``.
 
     Numerics by pyfixest ``feols`` (alternating projections, as R's fixest; Berge 2018).
@@ -474,6 +530,11 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
         ``"iid"`` or ``"hc1"`` instead of clustering (then ``cluster`` must be left out).
     alpha : float
         Confidence level is ``1 - alpha`` (t distribution; ``G - 1`` df when clustered).
+    wild_below : int or None
+        With fewer clusters than this (default 50), ``Estimate.wild_bootstrap`` also reports the
+        restricted wild cluster bootstrap p-value and interval of the treatment coefficient
+        (Webb weights; unit effects partialled out, which is exact when units are nested in the
+        clusters; period effects as dummies); ``None`` never does.
 
     Returns
     -------
@@ -520,8 +581,17 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
     names = {"d": treatment, **{f"x{i}": c for i, c in enumerate(covs)}}
     method = "two-way fixed effects (unit and period effects)"
     rows = _regression_rows(tidy, names, "d", what)
-    return Estimate(_table(rows, n_obs, method, _VCOV_WORDS[vcov], n_clusters), method, n_obs,
-                    _VCOV_WORDS[vcov], alpha, n_units=n_units, n_clusters=n_clusters)
+    table = _table(rows, n_obs, method, _VCOV_WORDS[vcov], n_clusters)
+    wild, notes = None, ()
+    if _wants_wild(vcov, n_clusters, wild_below):
+        t = work["t"].to_numpy()
+        x = np.column_stack([work["d"].to_numpy(),
+                             *(work[f"x{i}"].to_numpy() for i in range(len(covs))),
+                             *((t == level).astype(float) for level in range(1, t.max() + 1))])
+        wild, notes = _wild_table(table, x, work["y"].to_numpy(), work["cl"].to_numpy(), 0,
+                                  work["u"].to_numpy(), alpha, wild_below)
+    return Estimate(table, method, n_obs, _VCOV_WORDS[vcov], alpha, n_units=n_units,
+                    n_clusters=n_clusters, wild_bootstrap=wild, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
