@@ -225,6 +225,34 @@ def test_staggered_group_aggregation_and_clusters():
     assert np.isfinite(by_village.std_error) and by_village.std_error != by_unit.std_error
 
 
+def test_estimators_side_by_side_recover_growing_effects():
+    """Known truth: event time e has effect e + 1 and pre-periods 0; the average over treated
+    unit-periods is (1+2+3+4 + 1+2+3 + 1+2) / 9 = 19/9 for the equal-sized cohorts 3, 4, 5. Each
+    heterogeneity-robust row must lie within 4 standard errors of its truth (a miss by chance
+    has probability about 6e-5 per row); static TWFE is pulled away by the growing effects."""
+    from analysis.estimators import staggered
+
+    df = staggered_panel(21)
+    table = staggered.compare_estimators(df, "income", "household_id", "year", "first_year",
+                                         cluster="village")
+    assert list(table.columns) == staggered.COMPARE_COLUMNS
+    assert set(table.estimator) == set(staggered.ESTIMATORS)
+    robust = table[table.estimator != "twfe"]
+    truth = np.where(robust.term == "overall", 19 / 9,
+                     np.clip(robust.event_time.astype(float).fillna(0) + 1, 0, None))
+    z = (robust.estimate - truth) / robust.std_error
+    assert (z.abs() < 4).all(), robust.assign(truth=truth, z=z)
+    assert len(robust[robust.term == "event_time"]) >= 3 * 6
+    twfe = table[table.estimator == "twfe"].iloc[0]
+    assert twfe.term == "overall" and abs(twfe.estimate - 19 / 9) > 4 * twfe.std_error
+    with pytest.raises(ParameterError, match="'sun_abraham'"):
+        staggered.compare_estimators(df, "income", "household_id", "year", "first_year",
+                                     estimators=["sunab"])
+    treated_only = df[df.first_year > 0]
+    with pytest.raises(ValueError, match="never-treated"):
+        staggered.compare_estimators(treated_only, "income", "household_id", "year", "first_year")
+
+
 def test_staggered_first_treated_nan_means_never_and_late_units_noted():
     df = staggered_panel(9)
     as_zero = impact.staggered_did(df, "income", "household_id", "year", "first_year")
