@@ -243,7 +243,7 @@ def _invert(p_value, beta: float, se: float, alpha: float) -> tuple[float, float
             inside, step = outside, 2 * step
             outside = beta + sign * step
             if step > 1e6 * max(se, 1e-12):
-                return -np.inf, np.inf
+                return -float("inf"), float("inf")
         for _ in range(60):
             mid = (inside + outside) / 2
             if p_value(mid) > alpha:
@@ -252,7 +252,7 @@ def _invert(p_value, beta: float, se: float, alpha: float) -> tuple[float, float
                 outside = mid
             if abs(outside - inside) < 1e-5 * max(se, 1e-12):
                 break
-        ends.append((inside + outside) / 2)
+        ends.append(float((inside + outside) / 2))
     return ends[0], ends[1]
 
 
