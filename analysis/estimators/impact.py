@@ -86,6 +86,11 @@ class Estimate:
         :func:`did_2x2` or :func:`twfe` cluster with fewer clusters than ``wild_below``: one row
         with term, estimate, crv1_std_error, crv1_p_value, crv1_conf_low, crv1_conf_high,
         wild_p_value, wild_conf_low, wild_conf_high, weights, reps, full_enumeration, n_clusters.
+    influence : numpy.ndarray or None
+        Influence function of the headline estimate of :func:`att_weighting` (``"ipw"``,
+        ``"dr"``), one value per row used, in the order of the data: the estimate minus its
+        limit is about their mean, and ``std_error = sqrt(sum(influence**2)) / n_obs``. Used for
+        joint inference over several outcomes (:func:`analysis.estimators.inference.romano_wolf`).
     notes : tuple of str
         Anything the estimator did to the data that a reader must know (rows set aside, ...).
     """
@@ -104,6 +109,7 @@ class Estimate:
     propensity: np.ndarray | None = None
     overlap: pd.DataFrame | None = None
     wild_bootstrap: pd.DataFrame | None = None
+    influence: np.ndarray | None = None
 
     def tidy(self) -> pd.DataFrame:
         """One row per term: term, estimate, std_error, statistic, p_value, conf_low, conf_high,
@@ -891,7 +897,8 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
     Estimate
         One ``"att"`` row; ``balance`` compares covariates before and after weighting (matching
         weights for ``"psm"``), over the units kept; ``overlap`` counts the units set aside;
-        ``propensity`` holds every unit's score.
+        ``propensity`` holds every unit's score; ``influence`` the influence function
+        (``"ipw"`` and ``"dr"``).
 
     Raises
     ------
@@ -929,6 +936,7 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
     overlap = _overlap_table(d, p, keep, trim_level)
     _check_overlap(overlap, trim_level, covs)
     notes += _overlap_notes(overlap, trim_level)
+    influence = None
     if method == "psm":
         att, se, weights = _psm(y[keep], d[keep], p[keep])
         weights = _spread(weights, keep)
@@ -944,7 +952,7 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
     weighted = frame.assign(**{"__w": weights})[keep]
     bal = balance(weighted, treatment, covs, weights="__w")
     return Estimate(table, words[method], len(y), vcov, alpha, balance=bal, propensity=p,
-                    overlap=overlap, notes=tuple(notes))
+                    overlap=overlap, notes=tuple(notes), influence=influence)
 
 
 def _propensity(d: np.ndarray, x: np.ndarray, covs: list[str]) -> tuple[np.ndarray, list[str]]:
