@@ -106,11 +106,12 @@ def wild_cluster_bootstrap(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, c
     null : float
         Value of the coefficient under the null.
     absorb : array-like, shape (n,), optional
-        A fixed effect partialled out by demeaning (Frisch-Waugh-Lovell), for example the unit.
-        It must be nested in ``clusters``: then the bootstrap equals the one with dummy
-        variables exactly, because the bootstrap errors are constant within a fixed-effect group
-        up to the residuals, which sum to zero there. Fixed effects not nested in the clusters
-        (periods) belong in ``x`` as dummies.
+        A fixed effect partialled out by demeaning (Frisch-Waugh-Lovell), for example the unit;
+        ``x`` then has no intercept. It must be nested in ``clusters``: the weights are then
+        constant within each fixed-effect group, where the restricted residuals sum to zero, so
+        demeaning leaves the bootstrap errors unchanged and the result equals the bootstrap
+        with dummy variables exactly. Fixed effects not nested in the clusters (periods) belong
+        in ``x`` as dummies.
     weights : {"webb", "rademacher"}
     reps : int
         Number of draws.
