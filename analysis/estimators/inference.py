@@ -5,7 +5,10 @@ villages (Cameron, Gelbach & Miller 2008; MacKinnon & Webb 2017). The restricted
 bootstrap (WCR) keeps its size far better: :func:`wild_cluster_bootstrap` computes it for one
 coefficient of a linear model, vectorised over all bootstrap draws with the cluster-level
 algebra of Roodman, MacKinnon, Nielsen & Webb (2019, "Fast and wild", section 3), and inverts
-the test for a confidence interval.
+the test for a confidence interval. It is written here rather than called from the
+``wildboottest`` package because that package takes the whole design matrix (a village panel's
+unit effects as thousands of dummy columns) and brings numba with it; here the unit effects are
+partialled out first. ``wildboottest`` is the reference it is tested against.
 
 Several outcomes tested for one programme need a family-wise error rate. Holm (1979) controls
 it under any dependence; Romano & Wolf (2005, 2016) control it too but use the joint
