@@ -225,6 +225,34 @@ def test_staggered_group_aggregation_and_clusters():
     assert np.isfinite(by_village.std_error) and by_village.std_error != by_unit.std_error
 
 
+def test_estimators_side_by_side_recover_growing_effects():
+    """Known truth: event time e has effect e + 1 and pre-periods 0; the average over treated
+    unit-periods is (1+2+3+4 + 1+2+3 + 1+2) / 9 = 19/9 for the equal-sized cohorts 3, 4, 5. Each
+    heterogeneity-robust row must lie within 4 standard errors of its truth (a miss by chance
+    has probability about 6e-5 per row); static TWFE is pulled away by the growing effects."""
+    from analysis.estimators import staggered
+
+    df = staggered_panel(21)
+    table = staggered.compare_estimators(df, "income", "household_id", "year", "first_year",
+                                         cluster="village")
+    assert list(table.columns) == staggered.COMPARE_COLUMNS
+    assert set(table.estimator) == set(staggered.ESTIMATORS)
+    robust = table[table.estimator != "twfe"]
+    truth = np.where(robust.term == "overall", 19 / 9,
+                     np.clip(robust.event_time.astype(float).fillna(0) + 1, 0, None))
+    z = (robust.estimate - truth) / robust.std_error
+    assert (z.abs() < 4).all(), robust.assign(truth=truth, z=z)
+    assert len(robust[robust.term == "event_time"]) >= 3 * 6
+    twfe = table[table.estimator == "twfe"].iloc[0]
+    assert twfe.term == "overall" and abs(twfe.estimate - 19 / 9) > 4 * twfe.std_error
+    with pytest.raises(ParameterError, match="'sun_abraham'"):
+        staggered.compare_estimators(df, "income", "household_id", "year", "first_year",
+                                     estimators=["sunab"])
+    treated_only = df[df.first_year > 0]
+    with pytest.raises(ValueError, match="never-treated"):
+        staggered.compare_estimators(treated_only, "income", "household_id", "year", "first_year")
+
+
 def test_staggered_first_treated_nan_means_never_and_late_units_noted():
     df = staggered_panel(9)
     as_zero = impact.staggered_did(df, "income", "household_id", "year", "first_year")
@@ -287,6 +315,86 @@ def test_att_weighting_saturated_score_by_hand():
     # Matching weights: each x=0 control is used 2 * 1/3 times, the x=1 control twice.
     bal = impact.att_weighting(df, "y", "d", "x", method="psm").balance
     assert bal.mean_control_weighted.iloc[0] == pytest.approx(0.5)  # (3*(2/3)*0 + 2*1)/(2+2)
+
+
+def _with_outliers(df: pd.DataFrame, skill: float, trained: list[bool]) -> pd.DataFrame:
+    """``df`` plus units far out in ``skill`` (scores near 1), treated or not as listed."""
+    extra = pd.DataFrame({"trained": trained, "skill": skill, "has_labor": 0,
+                          "wage": 2.0 * skill + np.arange(len(trained))})
+    return pd.concat([df, extra], ignore_index=True)
+
+
+def test_att_weighting_trims_controls_as_drdid_does():
+    """Controls with scores of at least 0.995 get no weight; no treated unit is that far out,
+    so DR and IPW still equal moderndid's DRDID (``trim_level=0.995``) to rounding."""
+    import moderndid as md
+
+    df = _with_outliers(selection_sample(11, n=1500), 7.0, [False, False, False])
+    d = df.trained.to_numpy(float)
+    x = np.column_stack([np.ones(len(df)), df.skill, df.has_labor])
+    for method, ref_fn in (("dr", md.drdid_panel), ("ipw", md.std_ipw_did_panel)):
+        est = impact.att_weighting(df, "wage", "trained", ["skill", "has_labor"], method=method)
+        ov = est.overlap.set_index("arm")
+        assert ov.loc["control", "trimmed"] == 3 and ov.loc["treated", "trimmed"] == 0
+        assert ov.loc["control", "used"] == ov.loc["control", "units"] - 3
+        assert any("3 of" in n and "control" in n for n in est.notes)
+        ref = ref_fn(y1=df.wage.to_numpy(), y0=np.zeros(len(df)), d=d, covariates=x,
+                     influence_func=True, trim_level=0.995)
+        assert est.estimate == pytest.approx(ref.att, abs=1e-8)
+        assert est.std_error == pytest.approx(ref.se, rel=1e-6)
+
+
+def test_att_weighting_trims_treated_without_comparable_controls_by_hand():
+    """Treated units with scores of at least 0.995 are set aside and counted; the IPW estimate
+    is then the Hajek contrast over the kept units, recomputed here from statsmodels' logit."""
+    df = _with_outliers(selection_sample(12, n=1500), 7.0, [True, True, False, True])
+    est = impact.att_weighting(df, "wage", "trained", ["skill", "has_labor"], method="ipw")
+    x = sm.add_constant(df[["skill", "has_labor"]].astype(float))
+    p = np.clip(sm.Logit(df.trained.astype(float), x).fit(disp=0).predict(x).to_numpy(),
+                1e-6, 1 - 1e-6)
+    keep, d, y = p < 0.995, df.trained.to_numpy(), df.wage.to_numpy()
+    w0 = p / (1 - p) * (~d & keep)
+    expected = y[d & keep].mean() - (w0 * y).sum() / w0.sum()
+    assert est.estimate == pytest.approx(expected, abs=1e-8)
+    ov = est.overlap.set_index("arm")
+    assert (ov.loc["treated", "trimmed"], ov.loc["control", "trimmed"]) == ((d & ~keep).sum(),
+                                                                           (~d & ~keep).sum())
+    assert ov.loc["treated", "trimmed"] >= 3  # the three far-out trainees at least
+    assert any("not on all treated" in n for n in est.notes)
+    for method in ("dr", "psm"):  # the other methods run on the same kept units
+        other = impact.att_weighting(df, "wage", "trained", ["skill", "has_labor"], method=method)
+        assert other.overlap.equals(est.overlap)
+        assert other.conf_int[0] < 1.0 < other.conf_int[1], method  # true ATT is 1 on the kept
+    untrimmed = impact.att_weighting(df, "wage", "trained", ["skill", "has_labor"], method="ipw",
+                                     trim_level=None)
+    assert untrimmed.overlap["trimmed"].sum() == 0 and untrimmed.estimate != est.estimate
+
+
+def test_att_weighting_refuses_only_when_the_treated_cannot_be_matched():
+    rng = np.random.default_rng(5)
+    # Controls with scores near 0 are harmless: a sample where most controls are nothing like
+    # the treated (scores below 1e-6) is estimated, not refused.
+    skill = rng.normal(-20, 0.3, 500)  # same outcome model as selection_sample
+    far = pd.DataFrame({"trained": False, "skill": skill, "has_labor": 0,
+                        "wage": 2.0 * skill + rng.normal(0, 1, 500)})
+    base = selection_sample(13, n=1500)
+    df = pd.concat([base, far], ignore_index=True)
+    # They get weights below 1e-6 and leave IPW and matching unchanged (to 1e-3, far below the
+    # SE of about 0.1); DR moves a little more (to 1e-2) as its outcome model sees them.
+    for method, tol in (("ipw", 1e-3), ("psm", 1e-3), ("dr", 1e-2)):
+        est = impact.att_weighting(df, "wage", "trained", ["skill", "has_labor"], method=method)
+        assert est.overlap["trimmed"].sum() == 0 and (est.propensity == 1e-6).sum() > 100
+        ref = impact.att_weighting(base, "wage", "trained", ["skill", "has_labor"], method=method)
+        assert est.estimate == pytest.approx(ref.estimate, abs=tol), method
+    # Every treated unit far above every control: nothing to compare them with.
+    apart = pd.DataFrame({"trained": np.repeat([True, False], 50),
+                          "skill": np.r_[rng.normal(3, 0.1, 50), rng.normal(-3, 0.1, 50)],
+                          "has_labor": rng.integers(0, 2, 100), "wage": rng.normal(0, 1, 100)})
+    apart.loc[0, "skill"] = -3.0  # one treated unit among the controls: no complete separation
+    with pytest.raises(ValueError, match="the treated cannot be matched: 49 of 50 treated"):
+        impact.att_weighting(apart, "wage", "trained", ["skill", "has_labor"])
+    with pytest.raises(ParameterError, match="trim_level"):
+        impact.att_weighting(df, "wage", "trained", ["skill"], trim_level=1.5)
 
 
 def test_match_nearest_ties_by_hand():

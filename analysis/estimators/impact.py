@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import ParameterError
+from analysis.estimators import inference
 
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 Aggregation = Literal["simple", "event", "group"]
@@ -38,8 +39,10 @@ GroupTimeEstimator = Literal["dr", "ipw", "reg"]
 
 #: Fewest treated and fewest comparison units any estimator accepts.
 MIN_UNITS = 2
-#: Fitted propensity scores closer than this to 0 or 1 are treated as perfect separation.
+#: Fitted propensity scores are clipped to ``[PS_BOUND, 1 - PS_BOUND]`` (as DRDID does).
 PS_BOUND = 1e-6
+#: Default propensity-score trim level of :func:`att_weighting` (DRDID's ``trim.level``).
+TRIM_LEVEL = 0.995
 #: Same-arm neighbours used to estimate conditional variances for the matching estimator.
 VARIANCE_NEIGHBOURS = 2
 
@@ -75,6 +78,19 @@ class Estimate:
         Covariate balance of :func:`att_weighting` (see :func:`balance`).
     propensity : numpy.ndarray or None
         Fitted propensity scores of :func:`att_weighting`, one per row used, in the order of the data.
+    overlap : pandas.DataFrame or None
+        Common support of :func:`att_weighting`: one row per arm (``treated``, ``control``) with
+        ``units``, ``trimmed``, ``used``, ``score_min``, ``score_max`` and ``trim_level``.
+    wild_bootstrap : pandas.DataFrame or None
+        Restricted wild cluster bootstrap of the headline term beside its CRV1 figures, when
+        :func:`did_2x2` or :func:`twfe` cluster with fewer clusters than ``wild_below``: one row
+        with term, estimate, crv1_std_error, crv1_p_value, crv1_conf_low, crv1_conf_high,
+        wild_p_value, wild_conf_low, wild_conf_high, weights, reps, full_enumeration, n_clusters.
+    influence : numpy.ndarray or None
+        Influence function of the headline estimate of :func:`att_weighting` (``"ipw"``,
+        ``"dr"``), one value per row used, in the order of the data: the estimate minus its
+        limit is about their mean, and ``std_error = sqrt(sum(influence**2)) / n_obs``. Used for
+        joint inference over several outcomes (:func:`analysis.estimators.inference.romano_wolf`).
     notes : tuple of str
         Anything the estimator did to the data that a reader must know (rows set aside, ...).
     """
@@ -91,6 +107,9 @@ class Estimate:
     balance: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
     propensity: np.ndarray | None = None
+    overlap: pd.DataFrame | None = None
+    wild_bootstrap: pd.DataFrame | None = None
+    influence: np.ndarray | None = None
 
     def tidy(self) -> pd.DataFrame:
         """One row per term: term, estimate, std_error, statistic, p_value, conf_low, conf_high,
@@ -363,7 +382,7 @@ def _resolve_vcov(vcov: str | None, cluster: str | None, default: str) -> str:
 
 def did_2x2(data: pd.DataFrame, outcome: str, group: str, post: str, cluster: str | None = None,
             covariates: str | Sequence[str] | None = None, *, vcov: VcovType | None = None,
-            alpha: float = 0.05) -> Estimate:
+            alpha: float = 0.05, wild_below: int | None = inference.WILD_BELOW) -> Estimate:
     """Two-group, two-period difference-in-differences by OLS (Card & Krueger 1994).
 
     Fits ``outcome ~ group + post + group:post + covariates`` with pyfixest ``feols``; the
@@ -386,6 +405,10 @@ def did_2x2(data: pd.DataFrame, outcome: str, group: str, post: str, cluster: st
     alpha : float
         Confidence level is ``1 - alpha``; p-values and intervals use the t distribution
         (``G - 1`` degrees of freedom when clustered).
+    wild_below : int or None
+        With fewer clusters than this (default 50), ``Estimate.wild_bootstrap`` also reports the
+        restricted wild cluster bootstrap p-value and interval of the interaction (Webb weights,
+        :func:`analysis.estimators.inference.wild_cluster_bootstrap`); ``None`` never does.
 
     Returns
     -------
@@ -423,8 +446,52 @@ def did_2x2(data: pd.DataFrame, outcome: str, group: str, post: str, cluster: st
              **{f"x{i}": c for i, c in enumerate(covs)}}
     method = "2x2 difference-in-differences (OLS)"
     rows = _regression_rows(tidy, names, "g:p", what)
-    return Estimate(_table(rows, n_obs, method, _VCOV_WORDS[vcov], n_clusters), method, n_obs,
-                    _VCOV_WORDS[vcov], alpha, n_clusters=n_clusters)
+    table = _table(rows, n_obs, method, _VCOV_WORDS[vcov], n_clusters)
+    wild, notes = None, ()
+    if _wants_wild(vcov, n_clusters, wild_below):
+        g, p = work["g"].to_numpy(), work["p"].to_numpy()
+        x = np.column_stack([np.ones(len(work)), g, p, g * p,
+                             *(work[f"x{i}"].to_numpy() for i in range(len(covs)))])
+        wild, notes = _wild_table(table, x, work["y"].to_numpy(), work["cl"].to_numpy(), 3,
+                                  None, alpha, wild_below)
+    return Estimate(table, method, n_obs, _VCOV_WORDS[vcov], alpha, n_clusters=n_clusters,
+                    wild_bootstrap=wild, notes=notes)
+
+
+def _p_words(p: float, reps: int) -> str:
+    return f"p = {p:.3g}" if p > 0 else f"p < {1 / reps:.2g}"
+
+
+def _wants_wild(vcov: str, n_clusters: int | None, wild_below: int | None) -> bool:
+    if wild_below is not None and (not isinstance(wild_below, int) or wild_below < 0):
+        raise ParameterError(f"wild_below={wild_below!r} is not allowed; give a number of "
+                             f"clusters (default {inference.WILD_BELOW}) or None")
+    return vcov == "cluster" and wild_below is not None and n_clusters is not None \
+        and n_clusters < wild_below
+
+
+def _wild_table(table: pd.DataFrame, x: np.ndarray, y: np.ndarray, clusters: np.ndarray,
+                coefficient: int, absorb: np.ndarray | None, alpha: float,
+                wild_below: int) -> tuple[pd.DataFrame | None, tuple[str, ...]]:
+    """The wild cluster bootstrap row beside the CRV1 figures of the headline term."""
+    head = table.iloc[0]
+    try:
+        res = inference.wild_cluster_bootstrap(x, y, clusters, coefficient, absorb=absorb,
+                                               alpha=alpha)
+    except (ValueError, np.linalg.LinAlgError) as err:
+        return None, (f"wild cluster bootstrap not computed: {err}",)
+    row = {"term": head["term"], "estimate": head["estimate"],
+           "crv1_std_error": head["std_error"], "crv1_p_value": head["p_value"],
+           "crv1_conf_low": head["conf_low"], "crv1_conf_high": head["conf_high"],
+           "wild_p_value": res.p_value, "wild_conf_low": res.conf_low,
+           "wild_conf_high": res.conf_high, "weights": res.weights, "reps": res.reps,
+           "full_enumeration": res.full_enumeration, "n_clusters": res.n_clusters}
+    note = (f"only {res.n_clusters} clusters (fewer than {wild_below}): cluster-robust tests "
+            f"over-reject, so a restricted wild cluster bootstrap ({res.weights} weights, "
+            f"{res.reps} draws) is reported beside them: "
+            f"{_p_words(res.p_value, res.reps)}, "
+            f"{100 * (1 - alpha):g}% interval [{res.conf_low:.4g}, {res.conf_high:.4g}]")
+    return pd.DataFrame([row]), (note,)
 
 
 def _check_cells(work: pd.DataFrame, group: str, post: str, cluster: str | None) -> None:
@@ -444,7 +511,8 @@ def _check_cells(work: pd.DataFrame, group: str, post: str, cluster: str | None)
 
 def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
          covariates: str | Sequence[str] | None = None, cluster: str | None = None, *,
-         vcov: VcovType | None = None, alpha: float = 0.05) -> Estimate:
+         vcov: VcovType | None = None, alpha: float = 0.05,
+         wild_below: int | None = inference.WILD_BELOW) -> Estimate:
     """Static two-way fixed effects regression ``outcome ~ treatment + covariates | unit + time``.
 
     Numerics by pyfixest ``feols`` (alternating projections, as R's fixest; Berge 2018).
@@ -468,6 +536,11 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
         ``"iid"`` or ``"hc1"`` instead of clustering (then ``cluster`` must be left out).
     alpha : float
         Confidence level is ``1 - alpha`` (t distribution; ``G - 1`` df when clustered).
+    wild_below : int or None
+        With fewer clusters than this (default 50), ``Estimate.wild_bootstrap`` also reports the
+        restricted wild cluster bootstrap p-value and interval of the treatment coefficient
+        (Webb weights; unit effects partialled out, which is exact when units are nested in the
+        clusters; period effects as dummies); ``None`` never does.
 
     Returns
     -------
@@ -514,8 +587,17 @@ def twfe(data: pd.DataFrame, outcome: str, treatment: str, unit: str, time: str,
     names = {"d": treatment, **{f"x{i}": c for i, c in enumerate(covs)}}
     method = "two-way fixed effects (unit and period effects)"
     rows = _regression_rows(tidy, names, "d", what)
-    return Estimate(_table(rows, n_obs, method, _VCOV_WORDS[vcov], n_clusters), method, n_obs,
-                    _VCOV_WORDS[vcov], alpha, n_units=n_units, n_clusters=n_clusters)
+    table = _table(rows, n_obs, method, _VCOV_WORDS[vcov], n_clusters)
+    wild, notes = None, ()
+    if _wants_wild(vcov, n_clusters, wild_below):
+        t = work["t"].to_numpy()
+        x = np.column_stack([work["d"].to_numpy(),
+                             *(work[f"x{i}"].to_numpy() for i in range(len(covs))),
+                             *((t == level).astype(float) for level in range(1, t.max() + 1))])
+        wild, notes = _wild_table(table, x, work["y"].to_numpy(), work["cl"].to_numpy(), 0,
+                                  work["u"].to_numpy(), alpha, wild_below)
+    return Estimate(table, method, n_obs, _VCOV_WORDS[vcov], alpha, n_units=n_units,
+                    n_clusters=n_clusters, wild_bootstrap=wild, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -759,11 +841,11 @@ def _staggered_estimate(mp, agg, clusters, aggregation, control_group, estimator
 
 def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
                   covariates: str | Sequence[str], method: WeightingMethod = "dr", *,
-                  alpha: float = 0.05) -> Estimate:
+                  trim_level: float | None = TRIM_LEVEL, alpha: float = 0.05) -> Estimate:
     """Average effect on the treated under selection on observables.
 
     The propensity score is a logit of ``treatment`` on an intercept and ``covariates``
-    (statsmodels). Methods:
+    (statsmodels), clipped to ``[1e-6, 1 - 1e-6]``. Methods:
 
     * ``"ipw"``: normalised (Hajek) ATT weights ``p/(1-p)`` on controls (Hirano, Imbens & Ridder
       2003). Standard error from the influence function of the stacked moment conditions
@@ -778,6 +860,23 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
       the correction for its estimation can go either way (Abadie & Imbens 2016), and the
       bootstrap is not valid for this estimator (Abadie & Imbens 2008), so none is offered.
 
+    **Overlap.** For the ATT only the upper tail of the score matters: a control with a score
+    near 0 receives a weight ``p/(1-p)`` near 0 and is harmless, while a unit with a score near 1
+    has (almost) no comparable control. Units whose score is at or above ``trim_level`` are
+    therefore set aside on both sides:
+
+    * controls, exactly as DRDID does (Sant'Anna & Zhao 2020, R package ``DRDID``, argument
+      ``trim.level = 0.995``; moderndid's ``drdid_panel`` the same): their weight is zero;
+    * treated units, whose comparable controls were just set aside: the estimand becomes the
+      effect on the treated with scores below ``trim_level``, the limited-overlap subpopulation
+      of Crump, Hotz, Imbens & Mitnik (2009), restricted to the upper tail as the ATT requires.
+
+    The logit (and the DR outcome model on the controls) are fitted on all units, as in DRDID;
+    with no treated unit above ``trim_level`` the results equal DRDID's. The counts on each side
+    are in ``Estimate.overlap`` and, when a unit was set aside, in ``notes``. The estimator
+    refuses only when fewer than :data:`MIN_UNITS` treated (or controls) are left, that is when
+    the treated cannot be compared with anyone.
+
     Parameters
     ----------
     data : pandas.DataFrame
@@ -787,6 +886,9 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
     covariates : str or list of str
         Numeric pre-treatment covariates (encode categories as 0/1 columns).
     method : {"ipw", "dr", "psm"}
+    trim_level : float or None
+        Score at or above which units are set aside (default 0.995, DRDID's); ``None`` keeps
+        every unit (scores are still clipped).
     alpha : float
         Confidence level is ``1 - alpha``; normal intervals.
 
@@ -794,12 +896,15 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
     -------
     Estimate
         One ``"att"`` row; ``balance`` compares covariates before and after weighting (matching
-        weights for ``"psm"``).
+        weights for ``"psm"``), over the units kept; ``overlap`` counts the units set aside;
+        ``propensity`` holds every unit's score; ``influence`` the influence function
+        (``"ipw"`` and ``"dr"``).
 
     Raises
     ------
     ValueError
-        If the propensity score separates treated and control units (fitted scores at 0 or 1).
+        If fewer than :data:`MIN_UNITS` treated units (or controls) have scores below
+        ``trim_level``, for example when the covariates separate the arms perfectly.
 
     Examples
     --------
@@ -813,6 +918,9 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
     """
     _check_option("method", method, WeightingMethod)
     _check_alpha(alpha)
+    if trim_level is not None and not 0.5 < trim_level < 1:
+        raise ParameterError(f"trim_level={trim_level!r} is not allowed; it must lie between 0.5 "
+                             f"and 1 (DRDID's default is {TRIM_LEVEL}), or be None")
     covs = _as_list(covariates)
     if not covs:
         raise ParameterError("covariates must name at least one column for the propensity score")
@@ -823,11 +931,17 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
     d = _binary(frame, treatment, "treatment")
     _check_counts(int(d.sum()), int((1 - d).sum()), "units", "control")
     x = np.column_stack([np.ones(len(d))] + [_numeric(frame, c, "covariate") for c in covs])
-    p = _propensity(d, x, covs)
+    p, notes = _propensity(d, x, covs)
+    keep = np.ones(len(d), bool) if trim_level is None else p < trim_level
+    overlap = _overlap_table(d, p, keep, trim_level)
+    _check_overlap(overlap, trim_level, covs)
+    notes += _overlap_notes(overlap, trim_level)
+    influence = None
     if method == "psm":
-        att, se, weights = _psm(y, d, p)
+        att, se, weights = _psm(y[keep], d[keep], p[keep])
+        weights = _spread(weights, keep)
     else:
-        att, influence, weights = (_ipw if method == "ipw" else _dr)(y, d, x, p)
+        att, influence, weights = (_ipw if method == "ipw" else _dr)(y, d, x, p, keep)
         se = float(np.sqrt((influence ** 2).sum()) / len(y))
     words = {"ipw": "normalised inverse-probability weighting (ATT)",
              "dr": "doubly robust ATT (Sant'Anna & Zhao 2020)",
@@ -835,37 +949,89 @@ def att_weighting(data: pd.DataFrame, outcome: str, treatment: str,
     vcov = ("Abadie-Imbens matching variance, score treated as known" if method == "psm"
             else "influence function, stacked with the logit score")
     table = _table([_row("att", att, se, alpha)], len(y), words[method], vcov, None)
-    weighted = frame.assign(**{"__w": weights})
+    weighted = frame.assign(**{"__w": weights})[keep]
     bal = balance(weighted, treatment, covs, weights="__w")
-    return Estimate(table, words[method], len(y), vcov, alpha, balance=bal, propensity=p)
+    return Estimate(table, words[method], len(y), vcov, alpha, balance=bal, propensity=p,
+                    overlap=overlap, notes=tuple(notes), influence=influence)
 
 
-def _propensity(d: np.ndarray, x: np.ndarray, covs: list[str]) -> np.ndarray:
-    """Logit fitted scores; raises on perfect separation or a singular design."""
+def _propensity(d: np.ndarray, x: np.ndarray, covs: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Logit fitted scores clipped to ``[PS_BOUND, 1 - PS_BOUND]``, and notes for the reader.
+
+    Raises on a singular design and on complete separation (every unit predicted exactly: no
+    treated unit resembles any control). Quasi-separation, where only some units are predicted
+    exactly, is left to the trimming: their scores sit at the bounds.
+    """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
     if np.linalg.matrix_rank(x) < x.shape[1]:
         raise ValueError(f"covariates {covs} are collinear (or one is constant); drop the redundant "
                          f"ones before estimating the propensity score")
+    separated = (f"the propensity score separates treated and control units perfectly on {covs}: "
+                 f"no treated unit resembles any control, so the effect on the treated cannot be "
+                 f"estimated; drop or coarsen the covariates that predict treatment exactly")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             fit = sm.Logit(d, x).fit(disp=0, method="newton", maxiter=100)
-        except (PerfectSeparationError, np.linalg.LinAlgError) as err:
-            raise ValueError(f"the propensity score separates treated and control units perfectly "
-                             f"on {covs}: {err}") from None
-    p = np.asarray(fit.predict(x))
-    extreme = int(((p < PS_BOUND) | (p > 1 - PS_BOUND)).sum())
-    separated = any("separation" in str(w.message).lower() for w in caught)
-    if extreme or separated:
-        raise ValueError(f"the propensity score separates treated and control units perfectly: "
-                         f"{extreme} of {len(p)} units have fitted scores at 0 or 1 given {covs}; "
-                         f"drop or coarsen the covariates that predict treatment exactly, or trim "
-                         f"units outside the common support")
-    if not fit.mle_retvals.get("converged", True):
-        raise ValueError(f"the propensity-score logit on {covs} did not converge")
-    return p
+        except (PerfectSeparationError, np.linalg.LinAlgError):
+            raise ValueError(separated) from None
+    raw = np.asarray(fit.predict(x))
+    if np.all(np.abs(raw - d) < PS_BOUND):
+        raise ValueError(separated)
+    notes = []
+    if not fit.mle_retvals.get("converged", True) or any(
+            "separation" in str(w.message).lower() for w in caught):
+        notes.append(f"the propensity-score logit on {covs} did not converge (some units are "
+                     f"predicted almost exactly); their scores are clipped to "
+                     f"[{PS_BOUND:g}, {1 - PS_BOUND:g}] and trimmed")
+    return np.clip(raw, PS_BOUND, 1 - PS_BOUND), notes
+
+
+def _overlap_table(d: np.ndarray, p: np.ndarray, keep: np.ndarray,
+                   trim_level: float | None) -> pd.DataFrame:
+    rows = []
+    for arm, mask in (("treated", d == 1), ("control", d == 0)):
+        rows.append({"arm": arm, "units": int(mask.sum()), "trimmed": int((mask & ~keep).sum()),
+                     "used": int((mask & keep).sum()), "score_min": float(p[mask].min()),
+                     "score_max": float(p[mask].max()),
+                     "trim_level": np.nan if trim_level is None else float(trim_level)})
+    return pd.DataFrame(rows)
+
+
+def _check_overlap(overlap: pd.DataFrame, trim_level: float | None, covs: list[str]) -> None:
+    treated, control = overlap.iloc[0], overlap.iloc[1]
+    if treated["used"] < MIN_UNITS:
+        raise ValueError(
+            f"the treated cannot be matched: {int(treated['trimmed'])} of {int(treated['units'])} "
+            f"treated units have propensity scores of at least {trim_level} given {covs}, so almost "
+            f"no control resembles them and only {int(treated['used'])} would be left (at least "
+            f"{MIN_UNITS} are needed); use fewer or coarser covariates or a comparison group closer "
+            f"to the treated")
+    if control["used"] < MIN_UNITS:
+        raise ValueError(
+            f"only {int(control['used'])} of {int(control['units'])} controls have propensity "
+            f"scores below {trim_level} given {covs}; at least {MIN_UNITS} are needed")
+
+
+def _overlap_notes(overlap: pd.DataFrame, trim_level: float | None) -> list[str]:
+    notes = []
+    for _, row in overlap.iterrows():
+        if row["trimmed"]:
+            notes.append(f"{int(row['trimmed'])} of {int(row['units'])} {row['arm']} units with "
+                         f"propensity scores of at least {trim_level} were set aside (trimmed)")
+    if overlap["trimmed"].iat[0]:
+        notes.append("the estimate is the effect on the treated with propensity scores below "
+                     f"{trim_level}, not on all treated")
+    return notes
+
+
+def _spread(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Values of the kept rows back in full length, zero on the rows set aside."""
+    out = np.zeros(len(keep))
+    out[keep] = values
+    return out
 
 
 def _ps_linear(d: np.ndarray, x: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -874,31 +1040,34 @@ def _ps_linear(d: np.ndarray, x: np.ndarray, p: np.ndarray) -> np.ndarray:
     return ((d - p)[:, None] * x) @ np.linalg.inv(hessian)
 
 
-def _ipw(y, d, x, p):
-    """Hajek ATT and its influence function (stacked with the logit score)."""
-    w1, w0 = d, p * (1 - d) / (1 - p)
+def _ipw(y, d, x, p, keep):
+    """Hajek ATT over the kept units and its influence function (stacked with the logit score)."""
+    w1, w0 = d * keep, keep * p * (1 - d) / (1 - p)
     m1, m0 = w1.mean(), w0.mean()
     eta1, eta0 = (w1 * y).mean() / m1, (w0 * y).mean() / m0
     psi1 = w1 * (y - eta1) / m1
     gradient = ((w0 * (y - eta0))[:, None] * x).mean(axis=0)  # d w0 / d gamma = w0 * x
     psi0 = (w0 * (y - eta0) + _ps_linear(d, x, p) @ gradient) / m0
-    return float(eta1 - eta0), psi1 - psi0, d + w0
+    return float(eta1 - eta0), psi1 - psi0, w1 + w0
 
 
-def _dr(y, d, x, p):
-    """Sant'Anna & Zhao (2020) doubly robust ATT and its influence function."""
+def _dr(y, d, x, p, keep):
+    """Sant'Anna & Zhao (2020) doubly robust ATT over the kept units and its influence function.
+
+    The outcome model is fitted on all controls, as DRDID does; trimming acts on the weights.
+    """
     control = d == 0
     beta = np.linalg.lstsq(x[control], y[control], rcond=None)[0]
     resid = y - x @ beta
     ols_linear = (((1 - d) * resid)[:, None] * x) @ np.linalg.inv(x[control].T @ x[control] / len(y))
-    w1, w0 = d, p * (1 - d) / (1 - p)
+    w1, w0 = d * keep, keep * p * (1 - d) / (1 - p)
     m1, m0 = w1.mean(), w0.mean()
     eta1, eta0 = (w1 * resid).mean() / m1, (w0 * resid).mean() / m0
     psi1 = (w1 * (resid - eta1) - ols_linear @ (w1[:, None] * x).mean(axis=0)) / m1
     psi0 = (w0 * (resid - eta0)
             + _ps_linear(d, x, p) @ ((w0 * (resid - eta0))[:, None] * x).mean(axis=0)
             - ols_linear @ (w0[:, None] * x).mean(axis=0)) / m0
-    return float(eta1 - eta0), psi1 - psi0, d + w0
+    return float(eta1 - eta0), psi1 - psi0, w1 + w0
 
 
 def _psm(y, d, p):
@@ -1058,5 +1227,5 @@ def _ratio(num: float, den: float) -> float:
 __all__ = [
     "Estimate", "did_2x2", "twfe", "staggered_did", "att_weighting", "balance",
     "ControlGroup", "Aggregation", "WeightingMethod", "VcovType", "GroupTimeEstimator",
-    "TIDY_COLUMNS", "MIN_UNITS",
+    "TIDY_COLUMNS", "MIN_UNITS", "TRIM_LEVEL",
 ]
