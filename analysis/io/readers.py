@@ -31,7 +31,8 @@ repeated by joining files (copy a+b+c, whose end-of-file byte 0x1A is ignored) a
 repeated header with the columns in another order is refused. Cells written as ``="0002020000"`` hold
 the text inside the quotation marks. Workbooks: every sheet holding the table is read (see
 :func:`read_tables`); legacy .xls (BIFF8) workbooks are read too; Excel error cells, which the cell
-reader gives as empty, are read from the sheet's XML (.xlsx only) so that they can be refused.
+reader gives as empty, are read from the sheet's XML (.xlsx) or the workbook's cell records (.xls, with xlrd)
+so that they can be refused.
 """
 from __future__ import annotations
 
@@ -388,6 +389,8 @@ def _read_workbook(path: Path, legacy: bool = False) -> list[tuple[str, _Grid]]:
                                                             "it in Excel or WPS and save it as .xlsx")) from None
         raise DataError(Problem(str(path), None, None,
                                 f"the Excel file cannot be opened (damaged or truncated?): {exc}")) from None
+    if legacy:
+        checks = {name: ([], errors) for name, errors in _xls_errors(path).items()}
     sheets = []
     for n, name in enumerate(names):
         try:
@@ -505,6 +508,35 @@ def _cell_checks(zf: zipfile.ZipFile, part: str) -> tuple[list[tuple[int, int, s
             found.append((int(m.group(2)), col - 1, f"the cell holds {text} without a saved result; open the "
                                                     "file in Excel or WPS and save it again so results are stored"))
     return found, errors
+
+
+def _xls_errors(path: Path) -> dict[str, dict[tuple[int, int], str]]:
+    """The cells of a legacy .xls workbook that show an Excel error (an error value, or a formula whose saved
+    result is one), which the cell reader gives as empty: sheet name -> {(row index, column index): the
+    error as shown}. A workbook that cannot be checked is refused: its error cells would pass as empty."""
+    import xlrd
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception:  # noqa: BLE001 - the reader's own error types vary with the damage
+        raise DataError(Problem(str(path), None, None, "this old-format Excel (.xls) workbook cannot be checked for "
+                                                        "cells showing Excel errors (#N/A...); open it in Excel or "
+                                                        "WPS and save it as .xlsx")) from None
+    found = {}
+    try:
+        for index in range(book.nsheets):
+            sheet = book.sheet_by_index(index)
+            errors = {}
+            for r in range(sheet.nrows):
+                kinds = sheet.row_types(r)
+                if xlrd.XL_CELL_ERROR not in kinds:
+                    continue
+                for c in (c for c, kind in enumerate(kinds) if kind == xlrd.XL_CELL_ERROR):
+                    errors[(r, c)] = xlrd.error_text_from_code.get(sheet.cell_value(r, c), "#N/A")
+            found[sheet.name] = errors
+            book.unload_sheet(index)
+    finally:
+        book.release_resources()
+    return found
 
 
 def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
