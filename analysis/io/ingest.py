@@ -395,11 +395,9 @@ def _nfkc(text: pd.Series) -> pd.Series:
 def _per_distinct(text: pd.Series, function) -> pd.Series:
     """``function`` (of a Series of text, value by value) computed once per distinct value of ``text`` and spread
     over its rows: a column of places, categories or risks repeats a few values down all its rows."""
-    codes, uniques = pd.factorize(text.astype(object), sort=False)
-    if not len(uniques):
-        return pd.Series(np.array([], dtype=object), index=text.index, dtype=object)
-    done = function(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
-    return pd.Series(done[codes], index=text.index, dtype=object)
+    codes, uniques = pd.factorize(text, sort=False)
+    done = function(pd.Series(np.asarray(uniques, dtype=object), dtype=object)).to_numpy(dtype=object)
+    return pd.Series(np.append(done, None)[codes], index=text.index, dtype=object)   # code -1: a missing value
 
 
 def _parse_report(parsed: parsing.Parsed, text: pd.Series, raw: RawTable, header: str, expected: str,
@@ -726,7 +724,7 @@ def _county_problems(hh: pd.DataFrame, raw: RawTable, header: dict, counties: se
     """County names must be names: not numbers, codes, dashes or totals labels; and, when a reference list
     is configured, on the list."""
     name = hh["county"].fillna("")
-    folded = name.map(lambda v: normalize_header(v, {}))
+    folded = _per_distinct(name, lambda s: s.map(lambda v: normalize_header(v, {}))).astype(name.dtype)
     improper = (name != "") & (folded.str.fullmatch(r"[\d\W_]+") | folded.str.fullmatch(TOTAL_WORD))
     listed = set(counties or ())
     short = {n[:-1] for n in listed if n.endswith(COUNTY_SUFFIXES) and len(n) > 2}

@@ -74,8 +74,8 @@ def pseudonymize(values: pd.Series, key: bytes, prefix: str) -> pd.Series:
     17
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    hashed = np.array([prefix + hmac.digest(key, str(v).encode("utf-8"), "sha256").hex()[:16] for v in uniques] + [None],
-                      dtype=object)
+    hashed = [prefix + hmac.digest(key, str(v).encode("utf-8"), "sha256").hex()[:16] for v in uniques]
+    hashed = np.array(hashed + [None], dtype=object)
     return pd.Series(hashed[codes], index=values.index, dtype="string")      # code -1 (missing) takes the None
 
 

@@ -358,8 +358,8 @@ def _columnar(text: str, sep: str) -> pd.DataFrame | None:
         head = list(itertools.islice(_csv_records(Path("-"), io.StringIO(text[:1 << 16], newline=""), sep), HEAD_ROWS))
     except DataError:
         return None
-    if len(head) < 2 or not head[0] or not all(head[0]) or any(len(r) != len(head[0]) for r in head):
-        return None
+    if len(head) < 2 or not head[0] or not all(head[0]) or any(len(r) != len(head[0]) for r in head) or "\x00" in text:
+        return None                     # (a NUL character is refused by the row reader, naming its row)
     width = len(head[0])
     probe = pd.DataFrame([[v.strip(EDGE_CHARS) for v in r] for r in head], dtype=object, columns=range(width))
     notes: list[str] = []
@@ -373,7 +373,7 @@ def _columnar(text: str, sep: str) -> pd.DataFrame | None:
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
-    except (pa.ArrowInvalid, ValueError):
+    except (pa.ArrowException, ValueError):
         return None
     columns = {}
     for i, name in enumerate(names):
