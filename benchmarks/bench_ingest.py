@@ -102,8 +102,8 @@ def main(argv=None) -> None:
         modes = [("whole files", None)] + ([(f"chunks {args.chunk_rows:,}", args.chunk_rows)] if args.chunks else [])
         for label, chunk in modes:
             wall, cpu, peak = best(lambda: ingest(raw, chunk), args.repeat)
-            print(f"{counties:>8} {rows:>11,} {size:>6.0f} {label:>14} {wall:>6.1f} {wall_ref:>6.1f} {wall / wall_ref:>5.1f} "
-                  f"{cpu:>6.1f} {cpu_ref:>6.1f} {cpu / cpu_ref:>5.1f} {rows / wall:>7,.0f} {rows / wall_ref:>7,.0f} "
+            print(f"{counties:>8} {rows:>11,} {size:>6.0f} {label:>14} {wall:>6.1f} {wall_ref:>6.1f} "
+                  f"{wall / wall_ref:>5.1f} {cpu:>6.1f} {cpu_ref:>6.1f} {cpu / cpu_ref:>5.1f} {rows / wall:>7,.0f} {rows / wall_ref:>7,.0f} "
                   f"{peak:>7.0f}", flush=True)
     shutil.rmtree(OUT / "ingested", ignore_errors=True)
     (OUT / "duckdb.parquet").unlink(missing_ok=True)
