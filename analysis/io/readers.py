@@ -504,7 +504,7 @@ def _workbook_tables(path: Path, sheets: list[tuple[str, _Grid]], known_headers:
                              dtype=object, columns=range(width))
         if frame.empty or not (frame != "").any().any():
             continue
-        grid.frame = frame                        # the cells as read here, not read again under the header
+        grid.frame = frame.astype(TEXT)           # the cells as read here (as Arrow text, as a plain CSV's)
         _, _, header = _find_header(frame, [])
         key = tuple(normalize_header(h) for h in header if h)
         found.append((name, grid, key, sum(h in known for h in key)))
