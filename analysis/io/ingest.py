@@ -42,15 +42,16 @@ import logging
 import os
 import re
 import shutil
+import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from analysis.io import parsing, privacy, schema, text_checks
@@ -261,7 +262,8 @@ def map_headers(raw: RawTable, index: dict, table: dict | None = None, config_di
                                     f"{raw.letters.get(first)}) both mean {canon} but hold different values (first "
                                     f"difference in row {int(raw.rows[differ.idxmax()])}); keep only one"))
             continue
-        if not canon.startswith("personal:") and privacy.column_kind(raw.frame[label], min_names=20) == "name":
+        if not canon.startswith("personal:") and _may_hold_names(raw.frame[label]) and \
+                privacy.column_kind(raw.frame[label], min_names=20) == "name":
             problems.append(Problem(raw.path, raw.header_row, raw.headers.get(label, label),
                                     f"this column ({raw.letters.get(label)}) holds what read as names of people, "
                                     f"not {canon}; personal names cannot be kept: check that the columns are not "
@@ -270,6 +272,13 @@ def map_headers(raw: RawTable, index: dict, table: dict | None = None, config_di
         seen[canon] = label
         mapping[label] = hit
     return mapping, problems, notes
+
+
+def _may_hold_names(values: pd.Series, sample: int = 500) -> bool:
+    """False when the ``sample`` values :func:`privacy.column_kind` reads are sure to be ASCII (names are
+    Chinese): the column's first rows are ASCII and hold that many values that are not blank."""
+    head = values.iloc[:2 * sample].tolist()
+    return not (all(isinstance(v, str) and v.isascii() for v in head) and sum(1 for v in head if v.strip()) >= sample)
 
 
 def _classify(canon: set[str]) -> str:
@@ -364,7 +373,7 @@ def _typed(raw: RawTable, mapping: dict, config_dir, widths: dict | None = None
             out[canon] = text.where(text != "").astype("string")
             continue
         if kind == "str":
-            value = parsing.fold(text) if canon.startswith(("risk_", "aid_")) else text.str.normalize("NFKC")
+            value = _per_distinct(text, parsing.fold) if canon.startswith(("risk_", "aid_")) else _nfkc(text)
             out[canon] = value.where(text != "").astype("string")
             continue
         result = parsed.get(label) or parsing.code(text, lookups[canon], table)
@@ -376,6 +385,19 @@ def _typed(raw: RawTable, mapping: dict, config_dir, widths: dict | None = None
     # that a missing value does not also show up as a total that fails to reconcile.
     out["_unreadable"] = unreadable
     return pd.DataFrame(out, index=raw.frame.index), problems, notes
+
+
+def _nfkc(text: pd.Series) -> pd.Series:
+    """Text in Unicode NFKC form."""
+    return _per_distinct(text, lambda s: s.map(lambda v: unicodedata.normalize("NFKC", v)))
+
+
+def _per_distinct(text: pd.Series, function) -> pd.Series:
+    """``function`` (of a Series of text, value by value) computed once per distinct value of ``text`` and spread
+    over its rows: a column of places, categories or risks repeats a few values down all its rows."""
+    codes, uniques = pd.factorize(text, sort=False)
+    done = function(pd.Series(np.asarray(uniques, dtype=object), dtype=object)).to_numpy(dtype=object)
+    return pd.Series(np.append(done, None)[codes], index=text.index, dtype=object)   # code -1: a missing value
 
 
 def _parse_report(parsed: parsing.Parsed, text: pd.Series, raw: RawTable, header: str, expected: str,
@@ -405,13 +427,19 @@ def _identifier(text: pd.Series, raw: RawTable, header: str, pad: bool = False, 
     ``0200050800`` are the same household; with the artefact the two years would not link). An identifier
     in scientific notation (``4.10102E+17``) has lost digits in Excel and is refused.
     """
-    value = text.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
-    artefact = value.str.fullmatch(r"\d+\.0+")
-    value = value.where(~artefact, value.str.replace(r"\.0+$", "", regex=True))
-    changed = (value != text) & (text != "")
-    notes = [f"column {header!r}: {int(changed.sum())} identifier(s) tidied (full-width digits, spaces or a "
-             f"trailing '.0' removed), e.g. row {int(raw.rows[changed.idxmax()])}"] if changed.any() else []
-    sci = value.str.fullmatch(r"\d(?:\.\d+)?[eE]\+?\d+")
+    if text.str.fullmatch("[0-9A-Za-z]*").all():
+        # The usual column: ASCII letters and digits only, which folding leaves as they are.
+        value, notes = text.astype("string"), []
+        sci = value.str.fullmatch("[0-9][eE][+]?[0-9]+").astype(bool)
+    else:
+        text = text.astype(object)
+        value = text.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+        artefact = value.str.fullmatch(r"\d+\.0+")
+        value = value.where(~artefact, value.str.replace(r"\.0+$", "", regex=True))
+        changed = (value != text) & (text != "")
+        notes = [f"column {header!r}: {int(changed.sum())} identifier(s) tidied (full-width digits, spaces or a "
+                 f"trailing '.0' removed), e.g. row {int(raw.rows[changed.idxmax()])}"] if changed.any() else []
+        sci = value.str.fullmatch(r"\d(?:\.\d+)?[eE]\+?\d+")
     problems = [Problem(raw.path, int(raw.rows[i]), header,
                         f"the identifier {text[i]!r} is in scientific notation: Excel has rounded it and its last "
                         "digits are lost; format the column as text in the source system's export and export again")
@@ -429,7 +457,10 @@ def _identifier(text: pd.Series, raw: RawTable, header: str, pad: bool = False, 
 def _first_generation_ids(value: pd.Series, raw: RawTable, header: str) -> tuple[pd.Series, list[str]]:
     """15-digit resident ID numbers (issued before 1999) in their 18-character form, as the same person's ID
     is written since: the birth date and sex are then read as from any other ID number."""
-    old = value.map(privacy.is_first_generation_id, na_action="ignore").fillna(False).astype(bool)
+    old = pd.Series(False, index=value.index)
+    maybe = (value.str.len() == 15).fillna(False).astype(bool)     # identifiers here hold no spaces
+    if maybe.any():
+        old[maybe] = value[maybe].map(privacy.is_first_generation_id, na_action="ignore").fillna(False).astype(bool)
     if not old.any():
         return value, []
     return value.where(~old, value[old].map(privacy.upgrade_id)), [
@@ -507,23 +538,23 @@ def _multi_code(t: pd.DataFrame, columns: list[str], kind: str, prefix: str, raw
     flags = pd.DataFrame(False, index=t.index, columns=[f"{prefix}{c}" for c in codes])
     problems = []
     reverse = {canon: raw.headers.get(label, label) for label, (canon, _) in mapping.items()}
+    allowed = ", ".join(e["zh"] for e in load_yaml("catalogue.yaml", config_dir)[kind].values())
     for col in columns:
         if col not in t:
             continue
-        items = t[col].fillna("")
-        items = items.str.split(r"[,，;；、/|]") if split else items.map(lambda v: [v])
-        exploded = items.explode()
-        exploded = exploded[exploded.fillna("") != ""]
-        mapped = exploded.map({v: lookup.get(normalize_header(v, table)) for v in exploded.unique()})
-        allowed = ", ".join(e["zh"] for e in load_yaml("catalogue.yaml", config_dir)[kind].values())
-        for i in mapped[mapped.isna()].index.unique()[:LIMIT]:
+        # Each distinct cell is read once: a column of lists repeats a few combinations down all its rows.
+        cells, distinct = pd.factorize(t[col].fillna("").astype(object), sort=False)
+        items = [[v for v in (re.split(r"[,，;；、/|]", cell) if split else [cell]) if v] for cell in distinct]
+        found = [[lookup.get(normalize_header(v, table)) for v in cell] for cell in items]
+        unknown = np.array([None in cell for cell in found] + [False], dtype=bool)[cells]
+        for i in t.index[unknown][:LIMIT]:
             personal = privacy.personal_kinds(str(t.at[i, col]))
             problems.append(Problem(raw.path, int(raw.rows[i]), reverse[col],
                                     f"this cell holds personal data ({', '.join(personal)}) besides the "
                                     f"{kind.replace('_', ' ')}; remove it from the export" if personal else
                                     f"unknown {kind.replace('_', ' ')[:-1]} {t.at[i, col]!r}; allowed: {allowed}"))
-        for code in mapped.dropna().unique():
-            hit = mapped[mapped == code].index.unique()
+        for code in dict.fromkeys(c for cell in found for c in cell if c is not None):
+            hit = np.array([code in cell for cell in found] + [False], dtype=bool)[cells]
             flags.loc[hit, f"{prefix}{code}"] = True
     return flags.astype("boolean"), problems
 
@@ -625,9 +656,9 @@ def _excel_errors(raw: RawTable, mapping: dict) -> tuple[RawTable, list[Problem]
     errors = {e.upper() for e in readers.EXCEL_ERRORS}
     problems, frame = [], None
     for label in mapping:
-        text = raw.frame[label]
-        if not any(v[:1] == "#" for v in text.to_numpy()):     # the usual column: a quick look suffices
+        if not raw.frame[label].str.startswith("#").any():     # the usual column: a quick look suffices
             continue
+        text = raw.frame[label].astype(object)
         hit = text.str.upper().isin(errors)
         if not hit.any():
             continue
@@ -696,7 +727,7 @@ def _county_problems(hh: pd.DataFrame, raw: RawTable, header: dict, counties: se
     """County names must be names: not numbers, codes, dashes or totals labels; and, when a reference list
     is configured, on the list."""
     name = hh["county"].fillna("")
-    folded = name.map(lambda v: normalize_header(v, {}))
+    folded = _per_distinct(name, lambda s: s.map(lambda v: normalize_header(v, {}))).astype(name.dtype)
     improper = (name != "") & (folded.str.fullmatch(r"[\d\W_]+") | folded.str.fullmatch(TOTAL_WORD))
     listed = set(counties or ())
     short = {n[:-1] for n in listed if n.endswith(COUNTY_SUFFIXES) and len(n) > 2}
@@ -1211,9 +1242,11 @@ def _write_partitioned(frame: pd.DataFrame, path: Path, basename: str | None = N
     column in the folder name only), written one file per county with :func:`pyarrow.parquet.write_table` in
     the calling thread: the dataset writer's background threads could still be running when the
     interpreter exits, which aborted the process now and then ("terminate called without an active
-    exception", exit status 134) after a successful ingest.
+    exception", exit status 134) after a successful ingest. For the same reason nothing in ingest asks Arrow
+    for its thread pools (reading CSV, scanning staged parts, converting tables all run in the calling
+    thread), so that no Arrow thread is left to be torn down at exit.
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
     if table.num_rows == 0:
         return
     if basename is None and path.exists() and any(path.iterdir()):
@@ -1355,26 +1388,25 @@ def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allow
     """Checks across files and chunks, members' geography, and the final tables, one county at a time (a
     county written with its short and full name is one county)."""
     headers = {f.path: f.columns for f in reports}
-    households = ds.dataset(parts / "households", format="parquet", partitioning="hive")
-    members = (ds.dataset(parts / "members", format="parquet", partitioning="hive")
-               if (parts / "members").exists() else None)
-    counties = sorted(households.to_table(columns=["county"]).column("county").unique().to_pylist(),
-                      key=lambda c: (c is None, c or ""))
-    pairs = households.to_table(columns=["prefecture", "county"]).to_pandas().drop_duplicates()
+    households = parts / "households"
+    members = parts / "members" if (parts / "members").exists() else None
+    pairs = _parts(households, columns=["prefecture"]).to_pandas(use_threads=False).drop_duplicates()
+    counties = sorted(pairs["county"].unique().tolist(), key=lambda c: (c is None or c != c, c if c == c else ""))
+    counties = [None if c is None or c != c else c for c in counties]
     names = county_names(pairs.astype("object"), allowed)
     groups: dict = {}
     for county in counties:
         groups.setdefault(names[0].get(county, county), []).append(county)
     problems, n_households, n_members = [], 0, 0
     for county, group in groups.items():
-        where = ds.field("county").is_null() if county is None else ds.field("county").isin(group)
-        hh = _staged(households, where, "households")
+        hh = _staged(_parts(households, counties=group), "households")
         hh, county_problems = _unify_counties(hh, reports, allowed, names)
         problems += county_problems
         mem = schema.empty_frame("members").assign(_file=pd.Series(dtype="string"), _row=pd.Series(dtype="int64"))
         if members is not None:
             ids = pa.array(hh["household_id"].dropna().unique().tolist(), type=pa.string())
-            mem = _staged(members, ds.field("household_id").isin(ids), "members")
+            mem = _staged(_parts(members, keep=lambda t: pc.is_in(t.column("household_id"), value_set=ids)),
+                          "members")
         problems += _same_file_duplicates(hh, headers) + _cross_checks(hh, mem, headers)
         if problems:
             continue
@@ -1390,23 +1422,48 @@ def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allow
     return (n_households, n_members), problems
 
 
-def _staged(dataset: ds.Dataset, where, table: str) -> pd.DataFrame:
-    """Staged records matching ``where``, with canonical dtypes and their ``_file`` and ``_row``."""
-    frame = dataset.to_table(filter=where).to_pandas()
-    return schema.conform(frame, table).assign(_file=frame["_file"], _row=frame["_row"])
+def _parts(folder: Path, counties: list | None = None, columns: list[str] | None = None, keep=None) -> pa.Table:
+    """Staged records under ``folder`` (a folder per county, as :func:`_write_partitioned` writes them) with
+    their ``county``: those of ``counties`` only (None stands for no county), ``columns`` only, and the rows
+    for which ``keep(table)`` is true. Read file by file in the calling thread: Arrow's dataset scanner starts
+    I/O threads, which are then torn down at exit."""
+    tables = []
+    for sub in sorted(folder.glob("county=*")):
+        name = unquote(sub.name.removeprefix("county="))
+        county = None if name == HIVE_NULL else name
+        if counties is not None and county not in counties:
+            continue
+        for path in sorted(sub.glob("*.parquet")):
+            table = pq.ParquetFile(path, pre_buffer=False).read(columns=columns, use_threads=False)
+            if keep is not None:
+                table = table.filter(keep(table))
+            tables.append(table.append_column("county", pa.array([county] * table.num_rows, type=pa.string())))
+    if not tables:
+        schema_ = pq.read_schema(next(folder.rglob("*.parquet")))
+        fields = [schema_.field(c) for c in (columns or schema_.names)]
+        return pa.schema([*fields, pa.field("county", pa.string())]).empty_table()
+    return pa.concat_tables(tables, promote_options="default")
 
 
-def _orphans(households: ds.Dataset, members: ds.Dataset, headers: dict[str, dict]) -> list[Problem]:
+def _staged(table: pa.Table, name: str) -> pd.DataFrame:
+    """Staged records with canonical dtypes and their ``_file`` and ``_row``."""
+    frame = table.to_pandas(use_threads=False)
+    return schema.conform(frame, name).assign(_file=frame["_file"], _row=frame["_row"])
+
+
+def _orphans(households: Path, members: Path, headers: dict[str, dict]) -> list[Problem]:
     """Members whose household is in no county of the household data (those whose household exists in
-    other years are found county by county), read batch by batch."""
-    known = pc.unique(households.to_table(columns=["household_id"]).column("household_id"))
+    other years are found county by county), read file by file."""
+    known = pc.unique(_parts(households, columns=["household_id"]).column("household_id"))
     found, total = [], 0
-    for batch in members.to_batches(columns=["household_id", "year", "_file", "_row"]):
-        missing = pc.invert(pc.is_in(batch.column("household_id"), value_set=known))
-        lost = batch.filter(missing)
-        total += lost.num_rows
-        if len(found) < LIMIT:
-            found += lost.slice(0, LIMIT - len(found)).to_pylist()
+    for sub in sorted(members.glob("county=*")):
+        for path in sorted(sub.glob("*.parquet")):
+            batch = pq.ParquetFile(path, pre_buffer=False).read(columns=["household_id", "year", "_file", "_row"],
+                                                                 use_threads=False)
+            lost = batch.filter(pc.invert(pc.is_in(batch.column("household_id"), value_set=known)))
+            total += lost.num_rows
+            if len(found) < LIMIT:
+                found += lost.slice(0, LIMIT - len(found)).to_pylist()
     problems = [Problem(row["_file"], int(row["_row"]), headers.get(row["_file"], {}).get("household_id", "户编号"),
                         f"this member's household is missing from the household data of {row['year']}")
                 for row in found]

@@ -31,7 +31,17 @@ repeated by joining files (copy a+b+c, whose end-of-file byte 0x1A is ignored) a
 repeated header with the columns in another order is refused. Cells written as ``="0002020000"`` hold
 the text inside the quotation marks. Workbooks: every sheet holding the table is read (see
 :func:`read_tables`); legacy .xls (BIFF8) workbooks are read too; Excel error cells, which the cell
-reader gives as empty, are read from the sheet's XML (.xlsx only) so that they can be refused.
+reader gives as empty, are read from the sheet's XML (.xlsx) or the workbook's cell records (.xls, with xlrd)
+so that they can be refused.
+
+Reading in columns
+------------------
+A plain CSV file (its header in the first row, every row with as many values as the header, no line
+break inside a cell) is read column by column by Arrow's CSV reader, all columns as text, in the calling
+thread; its cells are then Arrow text (:data:`TEXT`), and the checks on them run over whole columns. Any
+other file is read row by row, which finds and names each departure; both give the same cells. Tests
+whose meaning depends on the regular-expression engine (what counts as a space or a digit) run on
+Python strings whichever way a file was read, so that the outcome never depends on the reader.
 """
 from __future__ import annotations
 
@@ -40,6 +50,7 @@ import csv
 import datetime as dt
 import html
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -48,6 +59,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from analysis.errors import DataError, Problem
 from analysis.io.parsing import normalize
@@ -82,6 +96,11 @@ DELIMITERS = (",", "\t", ";", "|")
 MAX_LINES_PER_CELL = 20    # a quoted cell spanning more lines than this is an unclosed quotation mark
 ASCII = bytes(range(128))
 EDGE_CHARS = " \t\r\n\f\v\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff"
+#: Cells read in columns are Arrow text: comparisons and literal tests run over a column at once. Tests whose
+#: meaning depends on the regular-expression engine (``\s``, ``\d``) run on Python strings either way.
+TEXT = pd.StringDtype("pyarrow", na_value=float("nan"))
+#: What every totals or subtotals label holds (计 or 汇), as UTF-8 bytes.
+TOTAL_BYTES = tuple(c.encode("utf-8") for c in "计計汇匯")
 
 
 @dataclass
@@ -117,6 +136,7 @@ class _Grid:
     widths: list[int] | None = None                         # values per CSV record; None for XLSX
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     pending: list[tuple[int, int, str]] = field(default_factory=list)   # (row, column index, message)
+    frame: pd.DataFrame | None = None       # the cells, trimmed, when read in columns (then no records)
 
 
 @lru_cache(maxsize=8)
@@ -316,8 +336,69 @@ def _read_text(path: Path) -> _Grid:
     text, declared = _declarations(path, text, encoding)
     notes += declared
     sep = _check_text(path, text, notes)
+    if not declared:
+        frame = _columnar(text, sep)
+        if frame is not None:
+            return _Grid([], encoding, notes, frame=frame)
     records = list(_csv_records(path, io.StringIO(text, newline=""), sep))
     return _Grid(records, encoding, notes, widths=[len(r) for r in records])
+
+
+#: Rows looked at with the row-by-row reader before a file is read in columns (see :func:`_columnar`).
+HEAD_ROWS = 8
+
+
+def _columnar(text: str, sep: str) -> pd.DataFrame | None:
+    """The cells of a plain CSV text read column by column with Arrow's CSV reader (all columns as text,
+    trimmed as :func:`_split_header` trims them), or None when the file is not plain: the header is not
+    its first row (title rows, a two-row header), some row has more or fewer values than the header, or
+    a cell holds a line break. Those files are read row by row, which finds and names each departure;
+    for a plain file both readers give the same cells."""
+    try:
+        head = list(itertools.islice(_csv_records(Path("-"), io.StringIO(text[:1 << 16], newline=""), sep), HEAD_ROWS))
+    except DataError:
+        return None
+    if len(head) < 2 or not head[0] or not all(head[0]) or any(len(r) != len(head[0]) for r in head) or "\x00" in text:
+        return None                     # (a NUL character is refused by the row reader, naming its row)
+    width = len(head[0])
+    probe = pd.DataFrame([[v.strip(EDGE_CHARS) for v in r] for r in head], dtype=object, columns=range(width))
+    notes: list[str] = []
+    if _find_header(probe, notes)[:2] != (0, 1) or notes:
+        return None
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    columns = {}
+    for i, name in enumerate(names):
+        column = table.column(name)
+        if pc.any(pc.match_substring(column, "\n")).as_py() or pc.any(pc.match_substring(column, "\r")).as_py():
+            return None
+        columns[i] = pd.Series(pc.utf8_trim(column, characters=EDGE_CHARS), dtype=TEXT)
+    return pd.DataFrame(columns)
+
+
+def _holds(values, needles: tuple[bytes, ...]) -> bool:
+    """Whether any cell of a column might hold one of ``needles`` (UTF-8 bytes): a search of the column's
+    bytes all at once, which may say yes for bytes outside the cells (a slice of a larger array) but never
+    says no wrongly. True for a column that is not held in Arrow."""
+    if isinstance(values, pd.Series):
+        if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
+            return True
+        values = values.array._pa_array
+    for chunk in (values.chunks if isinstance(values, pa.ChunkedArray) else [values]):
+        data = chunk.buffers()[2]
+        if data is not None:
+            data = data.to_pybytes()
+            if any(needle in data for needle in needles):
+                return True
+    return False
 
 
 def _refuse_non_table(path: Path, head: bytes) -> None:
@@ -388,6 +469,8 @@ def _read_workbook(path: Path, legacy: bool = False) -> list[tuple[str, _Grid]]:
                                                             "it in Excel or WPS and save it as .xlsx")) from None
         raise DataError(Problem(str(path), None, None,
                                 f"the Excel file cannot be opened (damaged or truncated?): {exc}")) from None
+    if legacy:
+        checks = {name: ([], errors) for name, errors in _xls_errors(path).items()}
     sheets = []
     for n, name in enumerate(names):
         try:
@@ -421,6 +504,7 @@ def _workbook_tables(path: Path, sheets: list[tuple[str, _Grid]], known_headers:
                              dtype=object, columns=range(width))
         if frame.empty or not (frame != "").any().any():
             continue
+        grid.frame = frame.astype(TEXT)           # the cells as read here (as Arrow text, as a plain CSV's)
         _, _, header = _find_header(frame, [])
         key = tuple(normalize_header(h) for h in header if h)
         found.append((name, grid, key, sum(h in known for h in key)))
@@ -507,6 +591,35 @@ def _cell_checks(zf: zipfile.ZipFile, part: str) -> tuple[list[tuple[int, int, s
     return found, errors
 
 
+def _xls_errors(path: Path) -> dict[str, dict[tuple[int, int], str]]:
+    """The cells of a legacy .xls workbook that show an Excel error (an error value, or a formula whose saved
+    result is one), which the cell reader gives as empty: sheet name -> {(row index, column index): the
+    error as shown}. A workbook that cannot be checked is refused: its error cells would pass as empty."""
+    import xlrd
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception:  # noqa: BLE001 - the reader's own error types vary with the damage
+        raise DataError(Problem(str(path), None, None, "this old-format Excel (.xls) workbook cannot be checked for "
+                                                        "cells showing Excel errors (#N/A...); open it in Excel or "
+                                                        "WPS and save it as .xlsx")) from None
+    found = {}
+    try:
+        for index in range(book.nsheets):
+            sheet = book.sheet_by_index(index)
+            errors = {}
+            for r in range(sheet.nrows):
+                kinds = sheet.row_types(r)
+                if xlrd.XL_CELL_ERROR not in kinds:
+                    continue
+                for c in (c for c, kind in enumerate(kinds) if kind == xlrd.XL_CELL_ERROR):
+                    errors[(r, c)] = xlrd.error_text_from_code.get(sheet.cell_value(r, c), "#N/A")
+            found[sheet.name] = errors
+            book.unload_sheet(index)
+    finally:
+        book.release_resources()
+    return found
+
+
 def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> the part holding it, in the workbook's order."""
     workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
@@ -532,9 +645,12 @@ def _split_header(path: Path, grid: _Grid, row_offset: int = 0, allow_empty: boo
     """The grid as a table under its header. ``row_offset`` is added to the row numbers of data rows (a
     later chunk of a streamed file holds the header rows followed by rows from further down); with
     ``allow_empty`` a grid with no data rows gives an empty table instead of an error."""
-    width = max(map(len, grid.records), default=0)
-    records = [[v.strip(EDGE_CHARS) for v in r] + [""] * (width - len(r)) for r in grid.records]
-    frame = pd.DataFrame(records, dtype=object, columns=range(width))
+    if grid.frame is not None:
+        frame = grid.frame
+    else:
+        width = max(map(len, grid.records), default=0)
+        records = [[v.strip(EDGE_CHARS) for v in r] + [""] * (width - len(r)) for r in grid.records]
+        frame = pd.DataFrame(records, dtype=object, columns=range(width))
     if not (frame != "").any().any():
         raise DataError(Problem(str(path), None, None, "the file is empty (no values)"))
     notes = list(grid.notes)
@@ -591,9 +707,9 @@ def _unwrap_text_formulas(body: pd.DataFrame, headers: dict, notes: list[str]) -
     zeros) hold the text between the quotation marks."""
     changed = {}
     for label in body.columns:
-        col = body[label]
-        if not any(v[:1] == "=" for v in col.to_numpy()):    # the usual column: a quick look suffices
+        if not body[label].str.startswith("=").any():          # the usual column: a quick look suffices
             continue
+        col = body[label].astype(object)
         hit = col.str.fullmatch(r'=\s*"[^"]*"').fillna(False).astype(bool)
         if hit.any():
             body[label] = col.where(~hit, col.str.replace(r'^=\s*"([^"]*)"$', r"\1", regex=True))
@@ -653,7 +769,7 @@ def _footer_rows(body: pd.DataFrame) -> pd.Series:
     few = nonblank.between(1, FOOTER_CELLS)
     found = pd.Series(False, index=body.index)
     if few.any():
-        found[few] = body[few].apply(lambda row: any(FOOTER.match(v) for v in row if v), axis=1).astype(bool)
+        found[few] = body[few].astype(object).apply(lambda row: any(FOOTER.match(v) for v in row if v), axis=1).astype(bool)
     return found
 
 
@@ -720,11 +836,18 @@ def _totals_rows(body: pd.DataFrame) -> pd.Series:
     """A totals row has a cell saying 合计 / 总计 / 小计 and, besides it, at most three cells of text: a
     household's row holds names and places, which a totals row does not."""
     word = re.compile(f"(?:^|\x1f)(?:{TOTAL_WORD}|{SUBTOTAL_WORD})(?:\x1f|$)")
-    joined = ["\x1f".join(row) for row in body.to_numpy(dtype=object, na_value="")]
-    has_word = pd.Series([bool(word.search(r)) for r in joined], index=body.index)
+    # Every such label holds 计 or 汇: only rows with one of them in a cell are looked at closely.
+    maybe = pd.Series(False, index=body.index)
+    for label in body.columns:
+        if _holds(body[label], TOTAL_BYTES):
+            maybe |= body[label].str.contains("[计計汇匯]", regex=True).to_numpy(dtype=bool)
+    has_word = pd.Series(False, index=body.index)
+    if maybe.any():
+        joined = ["\x1f".join(row) for row in body[maybe].to_numpy(dtype=object, na_value="")]
+        has_word[maybe] = [bool(word.search(r)) for r in joined]
     if not has_word.any():
         return has_word
-    candidates = body[has_word]
+    candidates = body[has_word].astype(object)
     text = candidates.apply(lambda col: ~col.str.fullmatch(TOTAL_FILLER)).sum(axis=1) - 1
     return has_word & (text.reindex(body.index, fill_value=99) <= 3)
 

@@ -428,16 +428,34 @@ def _xl_string(text: str, short: bool = False) -> bytes:
     return (struct.pack("<BB", len(text), 1) if short else struct.pack("<HB", len(text), 1)) + data
 
 
+#: BIFF8 codes of the errors Excel shows in a cell.
+XLS_ERRORS = {"#NULL!": 0x00, "#DIV/0!": 0x07, "#VALUE!": 0x0F, "#REF!": 0x17, "#NAME?": 0x1D, "#NUM!": 0x24,
+              "#N/A": 0x2A}
+
+
+class XlsFormulaError(str):
+    """A cell of :func:`xls_bytes` holding a formula whose saved result is this error (``#DIV/0!``...)."""
+
+
 def xls_bytes(rows: list[list]) -> bytes:
     """A legacy Excel 97-2003 workbook (BIFF8 in an OLE2 compound file) of one sheet: numbers as NUMBER
-    records, text as LABEL records; enough for a reader of .xls files, made without an .xls writer."""
+    records, text as LABEL records, an error text of :data:`XLS_ERRORS` as a BOOLERR error cell and an
+    :class:`XlsFormulaError` as a FORMULA record (=1/0) whose saved result is that error; enough for a
+    reader of .xls files, made without an .xls writer."""
     bof = lambda dt: _record(0x0809, struct.pack("<HHHHII", 0x0600, dt, 0x0DBB, 0x07CC, 0, 6))
     cells = b""
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
             if value is None or value == "":
                 continue
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, XlsFormulaError):
+                formula = bytes([0x1E, 1, 0, 0x1E, 0, 0, 0x06])            # ptgInt 1, ptgInt 0, ptgDiv
+                result = bytes([2, 0, XLS_ERRORS[value], 0, 0, 0, 0xFF, 0xFF])
+                cells += _record(0x0006, struct.pack("<HHH", r, c, 0) + result
+                                 + struct.pack("<HIH", 0, 0, len(formula)) + formula)
+            elif isinstance(value, str) and value in XLS_ERRORS:
+                cells += _record(0x0205, struct.pack("<HHHBB", r, c, 0, XLS_ERRORS[value], 1))
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 cells += _record(0x0203, struct.pack("<HHHd", r, c, 0, float(value)))
             else:
                 cells += _record(0x0204, struct.pack("<HHH", r, c, 0) + _xl_string(str(value)))
@@ -597,6 +615,22 @@ def offices(e: pd.DataFrame, add) -> None:
                             for r in e.to_numpy().tolist()]
     add("legacy_workbook.xls", {"legacy_workbook.xls": xls_bytes(typed)}, "repaired", "old-format Excel 97-2003",
         same_as_clean=True, case="a legacy .xls workbook (BIFF8), years and sizes as numbers")
+    errors = [list(r) for r in typed]
+    errors[row_of(e, h2, 2022) - 1][cols.index("工资性收入")] = "#VALUE!"
+    add("excel_error_cells.xls", {"excel_error_cells.xls": xls_bytes(errors)}, "refused",
+        "the Excel error #VALUE!", row=row_of(e, h2, 2022), column="工资性收入",
+        case="an error cell (#VALUE!) in a legacy .xls workbook, which the bundled reader gives as empty")
+    errors = [list(r) for r in typed]
+    errors[row_of(e, h4, 2021) - 1][cols.index("人均纯收入（元）")] = XlsFormulaError("#DIV/0!")
+    add("excel_error_formula.xls", {"excel_error_formula.xls": xls_bytes(errors)}, "refused",
+        "the Excel error #DIV/0!", row=row_of(e, h4, 2021), column="人均纯收入（元）",
+        case="a formula whose saved result is #DIV/0! in a legacy .xls workbook")
+    for code in ("#REF!", "#NAME?", "#NUM!", "#NULL!"):
+        errors = frame_rows(e)
+        errors[row_of(e, h0, 2021) - 1][cols.index("转移性收入")] = code
+        name = f"excel_error_{code.strip('#!?/').lower()}.xlsx"
+        add(name, {name: xlsx_bytes(errors)}, "refused", f"the Excel error {code}", row=row_of(e, h0, 2021),
+            column="转移性收入", case=f"an error cell ({code}) in a workbook")
     add("compound_not_workbook.xls", {"compound_not_workbook.xls": _ole(b"\x00" * 4096, "EncryptedPackage")},
         "refused", "cannot be read", case="a compound document without a workbook (as a password-protected one)")
     two = short.copy()
