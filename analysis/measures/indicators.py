@@ -263,11 +263,10 @@ def panel_growth(households: pd.DataFrame, by: Sequence[str] = ("county",), cpi:
     start = h.assign(year=h["year"] + 1)
     end = h[["household_id", "year", "size", "net_income"]]
     pairs = start.merge(end, on=["household_id", "year"], suffixes=("_0", "_1"), validate="one_to_one")
-    cluster_cols = [c for c in ("county", "village") if c in pairs.columns]
-    pairs["_cluster"] = pairs[cluster_cols].astype("string").fillna("").agg("|".join, axis=1) \
-        if len(cluster_cols) > 1 else pairs[cluster_cols[0]].astype("string")
+    village = pairs["village"].astype("string")
+    cluster = village if "county" not in pairs else pairs["county"].astype("string").fillna("") + "|" + village
     # a household without a village is a cluster of its own
-    pairs["_cluster"] = pairs["_cluster"].fillna("#" + pairs["household_id"])
+    pairs["_cluster"] = cluster.fillna("#" + pairs["household_id"])
     monitoring = pairs["monitoring_type"].fillna("none")
     masks = {"all": np.ones(len(pairs), dtype=bool),
              "poverty_exited": (pairs["household_type"] == "poverty_exited").to_numpy(dtype=bool, na_value=False),

@@ -431,16 +431,19 @@ def _rule_names(rules: pd.Series, lang: str) -> pd.Series:
     return rules.map(lambda r: sep.join(_label(f"monitoring.rules.{n}", lang, n) for n in str(r).split("+")))
 
 
+def _last_year(ctx: Context, table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the report's last year (or the table's latest, if earlier)."""
+    return table[table["year"] == min(ctx.last, table["year"].max())] if len(table) else table
+
+
 def _overlap_frame(ctx: Context) -> pd.DataFrame:
-    table = _county(ctx, "monitoring_identification_overlap")
-    table = table[table["year"] == min(ctx.last, table["year"].max())] if len(table) else table
+    table = _last_year(ctx, _county(ctx, "monitoring_identification_overlap"))
     out = table[["year", "rules", "households", "households_gap"]].assign(rules=_rule_names(table["rules"], ctx.lang))
     return _suppress(out, {"households": [], "households_gap": []})
 
 
 def _sensitivity_frame(ctx: Context) -> pd.DataFrame:
-    table = _county(ctx, "monitoring_identification_sensitivity")
-    table = table[table["year"] == min(ctx.last, table["year"].max())] if len(table) else table
+    table = _last_year(ctx, _county(ctx, "monitoring_identification_sensitivity"))
     value = [f"{v:g}{' ★' if c else ''}" for v, c in zip(table["value"], table["configured"])]
     out = table[["year", "households_meeting_rules", "households_gap"]].assign(
         rule=table["rule"].map(lambda r: _label(f"monitoring.rules.{r}", ctx.lang, r)),
@@ -452,22 +455,21 @@ def _sensitivity_frame(ctx: Context) -> pd.DataFrame:
 _RULE_COUNTS = {"households": "{:,.0f}", "households_gap": "{:,.0f}", "households_meeting_rules": "{:,.0f}"}
 
 
+def _rule_table(ctx: Context, frame: pd.DataFrame, caption: str):
+    if frame.empty:
+        return _message(ctx, "monitoring.no_data")
+    title = labels.text(f"monitoring.captions.{caption}", ctx.lang, year=int(frame["year"].iloc[0]))
+    return _styled(frame.drop(columns="year"), ctx.lang, title, _RULE_COUNTS)
+
+
 def rule_overlap_table(ctx: Context):
     """Households by the combination of identification rules they meet (each household once), last year."""
-    overlap = _overlap_frame(ctx)
-    if overlap.empty:
-        return _message(ctx, "monitoring.no_data")
-    caption = labels.text("monitoring.captions.rule_overlap", ctx.lang, year=int(overlap["year"].iloc[0]))
-    return _styled(overlap.drop(columns="year"), ctx.lang, caption, _RULE_COUNTS)
+    return _rule_table(ctx, _overlap_frame(ctx), "rule_overlap")
 
 
 def rule_sensitivity_table(ctx: Context):
     """How the identification gap moves when one rule parameter moves (the others as configured), last year."""
-    sens = _sensitivity_frame(ctx)
-    if sens.empty:
-        return _message(ctx, "monitoring.no_data")
-    caption = labels.text("monitoring.captions.rule_sensitivity", ctx.lang, year=int(sens["year"].iloc[0]))
-    return _styled(sens.drop(columns="year"), ctx.lang, caption, _RULE_COUNTS)
+    return _rule_table(ctx, _sensitivity_frame(ctx), "rule_sensitivity")
 
 
 def _rules_text(table: pd.DataFrame, columns: list[str], prefix: str, lang: str) -> pd.Series:
