@@ -213,3 +213,22 @@ def test_pdf_has_the_chinese_headings_and_renders(county_report, tmp_path):
     from PIL import Image
     width, height = Image.open(png).size
     assert height > width > 400  # A4 portrait at 60 dpi
+
+
+# ----------------------------------------------------------------------------------------- command line
+@needs_sample
+def test_documents_command_writes_the_prefecture_report(tmp_path):
+    from analysis.publish import cli
+    prefecture = data.list_regions(SAMPLE, "prefecture")[0]
+    code = cli.main(["documents", "--region", prefecture, "--lang", "en", "--no-pdf", "--data-dir", str(SAMPLE),
+                     "--output-dir", str(tmp_path)])
+    assert code == 0
+    assert [p.name for p in (tmp_path / prefecture).iterdir()] == ["report-en.docx"]
+
+
+@needs_sample
+def test_an_unknown_region_is_refused_with_the_valid_ones(capsys):
+    from analysis.publish import cli
+    assert cli.main(["documents", "--region", "无此县", "--data-dir", str(SAMPLE), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert "无此县" in err and data.list_regions(SAMPLE)[0] in err

@@ -9,8 +9,8 @@ regions        list the regions in the processed data
 audit-privacy  scan processed data and reports for names, ID numbers and phone numbers
 run            build, then execute the notebooks per region with papermill into HTML reports, then the
                Word and PDF reports (``--no-documents`` to leave them out)
-documents      write only the Word and PDF reports of counties and prefectures (e.g. after restyling the
-               template)
+documents      write only the Word and PDF reports of counties and prefectures from the stored result tables
+               (e.g. after restyling the template)
 follow-up      write one county's household-level follow-up lists into restricted/ (never published)
 
 Data problems are printed as located messages (file, row, column) and the command exits with status 2,
@@ -100,8 +100,7 @@ def _write_documents(selection: str, langs: list[str], args, jobs: int) -> int:
 
 
 def _documents(args) -> int:
-    from analysis import build
-    build.build(args.data_dir, progress=False)
+    # the stored result tables as they are (`run` and `build` compute them): documents never estimate
     langs = ["zh", "en"] if args.lang == "all" else [args.lang]
     return _write_documents(args.region, langs, args, jobs=args.jobs)
 
@@ -202,7 +201,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-pdf", action="store_true", help="write the Word reports but not their PDFs")
     s.set_defaults(func=_run)
 
-    s = sub.add_parser("documents", help="write the Word and PDF reports of counties and prefectures")
+    s = sub.add_parser("documents", help="write the Word and PDF reports of counties and prefectures from the "
+                                         "stored result tables (`build` or `run` computes them)")
     s.add_argument("--region", default="all",
                    help="a county or prefecture name, several separated by commas, or 'all' (default: every "
                         "county and prefecture)")
