@@ -223,7 +223,14 @@ def test_documents_command_writes_the_prefecture_report(tmp_path):
     code = cli.main(["documents", "--region", prefecture, "--lang", "en", "--no-pdf", "--data-dir", str(SAMPLE),
                      "--output-dir", str(tmp_path)])
     assert code == 0
-    assert [p.name for p in (tmp_path / prefecture).iterdir()] == ["report-en.docx"]
+    report = tmp_path / prefecture / "report-en.docx"
+    assert [p.name for p in (tmp_path / prefecture).iterdir()] == [report.name]
+    # unchanged inputs: not written again; with force: written again
+    stamp = report.stat().st_mtime_ns
+    again = documents.write_all(prefecture, ["en"], SAMPLE, tmp_path, pdf=False, progress=False)
+    assert again.files == [] and report.stat().st_mtime_ns == stamp
+    forced = documents.write_all(prefecture, ["en"], SAMPLE, tmp_path, pdf=False, force=True, progress=False)
+    assert forced.files == [report] and report.stat().st_mtime_ns > stamp
 
 
 @needs_sample

@@ -19,6 +19,7 @@ without a Python traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def _run(args) -> int:
         print(f"failed: {', '.join(summary.failed)}", file=sys.stderr)
     code = summary.exit_code
     if not args.no_documents:
-        code = max(code, _write_documents(args.region, [args.lang], args, jobs=args.jobs or 1))
+        code = max(code, _write_documents(args.region, [args.lang], args, jobs=args.jobs or os.cpu_count() or 1))
     return code
 
 
@@ -90,7 +91,7 @@ def _write_documents(selection: str, langs: list[str], args, jobs: int) -> int:
     """Word (and PDF) reports of ``selection`` ('all': every county and prefecture); 1 if any failed."""
     from analysis.publish import documents
     written = documents.write_all(selection, langs, data_dir=args.data_dir, output_dir=args.output_dir,
-                                  pdf=not args.no_pdf, jobs=jobs)
+                                  pdf=not args.no_pdf, jobs=jobs, force=args.force)
     print(f"wrote {len(written.files)} document file(s) into {args.output_dir}/<region>/report-<lang>.docx/.pdf")
     if written.pdf_skipped:
         print(f"PDF skipped: {written.pdf_skipped}", file=sys.stderr)
@@ -211,6 +212,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--output-dir", type=Path, default=REPORTS)
     s.add_argument("--jobs", type=int, default=1, help="reports composed at once (worker processes)")
     s.add_argument("--no-pdf", action="store_true", help="write the Word reports but not their PDFs")
+    s.add_argument("--force", action="store_true", help="rewrite reports whose inputs did not change")
     s.set_defaults(func=_documents)
     return p
 

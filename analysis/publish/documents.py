@@ -740,21 +740,53 @@ def _write_one(region: str, lang: str, data_dir, out_dir) -> tuple[str, str, str
         return region, lang, "", f"{type(exc).__name__}: {exc}"
 
 
+STATE_FILE = ".documents-state.json"
+
+
+def fingerprints(tasks: Sequence[tuple[str, str]], data_dir: str | Path | None = None) -> dict[str, str]:
+    """What each (region, lang) report depends on, hashed: the stored tables' build steps and input files,
+    the package's code and configuration, and the template."""
+    from analysis.publish.pipeline import code_hash, fingerprint
+    folder = Path(data_dir or DATA_PROCESSED)
+    inputs = {"steps": _file_hash(build.results_dir(folder) / "steps.json"),
+              "sources": _file_hash(folder / "sources.json"), "code": code_hash(), "template": _file_hash(TEMPLATE)}
+    return {f"{region}/{lang}": fingerprint(region=region, lang=lang, **inputs) for region, lang in tasks}
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
+def _state(out: Path) -> dict:
+    path = out / STATE_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except ValueError:
+        return {}
+
+
 def write_all(selection: str = "all", langs: Sequence[str] = ("zh",), data_dir: str | Path | None = None,
-              output_dir: str | Path | None = None, pdf: bool = True, jobs: int = 1,
+              output_dir: str | Path | None = None, pdf: bool = True, jobs: int = 1, force: bool = False,
               progress: bool = True) -> Written:
     """Word reports (and PDFs) of the selected regions into ``output_dir/<region>/report-<lang>.docx/.pdf``.
 
-    ``jobs`` reports are composed at once in worker processes. A report that fails is recorded and the
-    others go on. Without LibreOffice the PDFs are skipped with the reason in ``pdf_skipped``.
+    A report whose inputs (:func:`fingerprints`) are unchanged since it was written is skipped unless
+    ``force``. ``jobs`` reports are composed at once in worker processes. A report that fails is recorded
+    and the others go on. Without LibreOffice the PDFs are skipped with the reason in ``pdf_skipped``.
     """
     from analysis.config import REPORTS
+    from analysis.core.files import atomic_write
     from analysis.publish.pipeline import check_region_name
     out = Path(output_dir or REPORTS).resolve()
-    tasks = []
+    wanted = []
     for region in regions(selection, data_dir):
         check_region_name(region, out)
-        tasks += [(region, lang, data_dir, out / region) for lang in langs]
+        wanted += [(region, lang) for lang in langs]
+    prints, state = fingerprints(wanted, data_dir), _state(out)
+    suffixes = (".docx", ".pdf") if pdf else (".docx",)
+    tasks = [(region, lang, data_dir, out / region) for region, lang in wanted
+             if force or state.get(f"{region}/{lang}") != prints[f"{region}/{lang}"]
+             or not all((out / region / f"report-{lang}{s}").is_file() for s in suffixes)]
     if jobs > 1 and len(tasks) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -766,7 +798,8 @@ def write_all(selection: str = "all", langs: Sequence[str] = ("zh",), data_dir: 
     files = [Path(path) for _, _, path, error in results if not error]
     failed = [(region, lang, error) for region, lang, _, error in results if error]
     if progress:
-        print(f"{len(files)} Word report(s) written" + (f", {len(failed)} failed" if failed else ""), flush=True)
+        print(f"{len(files)} Word report(s) written, {len(wanted) - len(tasks)} unchanged"
+              + (f", {len(failed)} failed" if failed else ""), flush=True)
     skipped = ""
     if pdf and files:
         try:
@@ -775,4 +808,8 @@ def write_all(selection: str = "all", langs: Sequence[str] = ("zh",), data_dir: 
             skipped = str(exc)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             failed.append(("pdf", ",".join(langs), str(exc)))
+    if not skipped and not any(region == "pdf" for region, _, _ in failed):
+        done = {f"{region}/{lang}" for region, lang, path, error in results if not error}
+        state.update({key: prints[key] for key in done})
+        atomic_write(out / STATE_FILE, json.dumps(state, ensure_ascii=False, indent=1) + "\n")
     return Written(files, failed, skipped)
