@@ -7,7 +7,7 @@ SAMPLE := data/raw/sample
 JOBS   ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help env fonts browser sample data build report test test-all lab bench clean
+.PHONY: help env fonts browser office sample data build report test test-all lab bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,12 @@ browser: ## make sure headless Chromium is installed for the report-site browser
 	    echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found: the browser test will be skipped." >&2; fi; }
 
+office: ## make sure LibreOffice (Word -> PDF) and poppler-utils are installed (Debian: libreoffice-writer-nogui)
+	@{ command -v soffice >/dev/null && command -v pdftotext >/dev/null; } || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing libreoffice-writer-nogui poppler-utils"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui poppler-utils >/dev/null; \
+	  else echo "LibreOffice (soffice) or poppler-utils not found: Word reports are written, their PDFs and the PDF test are skipped (as root: make office)." >&2; fi; }
+
 $(SAMPLE)/ground_truth.json: | $(STAMP)
 	$(BIN)/python -m analysis synth --seed 0 --out $(SAMPLE)
 
@@ -45,13 +51,13 @@ data: data/processed/sources.json ## ingest the sample exports into data/process
 build: data ## compute all result tables for all regions (skipped when nothing changed)
 	$(BIN)/python -m analysis build
 
-report: env fonts data ## run every notebook for every sample county into reports/ (index: reports/index.html)
+report: env fonts office data ## run every notebook for every sample county into reports/ (index: reports/index.html)
 	$(BIN)/python -m analysis run --region all --notebook all --jobs $(JOBS)
 
-test: env fonts browser build ## run the test suite (heavy tests marked slow are left out)
+test: env fonts browser office build ## run the test suite (heavy tests marked slow are left out)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m "not slow" --nbval-lax tests notebooks
 
-test-all: env fonts browser build ## run every test, including the slow ones
+test-all: env fonts browser office build ## run every test, including the slow ones
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax tests notebooks
 
 # Extra JupyterLab options, e.g. LAB_ARGS="--no-browser --ip=0.0.0.0 --port=8888" in a container.
@@ -64,6 +70,7 @@ bench: env ## run the benchmarks (minutes; see benchmarks/README.md)
 	$(BIN)/python benchmarks/bench_twfe.py
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_documents.py
 
 clean: ## remove generated data and reports (keeps data/raw exports other than the sample)
 	rm -rf data/processed/* reports/* $(SAMPLE)

@@ -7,7 +7,10 @@ ingest         read exports (CSV/XLSX) into the canonical Parquet tables, pseudo
 build          compute every result table for all regions once
 regions        list the regions in the processed data
 audit-privacy  scan processed data and reports for names, ID numbers and phone numbers
-run            build, then execute the notebooks per region with papermill into HTML reports
+run            build, then execute the notebooks per region with papermill into HTML reports, then the
+               Word and PDF reports (``--no-documents`` to leave them out)
+documents      write only the Word and PDF reports of counties and prefectures from the stored result tables
+               (e.g. after restyling the template)
 follow-up      write one county's household-level follow-up lists into restricted/ (never published)
 
 Data problems are printed as located messages (file, row, column) and the command exits with status 2,
@@ -16,6 +19,7 @@ without a Python traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -77,7 +81,29 @@ def _run(args) -> int:
     print(summary.describe())
     if summary.exit_code:
         print(f"failed: {', '.join(summary.failed)}", file=sys.stderr)
-    return summary.exit_code
+    code = summary.exit_code
+    if not args.no_documents:
+        code = max(code, _write_documents(args.region, [args.lang], args, jobs=args.jobs or os.cpu_count() or 1))
+    return code
+
+
+def _write_documents(selection: str, langs: list[str], args, jobs: int) -> int:
+    """Word (and PDF) reports of ``selection`` ('all': every county and prefecture); 1 if any failed."""
+    from analysis.publish import documents
+    written = documents.write_all(selection, langs, data_dir=args.data_dir, output_dir=args.output_dir,
+                                  pdf=not args.no_pdf, jobs=jobs, force=args.force)
+    print(f"wrote {len(written.files)} document file(s) into {args.output_dir}/<region>/report-<lang>.docx/.pdf")
+    if written.pdf_skipped:
+        print(f"PDF skipped: {written.pdf_skipped}", file=sys.stderr)
+    for region, lang, error in written.failed:
+        print(f"document failed: {region} ({lang}): {error}", file=sys.stderr)
+    return 1 if written.failed else 0
+
+
+def _documents(args) -> int:
+    # the stored result tables as they are (`run` and `build` compute them): documents never estimate
+    langs = ["zh", "en"] if args.lang == "all" else [args.lang]
+    return _write_documents(args.region, langs, args, jobs=args.jobs)
 
 
 def _follow_up(args) -> int:
@@ -171,7 +197,23 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--retry-failed", action="store_true", help="re-run only what failed last time")
     s.add_argument("--timeout", type=int, default=600, help="seconds allowed per notebook cell")
     s.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler")
+    s.add_argument("--no-documents", action="store_true",
+                   help="leave out the Word/PDF reports (reports/<region>/report-<lang>.docx and .pdf)")
+    s.add_argument("--no-pdf", action="store_true", help="write the Word reports but not their PDFs")
     s.set_defaults(func=_run)
+
+    s = sub.add_parser("documents", help="write the Word and PDF reports of counties and prefectures from the "
+                                         "stored result tables (`build` or `run` computes them)")
+    s.add_argument("--region", default="all",
+                   help="a county or prefecture name, several separated by commas, or 'all' (default: every "
+                        "county and prefecture)")
+    s.add_argument("--lang", default="all", choices=["zh", "en", "all"])
+    s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
+    s.add_argument("--output-dir", type=Path, default=REPORTS)
+    s.add_argument("--jobs", type=int, default=1, help="reports composed at once (worker processes)")
+    s.add_argument("--no-pdf", action="store_true", help="write the Word reports but not their PDFs")
+    s.add_argument("--force", action="store_true", help="rewrite reports whose inputs did not change")
+    s.set_defaults(func=_documents)
     return p
 
 
