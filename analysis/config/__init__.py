@@ -120,6 +120,30 @@ def cpi_index(config_dir: str | Path | None = None, base_year: int = 2020) -> pd
     return level / level[base_year]
 
 
+BENCHMARK_COLUMNS = ("indicator", "scope", "year", "value", "unit", "source")
+
+
+def benchmarks(indicator: str, scope: str = "national", config_dir: str | Path | None = None) -> pd.DataFrame:
+    """Published reference values users edit (``benchmarks.csv``): one row per indicator x scope x year,
+    with its unit and source. ``scope`` is ``national`` or a province's name (its own targets); returns
+    ``year``, ``value``, ``unit``, ``source`` of ``indicator`` in ``scope``, sorted by year (empty when
+    the table has none)."""
+    path = config_path("benchmarks.csv", config_dir)
+    table = pd.read_csv(path, encoding="utf-8", dtype={"indicator": "string", "scope": "string"})
+    missing = [c for c in BENCHMARK_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(Problem(str(path), None, ", ".join(missing), f"missing column(s); the table needs "
+                                f"{', '.join(BENCHMARK_COLUMNS)}"))
+    for column in ("year", "value"):
+        bad = pd.to_numeric(table[column], errors="coerce").isna()
+        if bad.any():
+            row = int(bad.idxmax())
+            raise DataError(Problem(str(path), row + 2, column, f"{table.at[row, column]!r} is not a number"))
+    rows = table[(table["indicator"] == indicator) & (table["scope"] == scope)]
+    return rows.assign(year=rows["year"].astype("int64"), value=rows["value"].astype("float64"))[
+        ["year", "value", "unit", "source"]].sort_values("year").reset_index(drop=True)
+
+
 def official_workers(config_dir: str | Path | None = None) -> dict:
     """Whose work the official 务工规模 counts (``employment.yaml``): household types, whether monitoring
     targets are added, and the working age; checked."""
