@@ -80,3 +80,17 @@ def test_income_page_compares_exited_income_with_the_benchmark(small_processed):
     assert len(bench)
     assert np.allclose(bench["ratio_to_benchmark"], bench["income_pc"] / bench["benchmark"])
     assert "全国脱贫人口" in income.exited_summary(ctx).data
+
+
+def test_rural_cpi_is_used_where_given_and_all_items_elsewhere(tmp_path):
+    (tmp_path / "cpi.csv").write_text(
+        "year,cpi_prev_year_100,source,rural_cpi_prev_year_100,rural_source\n"
+        "2020,102.5,all,,\n2021,100.9,all,100.5,rural table\n2022,102.0,all,,\n", encoding="utf-8")
+    table = config.cpi_table(tmp_path)
+    assert table["deflator"].tolist() == ["all_items", "rural", "all_items"]
+    assert table["index_prev_year_100"].tolist() == [102.5, 100.5, 102.0]
+    level = config.cpi_index(tmp_path, base_year=2020)
+    assert level[2022] == pytest.approx(1.005 * 1.02)
+    (tmp_path / "cpi.csv").write_text("year,cpi_prev_year_100,source\n2020,1o2.5,x\n", encoding="utf-8")
+    with pytest.raises(DataError, match="cpi_prev_year_100"):
+        config.cpi_table(tmp_path)

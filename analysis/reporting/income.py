@@ -15,7 +15,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from analysis import build
-from analysis.config import benchmarks, min_households
+from analysis.config import benchmarks, cpi_table, min_households
 from analysis.core.disclosure import suppress_small
 from analysis.reporting import labels, plots, text
 from analysis.reporting.page import Context
@@ -23,7 +23,13 @@ from analysis.reporting.text import md
 
 
 def _income(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The county's and prefecture's income rows; the county's share below the threshold is blanked in a
+    year when 1 to k - 1 households are below it (the count of ``poverty_fgt``: the same quantity as FGT0
+    on the monitoring page, blanked there too)."""
     region = ctx.slice(build.load("income_growth", ctx.data_dir, region=ctx.region))
+    poor = build.load("poverty_fgt", ctx.data_dir, region=ctx.region)[["year", "households_poor"]]
+    few = region[["year"]].merge(poor, on="year", how="left")["households_poor"].between(1, min_households() - 1)
+    region = region.assign(share_below_threshold=region["share_below_threshold"].mask(few.to_numpy()))
     pref = build.load("income_growth_prefecture", ctx.data_dir)
     pref = ctx.slice(pref[pref["prefecture"] == ctx.prefecture])
     return region, pref
@@ -46,7 +52,12 @@ def income_summary(ctx: Context) -> Markdown:
                        last=int(last["year"]), income=last["income_pc"],
                        total_growth=last["income_pc"] / first["income_pc"] - 1, cagr_real=cagr,
                        pref_cagr_real=pref_cagr, share_wage=last["share_wage"],
-                       threshold=last["threshold"], below=last["share_below_threshold"])
+                       threshold=last["threshold"])
+    below = labels.text("income.below", ctx.lang, last=int(last["year"]), threshold=last["threshold"],
+                        below=last["share_below_threshold"]) if pd.notna(last["share_below_threshold"]) else \
+        labels.text("income.below_few", ctx.lang, last=int(last["year"]), threshold=last["threshold"],
+                    k=min_households())
+    text = f"{text}{below}" if ctx.lang == "zh" else f"{text} {below}"
     verdict = labels.text("income.faster" if cagr >= pref_cagr else "income.slower", ctx.lang,
                           first=int(first["year"]), last=int(last["year"]))
     return Markdown(f"{text} {verdict}")
@@ -110,6 +121,19 @@ def group_growth_table(ctx: Context):
             .format("{:.1%}", subset=shares, na_rep="–"))
 
 
+def deflator_note(ctx: Context) -> str:
+    """Which price index deflates each of the report's years: the rural CPI where ``cpi.csv`` has it, else
+    the all-items CPI, said so."""
+    table = cpi_table()
+    table = table[(table["year"] > ctx.first) & (table["year"] <= ctx.last)]
+    parts = []
+    for kind, rows in table.groupby("deflator", sort=True):
+        years = rows["year"].astype(int)
+        span = f"{years.min()}–{years.max()}" if years.min() != years.max() else f"{years.min()}"
+        parts.append(labels.text(f"income.deflator.{kind}", ctx.lang, years=span))
+    return ("" if ctx.lang == "zh" else " ").join(parts)
+
+
 def income_table(ctx: Context):
     """The region's income indicators by year, labelled and formatted for copying into a report."""
     region, _ = _income(ctx)
@@ -118,7 +142,8 @@ def income_table(ctx: Context):
     table = labels.rename_columns(region[cols], ctx.lang)
     money = [labels.text(f"columns.{c}", ctx.lang) for c in ("income_pc", "median_income_pc", "threshold")]
     shares = [labels.text(f"columns.{c}", ctx.lang) for c in cols if c.startswith(("growth", "share"))]
-    return (text.table(table, labels.text("income.table_caption", ctx.lang)).hide(axis="index")
+    caption = f"{labels.text('income.table_caption', ctx.lang)} {deflator_note(ctx)}"
+    return (text.table(table, caption).hide(axis="index")
             .format("{:,.0f}", subset=money).format("{:.1%}", subset=shares, na_rep="–"))
 
 
