@@ -63,7 +63,7 @@ def test_gap_interval_matches_a_village_bootstrap():
 def test_benchmarks_are_read_with_their_source_and_bad_values_are_located(tmp_path):
     table = config.benchmarks("poverty_exited_income_pc")
     assert table.set_index("year")["value"].to_dict() == {2020: 10740.0, 2021: 12550.0, 2022: 14342.0}
-    assert table["source"].str.contains("脱贫人口人均纯收入").all()
+    assert table["source"].str.contains("poverty-alleviated population").all()
     (tmp_path / "benchmarks.csv").write_text(
         "indicator,scope,year,value,unit,source\npoverty_exited_income_pc,national,2020,1万,yuan,x\n", encoding="utf-8")
     with pytest.raises(DataError, match="value") as err:
