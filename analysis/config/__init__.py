@@ -110,14 +110,60 @@ def threshold_for(frame: pd.DataFrame, config_dir: str | Path | None = None,
     return result
 
 
+def cpi_table(config_dir: str | Path | None = None) -> pd.DataFrame:
+    """The deflator of each year (``cpi.csv``): the rural consumer price index (农村居民消费价格指数,
+    previous year = 100) where the table gives one, else the all-items national index, with the index
+    used (``deflator``: ``rural`` or ``all_items``) and its source. Rural households' real income is
+    deflated by the rural index in official statistics; fill ``rural_cpi_prev_year_100`` (and
+    ``rural_source``) from the NBS communiqué or the provincial statistical yearbook to use it."""
+    path = config_path("cpi.csv", config_dir)
+    table = pd.read_csv(path, encoding="utf-8").sort_values("year").reset_index(drop=True)
+    for column in ("cpi_prev_year_100", "rural_cpi_prev_year_100"):
+        if column in table and pd.to_numeric(table[column], errors="coerce").isna().ne(table[column].isna()).any():
+            row = int(pd.to_numeric(table[column], errors="coerce").isna().ne(table[column].isna()).idxmax())
+            raise DataError(Problem(str(path), row + 2, column, f"{table.at[row, column]!r} is not a number"))
+    rural = table["rural_cpi_prev_year_100"] if "rural_cpi_prev_year_100" in table else pd.Series(float("nan"),
+                                                                                                   index=table.index)
+    rural_source = table["rural_source"] if "rural_source" in table else pd.Series("", index=table.index)
+    use_rural = rural.notna()
+    return pd.DataFrame({"year": table["year"].astype("int64"),
+                         "index_prev_year_100": rural.where(use_rural, table["cpi_prev_year_100"]).astype("float64"),
+                         "deflator": ["rural" if r else "all_items" for r in use_rural],
+                         "source": rural_source.where(use_rural, table["source"]).fillna("")})
+
+
 def cpi_index(config_dir: str | Path | None = None, base_year: int = 2020) -> pd.Series:
-    """Consumer price level by year, ``base_year`` = 1.0, chained from the previous-year index table."""
-    table = pd.read_csv(config_path("cpi.csv", config_dir), encoding="utf-8").sort_values("year")
-    level = (table["cpi_prev_year_100"] / 100).cumprod()
-    level.index = table["year"].astype("int64")
+    """Consumer price level by year, ``base_year`` = 1.0, chained from :func:`cpi_table` (rural where given)."""
+    table = cpi_table(config_dir)
+    level = (table["index_prev_year_100"] / 100).cumprod()
+    level.index = table["year"]
     if base_year not in level.index:
         raise DataError(Problem("cpi.csv", None, "year", f"base year {base_year} is not in the table"))
     return level / level[base_year]
+
+
+BENCHMARK_COLUMNS = ("indicator", "scope", "year", "value", "unit", "source")
+
+
+def benchmarks(indicator: str, scope: str = "national", config_dir: str | Path | None = None) -> pd.DataFrame:
+    """Published reference values users edit (``benchmarks.csv``): one row per indicator x scope x year,
+    with its unit and source. ``scope`` is ``national`` or a province's name (its own targets); returns
+    ``year``, ``value``, ``unit``, ``source`` of ``indicator`` in ``scope``, sorted by year (empty when
+    the table has none)."""
+    path = config_path("benchmarks.csv", config_dir)
+    table = pd.read_csv(path, encoding="utf-8", dtype={"indicator": "string", "scope": "string"})
+    missing = [c for c in BENCHMARK_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(Problem(str(path), None, ", ".join(missing), f"missing column(s); the table needs "
+                                f"{', '.join(BENCHMARK_COLUMNS)}"))
+    for column in ("year", "value"):
+        bad = pd.to_numeric(table[column], errors="coerce").isna()
+        if bad.any():
+            row = int(bad.idxmax())
+            raise DataError(Problem(str(path), row + 2, column, f"{table.at[row, column]!r} is not a number"))
+    rows = table[(table["indicator"] == indicator) & (table["scope"] == scope)]
+    return rows.assign(year=rows["year"].astype("int64"), value=rows["value"].astype("float64"))[
+        ["year", "value", "unit", "source"]].sort_values("year").reset_index(drop=True)
 
 
 def official_workers(config_dir: str | Path | None = None) -> dict:

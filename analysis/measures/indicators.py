@@ -250,7 +250,10 @@ def panel_growth(households: pd.DataFrame, by: Sequence[str] = ("county",), cpi:
         One row per region x group x year with: the ``by`` columns, ``group``, ``year`` (the end year),
         ``year_start``, ``households`` (present in both years), ``villages`` (clusters), ``persons_start``,
         ``income_pc_start``, ``income_pc`` (the same households), ``growth_nominal``, ``growth_real``,
-        ``growth_real_low``, ``growth_real_high`` (NaN when fewer than two villages).
+        ``growth_real_low``, ``growth_real_high`` (NaN when fewer than two villages); ``gap_vs_all`` with
+        ``gap_vs_all_low`` / ``gap_vs_all_high``: the group's growth factor over that of all households of
+        the region, minus one (positive: the group's income grew faster), with its interval from the joint
+        linearisation (NaN for the group ``all``).
     """
     by = _check(households, by, ["household_id", "year", "size", "net_income", "household_type",
                                  "monitoring_type", "village"])
@@ -311,8 +314,38 @@ def panel_growth(households: pd.DataFrame, by: Sequence[str] = ("county",), cpi:
     out["growth_real_high"] = np.exp(log_ratio + z * se) / deflator - 1
     out["households"] = out["households"].astype("int64")
     out["villages"] = out["villages"].astype("int64")
+    out = out.merge(_gap_vs_all(out, by_village, list(by), log_ratio, level), on=keys, how="left")
     return out[[*keys[:-1], "year", "year_start", "households", "villages", "persons_start", "income_pc_start",
-                "income_pc", "growth_nominal", "growth_real", "growth_real_low", "growth_real_high"]]
+                "income_pc", "growth_nominal", "growth_real", "growth_real_low", "growth_real_high",
+                "gap_vs_all", "gap_vs_all_low", "gap_vs_all_high"]]
+
+
+def _gap_vs_all(out: pd.DataFrame, by_village: pd.Series, by: list[str], log_ratio: np.ndarray,
+                level: float) -> pd.DataFrame:
+    """Each group's growth relative to all households', ``(1 + g_group) / (1 + g_all) - 1`` (the deflator
+    cancels), with a ``level`` interval from the joint linearisation: the village sums of the group's
+    ``z`` minus those of all households' (a village with none of the group's households contributes
+    ``-z_all``), so the correlation of a group with the whole it belongs to is accounted for."""
+    keys = [*by, "year"]
+    logs = out[[*keys, "group"]].assign(_log=log_ratio)
+    base = logs[logs["group"] == "all"].drop(columns="group").rename(columns={"_log": "_log_all"})
+    v = by_village.rename("_z").reset_index()
+    zall = v[v["group"] == "all"].drop(columns="group").rename(columns={"_z": "_z_all"})
+    groups = out.loc[out["group"] != "all", [*keys, "group"]]
+    grid = groups.merge(zall, on=keys, how="inner").merge(v, on=[*keys, "group", "_cluster"], how="left")
+    grid["_d"] = grid["_z"].fillna(0.0) - grid["_z_all"]
+    agg = grid.groupby([*keys, "group"], sort=False).agg(_ss=("_d", lambda d: float((d ** 2).sum())),
+                                                         _g=("_cluster", "nunique")).reset_index()
+    res = groups.merge(agg, on=[*keys, "group"], how="left").merge(
+        logs, on=[*keys, "group"], how="left").merge(base, on=keys, how="left")
+    g = res["_g"].astype("float64")
+    se = np.sqrt((g / (g - 1)).where(g > 1) * res["_ss"])
+    t = stats.t.ppf(0.5 + level / 2, df=np.maximum(g.fillna(2).to_numpy() - 1, 1))
+    diff = (res["_log"] - res["_log_all"]).to_numpy()
+    res["gap_vs_all"] = np.exp(diff) - 1
+    res["gap_vs_all_low"] = np.exp(diff - t * se.to_numpy()) - 1
+    res["gap_vs_all_high"] = np.exp(diff + t * se.to_numpy()) - 1
+    return res[[*keys, "group", "gap_vs_all", "gap_vs_all_low", "gap_vs_all_high"]]
 
 
 

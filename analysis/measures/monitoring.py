@@ -56,7 +56,8 @@ DERIVED_RISK = ("income_ratio", "income_drop", "rigid_share", "no_labor",
 # ----------------------------------------------------------------------------------------------------
 # monitoring status
 # ----------------------------------------------------------------------------------------------------
-def _targets(households: pd.DataFrame) -> pd.Series:
+def is_target(households: pd.DataFrame) -> pd.Series:
+    """Monitoring target (三类户) on this record: ``monitoring_type`` is one of :data:`TARGET_TYPES`."""
     require(households, ["monitoring_type"], "monitoring figures")
     return _is(households["monitoring_type"], *TARGET_TYPES)
 
@@ -66,7 +67,7 @@ def _is(series: pd.Series, *values) -> pd.Series:
     return series.isin(values).fillna(False).astype(bool)
 
 
-def _eliminated_now(households: pd.DataFrame) -> pd.Series:
+def eliminated_now(households: pd.DataFrame) -> pd.Series:
     """Eliminated on this record; an elimination dated before the current monitoring start is stale."""
     require(households, ["risk_eliminated"], "risk elimination figures")
     flag = as_bool(households["risk_eliminated"], False)
@@ -84,8 +85,8 @@ def monitoring_status(households: pd.DataFrame) -> pd.Series:
     """
     require(households, ["household_id", "year"], "monitoring_status")
     _check_key(households, "monitoring_status")
-    target = _targets(households)
-    elim = _eliminated_now(households)
+    target = is_target(households)
+    elim = eliminated_now(households)
     order = households.sort_values(["household_id", "year"]).index
     hid = households.loc[order, "household_id"]
     ever = elim.loc[order].groupby(hid.to_numpy(), sort=False).cummax()
@@ -153,7 +154,7 @@ def coverage(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> pd.Da
     keys = region_keys(households, by)
     require(households, ["size"], "coverage")
     size = households["size"].astype("float64")
-    target = _targets(households)
+    target = is_target(households)
     status = monitoring_status(households)
     parts = {"households": pd.Series(1, index=households.index), "persons": size}
     for t in (*TARGET_TYPES, "targets"):
@@ -266,7 +267,7 @@ def identification_gap(households: pd.DataFrame, rules: dict | None = None, thre
     require(households, ["household_id", "year"], "identification_gap")
     hits = _identification_hits(households, rules, thresholds)
     rule_cols = [c for c in hits.columns if c.startswith("rule_")]
-    gap = hits[rule_cols].any(axis=1) & ~_targets(households)
+    gap = hits[rule_cols].any(axis=1) & ~is_target(households)
     keep = ["household_id", "year", *_geo(households),
             *[c for c in ("size", "net_income_pc") if c in households.columns]]
     out = households.loc[gap, keep].join(hits.loc[gap])
@@ -293,7 +294,7 @@ def identification_gap_summary(households: pd.DataFrame, by: Sequence[str] = ("c
     hits = _identification_hits(households, rules, thresholds)
     rule_cols = [c for c in hits.columns if c.startswith("rule_")]
     meets = hits[rule_cols].any(axis=1)
-    gap = meets & ~_targets(households)
+    gap = meets & ~is_target(households)
     parts = pd.DataFrame({"households": 1, "households_meeting_rules": meets.astype("int64"),
                           "households_gap": gap.astype("int64"),
                           "persons_gap": households["size"].astype("float64") * gap}, index=households.index)
@@ -332,7 +333,7 @@ def identification_rule_overlap(households: pd.DataFrame, by: Sequence[str] = ("
     for c in rule_cols:   # the few rules, each vectorized over households
         combo = combo + np.where(hits[c].to_numpy(), c.removeprefix("rule_") + "+", "")
     meets = hits[rule_cols].any(axis=1).to_numpy()
-    parts = pd.DataFrame({"households": 1, "households_gap": (~_targets(households)).astype("int64")},
+    parts = pd.DataFrame({"households": 1, "households_gap": (~is_target(households)).astype("int64")},
                          index=households.index)
     frame = households[keys].assign(rules=pd.Series(combo, index=households.index).str.rstrip("+")).loc[meets]
     out = parts.loc[meets].groupby([*[frame[k] for k in keys], frame["rules"]], observed=True, dropna=False).sum()
@@ -394,8 +395,8 @@ def elimination(households: pd.DataFrame, by: Sequence[str] = ("county",)) -> pd
     keys = region_keys(households, by)
     require(households, ["size", "monitoring_start", "elimination_date"], "elimination")
     size = households["size"].astype("float64")
-    target = _targets(households)
-    elim = _eliminated_now(households) & target
+    target = is_target(households)
+    elim = eliminated_now(households) & target
     in_year = elim & (households["elimination_date"].dt.year == households["year"]).fillna(False)
     mode = households["elimination_mode"] if "elimination_mode" in households else \
         pd.Series(pd.NA, index=households.index, dtype="string")
@@ -418,8 +419,8 @@ def _spells(households: pd.DataFrame, by_cols: list[str], as_of) -> pd.DataFrame
     """One row per monitoring spell (household x monitoring_start): region, months, event."""
     require(households, ["household_id", "year", "monitoring_start", "elimination_date"],
              "elimination_survival")
-    elim = _eliminated_now(households)
-    rec = households.loc[_targets(households) & households["monitoring_start"].notna(),
+    elim = eliminated_now(households)
+    rec = households.loc[is_target(households) & households["monitoring_start"].notna(),
                          ["household_id", "year", "monitoring_start", "elimination_date", *by_cols]]
     rec = rec.assign(_elim=elim.loc[rec.index]).sort_values(["household_id", "monitoring_start", "year"])
     g = rec.groupby(["household_id", "monitoring_start"], sort=False)
@@ -511,7 +512,7 @@ def _eliminations_checked(households: pd.DataFrame, thresholds, min_months: floa
              "failed_eliminations")
     if not (isinstance(min_months, int | float) and min_months >= 0):
         raise ParameterError(f"min_months must be a number of months >= 0; got {min_months!r}")
-    elim = _eliminated_now(households) & _targets(households)
+    elim = eliminated_now(households) & is_target(households)
     thr = row_thresholds(households, thresholds)
     cols = ["household_id", "year", *_geo(households),
             *[c for c in ("size", "labor_count", "monitoring_type", "elimination_mode") if c in households],
@@ -524,8 +525,13 @@ def _eliminations_checked(households: pd.DataFrame, thresholds, min_months: floa
     rec["too_fast"] = (rec["months_monitored"] < min_months).astype("boolean").fillna(False)
     rec["no_labor_capacity"] = (rec["labor_count"].eq(0) if "labor_count" in rec else
                                 pd.Series(False, index=rec.index)).astype("boolean").fillna(False)
-    rec["failed"] = rec["income_in_range"] | rec["too_fast"]
-    return rec.astype({c: bool for c in ("income_in_range", "too_fast", "no_labor_capacity", "failed")})
+    aid = [c for c in households.columns if c.startswith("aid_")]
+    # 帮扶消除 needs at least one assistance measure; without aid columns nothing can be said, so no flag
+    rec["no_assistance"] = ~households.loc[rec.index, aid].astype("boolean").fillna(False).any(axis=1) \
+        if aid else False
+    rec["failed"] = rec["income_in_range"] | rec["too_fast"] | rec["no_assistance"]
+    return rec.astype({c: bool for c in ("income_in_range", "too_fast", "no_labor_capacity", "no_assistance",
+                                         "failed")})
 
 
 def failed_eliminations(households: pd.DataFrame, thresholds=None, min_months: float = 6) -> pd.DataFrame:
@@ -534,7 +540,11 @@ def failed_eliminations(households: pd.DataFrame, thresholds=None, min_months: f
     An elimination is taken from the first yearly record on which it appears (normally the year of
     ``elimination_date``). It is listed when ``income_in_range`` (``net_income_pc`` on that record is
     below the monitoring threshold of that year) or ``too_fast`` (fewer than ``min_months`` months from
-    ``monitoring_start`` to ``elimination_date``; the rule is normally at least half a year).
+    ``monitoring_start`` to ``elimination_date``; the rule is normally at least half a year) or
+    ``no_assistance`` (no assistance measure on the record, when the data have ``aid_*`` columns: risk is
+    eliminated with assistance, 帮扶消除, or by a natural rise in income, 自然消除, and in both cases the
+    household stays a target until its measures have taken effect; a target with no measure at all is
+    not one the guidance lets go).
     ``no_labor_capacity`` (``labor_count`` == 0; such households are not to be marked eliminated) is
     reported alongside but does not by itself make an elimination failed.
 
@@ -552,10 +562,11 @@ def failed_eliminations(households: pd.DataFrame, thresholds=None, min_months: f
 def failed_eliminations_summary(households: pd.DataFrame, by: Sequence[str] = ("county",),
                                 thresholds=None, min_months: float = 6) -> pd.DataFrame:
     """Per region x year of the elimination record: ``eliminations``, ``failed``, ``failed_share`` and
-    the counts ``income_in_range``, ``too_fast``, ``no_labor_capacity`` (see :func:`failed_eliminations`)."""
+    the counts ``income_in_range``, ``too_fast``, ``no_assistance``, ``no_labor_capacity`` (see
+    :func:`failed_eliminations`)."""
     keys = region_keys(households, by)
     rec = _eliminations_checked(households, thresholds, min_months, extra=keys)
-    flags = ["failed", "income_in_range", "too_fast", "no_labor_capacity"]
+    flags = ["failed", "income_in_range", "too_fast", "no_assistance", "no_labor_capacity"]
     parts = rec[flags].astype("int64").assign(eliminations=1)
     out = group_by(parts, rec, keys).sum()[["eliminations", *flags]]
     out.insert(2, "failed_share", out["failed"] / out["eliminations"])

@@ -111,7 +111,8 @@ def poverty(households: pd.DataFrame, by: Sequence[str] = ("county",), band: flo
         One row per region x year: ``threshold`` (each household is compared with its own
         province's threshold; when provinces in a region differ this column is the person-weighted
         mean threshold), ``fgt0``, ``fgt1``, ``fgt2``, ``fgt0_se``, ``fgt1_se``, ``fgt2_se``,
-        ``share_near_threshold``, ``persons``, ``households``, ``villages``.
+        ``share_near_threshold``, ``persons``, ``households``, ``households_poor`` (households below
+        the threshold: the events FGT0, FGT1 and FGT2 rest on), ``villages``.
 
     Notes
     -----
@@ -150,12 +151,13 @@ def poverty(households: pd.DataFrame, by: Sequence[str] = ("county",), band: flo
     out = sums[values].div(sums["persons"], axis=0)
     out["persons"] = sums["persons"].round().astype("int64")
     out["households"] = group_by(d["w"], d, keys).size()
+    out["households_poor"] = group_by(d["fgt0"], d, keys).sum().astype("int64")
     out["villages"] = group_by(d["_psu"], d, keys).nunique()
     strata = [c for c in keys if c in GEOGRAPHY or c == "year"]
     se = _linearized_se(d, keys, strata, ["fgt0", "fgt1", "fgt2"], out)
     out = out.join(se)
     cols = ["threshold", "fgt0", "fgt1", "fgt2", "fgt0_se", "fgt1_se", "fgt2_se",
-            "share_near_threshold", "persons", "households", "villages"]
+            "share_near_threshold", "persons", "households", "households_poor", "villages"]
     return out[cols].reset_index()
 
 

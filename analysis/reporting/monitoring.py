@@ -26,7 +26,7 @@ from scipy import stats
 
 from analysis import build, config
 from analysis.config import min_events, min_households
-from analysis.core.disclosure import suppress_small
+from analysis.core.disclosure import suppress_parts, suppress_small
 from analysis.measures.monitoring import TARGET_TYPES, auc, risk_rules
 from analysis.reporting import labels, plots_monitoring, text
 from analysis.reporting.page import Context
@@ -133,8 +133,13 @@ def _present(*values) -> bool:
 # the summary paragraph
 # ====================================================================================================
 def _poverty_sentence(ctx: Context) -> str:
-    row = _last(ctx.slice(_county(ctx, "poverty_fgt")))
-    if row is None or not _present(row["fgt0"]):
+    row = _last(_fgt(ctx)[0])
+    if row is None:
+        return ""
+    if not _present(row["fgt0"]) and row["households"] > 0:
+        return labels.text("monitoring.summary.poverty_few", ctx.lang, last=int(row["year"]), region=md(ctx.region),
+                           threshold=row["threshold"], k=min_households())
+    if not _present(row["fgt0"]):
         return ""
     pref = ctx.slice(_prefecture(ctx, "poverty_fgt_prefecture"))
     pref = pref.loc[pref["year"] == row["year"], "fgt0"]
@@ -147,14 +152,19 @@ def _poverty_sentence(ctx: Context) -> str:
 
 
 def _coverage_sentence(ctx: Context) -> str:
-    row = _last(ctx.slice(_county(ctx, "monitoring_coverage")))
+    row = _last(_protected_coverage(ctx))
     if row is None:
         return ""
-    if row["households_targets"] == 0:
+    if _present(row["households_targets"]) and row["households_targets"] == 0:
         return labels.text("monitoring.no_targets", ctx.lang)
-    if not _publishable(row["households_targets"]):
+    if not _present(row["households_targets"]) or not _publishable(row["households_targets"]):
         return labels.text("monitoring.summary.coverage_few", ctx.lang, k=min_households())
     per_exited = row.get("persons_targets_per_exited", float("nan"))
+    parts = [row[f"households_{t}"] for t in (*TARGET_TYPES, "active")]
+    if not _present(*parts):   # a blanked type: the sentence gives the total only, as the table does
+        return labels.text("monitoring.summary.coverage_types_protected", ctx.lang, k=min_households(),
+                           targets=_count(row["households_targets"], ctx.lang), share=row["share_households_targets"],
+                           per_exited=per_exited if _present(per_exited) else float("nan"))
     return labels.text("monitoring.summary.coverage", ctx.lang, targets=_count(row["households_targets"], ctx.lang),
                        share=row["share_households_targets"],
                        per_exited=per_exited if _present(per_exited) else float("nan"),
@@ -265,8 +275,17 @@ def monitoring_summary(ctx: Context) -> Markdown:
 # ====================================================================================================
 # poverty and basic needs
 # ====================================================================================================
+FGT_COLUMNS = ("fgt0", "fgt1", "fgt2", "fgt0_se", "fgt1_se", "fgt2_se")
+
+
 def _fgt(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return ctx.slice(_county(ctx, "poverty_fgt")), ctx.slice(_prefecture(ctx, "poverty_fgt_prefecture"))
+    """The county's and prefecture's FGT rows; the county's FGT measures are blanked in a year when 1 to
+    k - 1 households are below the threshold (the measures rest on those few households)."""
+    region = ctx.slice(_county(ctx, "poverty_fgt"))
+    few = region["households_poor"].between(1, min_households() - 1) if "households_poor" in region else \
+        pd.Series(False, index=region.index)
+    region = region.assign(**{c: region[c].mask(few) for c in FGT_COLUMNS})
+    return region, ctx.slice(_prefecture(ctx, "poverty_fgt_prefecture"))
 
 
 def poverty_figure(ctx: Context):
@@ -376,9 +395,30 @@ def _group_label(group: str, lang: str) -> str:
     return labels.code_label("monitoring_type", group, lang)
 
 
+def _protected_coverage(ctx: Context) -> pd.DataFrame:
+    """The county's coverage rows with small counts blanked and their complements, so that no blanked
+    count can be recovered from the total: the three types add up to all targets, and still-monitored
+    plus eliminated targets add up to them too (:func:`analysis.core.disclosure.suppress_parts`)."""
+    table = ctx.slice(_county(ctx, "monitoring_coverage"))
+    k = min_households()
+    deps = {f"households_{g}": [f"persons_{g}", f"share_households_{g}", f"share_persons_{g}"]
+            for g in (*TARGET_TYPES, "targets")}
+    deps = {c: [d for d in cols if d in table.columns] for c, cols in deps.items()}
+    table = table.assign(households_left=table["households_targets"] - table["households_active"])
+    out = suppress_parts(table, [f"households_{t}" for t in TARGET_TYPES], k=k, total="households_targets",
+                         dependents=deps)
+    split = suppress_parts(table, ["households_active", "households_left"], k=k, total="households_targets")
+    hidden_total = out["households_targets"].isna() | split["households_targets"].isna()
+    out = out.assign(households_active=split["households_active"].mask(hidden_total),
+                     persons_active=out["persons_active"].mask(split["households_active"].isna() | hidden_total))
+    for c in ["households_targets", *deps["households_targets"]]:
+        out[c] = out[c].mask(hidden_total)
+    return out.drop(columns="households_left")
+
+
 def _coverage_frame(ctx: Context) -> pd.DataFrame:
     """Long table: year x group (the three types, all targets, still monitored) with counts and shares."""
-    table = ctx.slice(_county(ctx, "monitoring_coverage"))
+    table = _protected_coverage(ctx)
     parts = []
     for group in (*TARGET_TYPES, "targets", "active"):  # five groups, each over all years
         parts.append(pd.DataFrame({
@@ -391,8 +431,9 @@ def _coverage_frame(ctx: Context) -> pd.DataFrame:
 
 
 def coverage_figure(ctx: Context):
-    """Monitoring targets as a share of households by type and year, with the share still monitored."""
-    table = ctx.slice(_county(ctx, "monitoring_coverage"))
+    """Monitoring targets as a share of households by type and year, with the share still monitored;
+    the same cells as the table are left out (blank bars), so the figure discloses nothing more."""
+    table = _protected_coverage(ctx)
     if table.empty:
         return _message(ctx, "monitoring.no_data")
     names = {t: _group_label(t, ctx.lang) for t in (*TARGET_TYPES, "active")}

@@ -27,7 +27,7 @@ from analysis.core.escaping import XLSXWRITER_OPTIONS
 from analysis.core.files import atomic_path
 from analysis.errors import ParameterError
 from analysis.io import data
-from analysis.reporting import labels, plots
+from analysis.reporting import definitions, labels, plots
 from analysis.reporting.text import md
 
 
@@ -105,6 +105,9 @@ def save_tables(ctx: Context, output_dir: str, notebook: str, tables: dict[str, 
                 # a blank cell would read as zero or as missing: suppressed cells carry a visible marker
                 labels.rename_columns(table, ctx.lang).to_excel(writer, sheet_name=sheet[:31], index=False,
                                                                 na_rep=SUPPRESSED)
+            defined = definitions.definitions_sheet(notebook[:2], ctx.lang)
+            if len(defined):
+                defined.to_excel(writer, sheet_name=labels.text("definitions.sheet", ctx.lang)[:31], index=False)
             pd.DataFrame({labels.text("workbook.notes", ctx.lang): [
                 labels.text("workbook.marker", ctx.lang, marker=SUPPRESSED, k=min_households())]}).to_excel(
                 writer, sheet_name=labels.text("workbook.notes", ctx.lang)[:31], index=False)

@@ -147,6 +147,27 @@ def income_distribution(dist: pd.DataFrame, year: int, lang: str = "zh"):
     return finish(fig)
 
 
+def exited_income(table: pd.DataFrame, region: str, lang: str = "zh"):
+    """Per-capita net income of 脱贫户 by year (bars), with the national figure for 脱贫人口 where the
+    benchmark table has one (``table``: :func:`analysis.reporting.income._exited` rows)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    years = table["year"].astype(int)
+    ax.bar(years, table["income_pc"].astype("float64").fillna(0), color=PALETTE["poverty_exited"], width=0.6,
+           label=labels.text("income.exited.series_county", lang, region=region))
+    bench = table.dropna(subset=["benchmark"])
+    if len(bench):
+        ax.plot(bench["year"].astype(int), bench["benchmark"], color="black", marker="s", ls="--",
+                label=labels.text("income.exited.series_national", lang))
+    ax.set_xticks(sorted(set(years)))
+    top = np.nanmax(np.r_[table["income_pc"].astype("float64").to_numpy(), bench["benchmark"].to_numpy(float)])
+    ax.set_ylim(0, top * 1.3)   # room for the legend above the bars
+    ax.yaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylabel(labels.text("income.axis_yuan", lang))
+    ax.set_title(labels.text("income.exited.figure", lang))
+    ax.legend(frameon=False, loc="upper left", ncols=2, fontsize=9)
+    return finish(fig)
+
+
 def group_growth(table: pd.DataFrame, lang: str = "zh", note: str = ""):
     """Real growth of per-capita income of the same households from one year to the next, for all
     households, 脱贫户 and monitoring targets (groups as of the start year), with 95% intervals

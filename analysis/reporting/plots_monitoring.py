@@ -135,11 +135,12 @@ def coverage(table: pd.DataFrame, names: dict[str, str], lang: str = "zh"):
     years = table["year"].astype(int)
     bottom = np.zeros(len(table))
     for t, color in TYPE_COLORS.items():
+        # a blanked cell (disclosure control) is drawn as no bar, and the stack stops there
         share = table[f"share_households_{t}"].to_numpy(float)
-        ax.bar(years, share, bottom=bottom, color=color, width=0.6, label=names[t])
-        bottom += share
-    ax.plot(years, table["households_active"] / table["households"], color="black", marker="o", lw=1.5,
-            label=names["active"])
+        ax.bar(years, np.nan_to_num(share), bottom=bottom, color=color, width=0.6, label=names[t])
+        bottom += np.nan_to_num(share)
+    ax.plot(years, table["households_active"].astype("float64") / table["households"], color="black", marker="o",
+            lw=1.5, label=names["active"])
     ax.set_title(labels.text("monitoring.figures.coverage", lang))
     ax.set_ylabel(labels.text("monitoring.figures.axis_households_share", lang))
     ax.set_xlabel(labels.text("columns.year", lang))
@@ -228,5 +229,41 @@ def roc(curves: dict[str, tuple[pd.DataFrame, float]], red: tuple[float, float],
     ax.set_ylabel(labels.text("monitoring.figures.roc_y", lang))
     _percent(ax, decimals=0)
     _percent(ax, axis="x", decimals=0)
+    _legend(ax, loc="lower right", fontsize=8)
+    return finish(fig)
+
+
+def _blank_note(ax, frame: pd.DataFrame, column: str, k: int, lang: str) -> None:
+    """Write the disclosure marker where a bar is left out, so a missing bar is not read as zero."""
+    for i, value in enumerate(frame[column]):
+        if pd.isna(value):
+            ax.text(0, i, labels.text("assistance.figures.blanked", lang, k=k), va="center", fontsize=8,
+                    color="#555555")
+
+
+def assistance_measures(frame: pd.DataFrame, total: int, first: int, last: int, k: int, lang: str = "zh"):
+    """Horizontal bars: share of target household-years with each kind of measure (blank where small)."""
+    frame = frame.sort_values("share", na_position="first").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(frame) + 1.6))
+    ax.barh(frame["label"], frame["share"].fillna(0), color=PALETTE["region"])
+    _blank_note(ax, frame, "share", k, lang)
+    ax.set_xlim(0, 1)
+    _percent(ax, "x")
+    ax.set_xlabel(labels.text("assistance.figures.axis_share", lang, total=total, first=first, last=last))
+    ax.set_title(labels.text("assistance.figures.measures", lang, first=first, last=last))
+    return finish(fig)
+
+
+def risk_types(frame: pd.DataFrame, first: int, last: int, k: int, lang: str = "zh"):
+    """Horizontal bars: target household-years by risk type, and those eliminated in the year (blank where small)."""
+    frame = frame.sort_values("targets", na_position="first").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(frame) + 1.6))
+    ax.barh(frame["label"], frame["targets"].fillna(0), color=PALETTE["region"],
+            label=labels.text("assistance.figures.targets", lang))
+    ax.barh(frame["label"], frame["eliminated_in_year"].fillna(0), color=PALETTE["prefecture"], height=0.4,
+            label=labels.text("assistance.figures.eliminated", lang))
+    _blank_note(ax, frame, "targets", k, lang)
+    ax.set_xlabel(labels.text("assistance.figures.axis_count", lang))
+    ax.set_title(labels.text("assistance.figures.risks", lang, first=first, last=last))
     _legend(ax, loc="lower right", fontsize=8)
     return finish(fig)

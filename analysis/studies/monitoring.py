@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis.errors import ParameterError
-from analysis.measures import monitoring, poverty
+from analysis.measures import assistance, monitoring, poverty
 from analysis.studies.spec import Spec, check_count
 
 BY = ("prefecture", "county")
 PREFECTURE = ("prefecture",)
-FAILED_FLAGS = ("income_in_range", "too_fast", "no_labor_capacity")
+FAILED_FLAGS = ("income_in_range", "too_fast", "no_assistance", "no_labor_capacity")
 _ID_COLUMNS = ("household_id", "year", "province", "prefecture", "county", "township", "village")
 
 
@@ -202,6 +202,8 @@ def monitoring_tables(households: pd.DataFrame, spec: MonitoringSpec = Monitorin
         "monitoring_failed_eliminations": _failed_list(households, spec),
         "monitoring_transitions": monitoring.transitions(households, by=BY),
         "monitoring_return_rates": monitoring.return_rates(households, by=BY),
+        "monitoring_assistance": assistance.assistance_coverage(households, by=BY),
+        "monitoring_risk_types": assistance.risk_types(households, by=BY),
     }
 
 
