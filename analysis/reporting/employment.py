@@ -333,15 +333,17 @@ def honest_figure(ctx: Context, workshops: StudyTables):
     return plots_labour.honest_sensitivity(grid[grid["scope"] == scope], where, ctx.lang)
 
 
-def honest_table(ctx: Context, workshops: StudyTables) -> pd.DataFrame:
-    """The robust intervals of the page's prefecture and county (empty for a changed specification)."""
-    honest = _honest(ctx, workshops)
-    return pd.DataFrame() if honest is None else honest[0]
-
-
 def employment_tables(ctx: Context, workshops: StudyTables) -> dict[str, pd.DataFrame]:
     """The tables of the employment report, by sheet name."""
     region, pref = _employment(ctx)
     return {"employment": _indicator_table(ctx), "prefecture": pref,
-            "event_study": event_study_table(workshops), "workshop_estimates": estimates_table(workshops),
-            "parallel_trends_sensitivity": honest_table(ctx, workshops)}
+            "event_study": event_study_table(workshops), "workshop_estimates": estimates_table(workshops)}
+
+
+def sensitivity_tables(ctx: Context, workshops: StudyTables) -> dict[str, pd.DataFrame]:
+    """The Rambachan-Roth bounds and breakdown values of the page's prefecture and county, by sheet name
+    (empty for a changed specification); a workbook of their own beside the page's."""
+    honest = _honest(ctx, workshops)
+    empty = pd.DataFrame()
+    return {"robust_intervals": empty if honest is None else honest[0],
+            "breakdown_values": empty if honest is None else honest[1]}
