@@ -38,7 +38,7 @@ from analysis.config import DATA_PROCESSED, PACKAGE_CONFIG
 from analysis.core.files import atomic_write, sha256_file, text_hash, tree_hash, write_parquet
 from analysis.errors import ParameterError
 from analysis.io import data
-from analysis.measures import indicators, labour
+from analysis.measures import dynamics, indicators, labour, warning_validation
 from analysis.studies import monitoring as monitoring_study
 from analysis.studies import post_assessment, training, workshops
 from analysis.studies.spec import Spec
@@ -159,6 +159,21 @@ def _workshop_effects(inputs: Inputs, spec: workshops.WorkshopSpec) -> dict[str,
                          spec)
 
 
+def _workshop_sensitivity(inputs: Inputs, spec: workshops.WorkshopSpec) -> dict[str, pd.DataFrame]:
+    return workshops.sensitivity_tables(inputs.result("village_employment"),
+                                        workshops.workshop_openings(inputs.data_dir), spec)
+
+
+def _dynamics(inputs: Inputs, spec: None) -> dict[str, pd.DataFrame]:
+    replicates = os.environ.get(ENVIRONMENT[1])
+    return dynamics.tables(inputs.households, n_boot=int(replicates) if replicates else dynamics.N_BOOT)
+
+
+def _warning_validation(inputs: Inputs, spec: monitoring_study.MonitoringSpec) -> dict[str, pd.DataFrame]:
+    return {"monitoring_warning_rolling": warning_validation.rolling_origin(
+        inputs.households, inputs.members, rules=spec.risk_rules or None, near_band=spec.near_band)}
+
+
 def _workshop_rerun(data_dir: Path, spec, prefecture: str, county: str, first: int, last: int):
     villages = load("village_employment", data_dir, region=prefecture, level="prefecture")
     return workshops.run(villages, workshops.workshop_openings(data_dir, prefecture), spec, first, last,
@@ -236,6 +251,13 @@ STEPS: tuple[Step, ...] = (
                         "assessment_rank_statements", "assessment_sensitivity", "assessment_key_figures",
                         "assessment_key_figures_prefecture"),
          _assessment, (post_assessment,), spec=post_assessment.AssessmentSpec()),
+    Step("workshop_sensitivity", ("workshop_honest", "workshop_honest_breakdown"), _workshop_sensitivity,
+         (workshops,), ("results:village_employment", "members", "workshops.csv"), workshops.WorkshopSpec()),
+    Step("poverty_dynamics", tuple(f"dynamics_{t}{s}" for t in ("chronic", "flows", "growth", "components")
+                                   for s in ("", "_prefecture")),
+         _dynamics, (dynamics,), ("households",)),
+    Step("warning_validation", ("monitoring_warning_rolling",), _warning_validation, (warning_validation,),
+         spec=monitoring_study.MonitoringSpec()),
 )
 
 

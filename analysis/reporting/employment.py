@@ -27,7 +27,7 @@ from analysis.core.disclosure import suppress_small
 from analysis.reporting import labels, plots, plots_labour, text
 from analysis.reporting.page import Context
 from analysis.reporting.text import NOWRAP, join, md, p_format, pp
-from analysis.studies.workshops import WORKSHOPS_FILE
+from analysis.studies.workshops import WORKSHOPS_FILE, WorkshopSpec
 
 EVENT_COLUMNS = ["scope", "event_time", "estimate", "std_error", "conf_low", "conf_high", "p_value", "period",
                  "pretrend_p_value"]
@@ -276,8 +276,74 @@ def _effect_paragraph(workshops: StudyTables, scope: str, where: str, lang: str)
     return join([text, labels.text(verdict, lang), trend], lang)
 
 
+# --------------------------------------------------------------------------- sensitivity (Rambachan & Roth)
+def _honest(ctx: Context, workshops: StudyTables) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The stored bounds and breakdown values of the page's prefecture and county (build specification only)."""
+    if workshops.spec != WorkshopSpec():
+        return None
+    tables = []
+    for name in ("workshop_honest", "workshop_honest_breakdown"):
+        table = build.load(name, ctx.data_dir)
+        keep = (table["prefecture"] == ctx.prefecture) & (table["scope"].eq("prefecture")
+                                                          | table["county"].eq(ctx.region).fillna(False))
+        tables.append(table[keep].reset_index(drop=True))
+    return tables[0], tables[1]
+
+
+def honest_summary(ctx: Context, workshops: StudyTables) -> Markdown:
+    """The breakdown values in words: up to which violation of parallel trends the effect stays significant."""
+    heading = f"### {labels.text('employment.h_honest', ctx.lang)}"
+    honest = _honest(ctx, workshops)
+    if honest is None:
+        return Markdown(f"{heading}\n\n{labels.text('employment.honest_other_spec', ctx.lang)}")
+    _, summary = honest
+    if summary.empty:
+        return Markdown(f"{heading}\n\n{labels.text('employment.honest_unavailable', ctx.lang)}")
+    parts = [heading]
+    for _, row in summary.sort_values("scope", ascending=False).iterrows():
+        where = ctx.prefecture if row["scope"] == "prefecture" else ctx.region
+        parts.append(join([labels.text("employment.honest_effect", ctx.lang, where=md(where),
+                                       theta=pp(row["estimate"])),
+                           *_breakdown_words(row, "mbar", "honest_rm", ctx.lang, pre=pp(row["largest_pre_violation"])),
+                           *_breakdown_words(row, "m", "honest_sd", ctx.lang)], ctx.lang))
+    parts.append(labels.text("employment.honest_reading", ctx.lang))
+    return Markdown("\n\n".join(parts))
+
+
+def _breakdown_words(row: pd.Series, bound: str, key: str, lang: str, **values) -> list[str]:
+    value = float(row[f"breakdown_{bound}"])
+    if np.isnan(value):
+        return [labels.text(f"employment.{key}_none", lang)]
+    shown = value if bound == "mbar" else pp(value)
+    words = [labels.text(f"employment.{key}", lang, **{bound: shown}, **values)]
+    if value >= float(row[f"{bound}_max"]):
+        words.append(labels.text("employment.honest_at_least", lang, value=round(shown, 2)))
+    return words
+
+
+def honest_figure(ctx: Context, workshops: StudyTables):
+    """The sensitivity plot: robust intervals against Mbar and M beside the original interval."""
+    honest = _honest(ctx, workshops)
+    if honest is None or honest[0].empty:
+        return Markdown(labels.text("employment.honest_other_spec" if honest is None
+                                    else "employment.honest_unavailable", ctx.lang))
+    grid = honest[0]
+    scope = "county" if (grid["scope"] == "county").any() else "prefecture"
+    where = ctx.region if scope == "county" else ctx.prefecture
+    return plots_labour.honest_sensitivity(grid[grid["scope"] == scope], where, ctx.lang)
+
+
 def employment_tables(ctx: Context, workshops: StudyTables) -> dict[str, pd.DataFrame]:
     """The tables of the employment report, by sheet name."""
     region, pref = _employment(ctx)
     return {"employment": _indicator_table(ctx), "prefecture": pref,
             "event_study": event_study_table(workshops), "workshop_estimates": estimates_table(workshops)}
+
+
+def sensitivity_tables(ctx: Context, workshops: StudyTables) -> dict[str, pd.DataFrame]:
+    """The Rambachan-Roth bounds and breakdown values of the page's prefecture and county, by sheet name
+    (empty for a changed specification); a workbook of their own beside the page's."""
+    honest = _honest(ctx, workshops)
+    empty = pd.DataFrame()
+    return {"robust_intervals": empty if honest is None else honest[0],
+            "breakdown_values": empty if honest is None else honest[1]}

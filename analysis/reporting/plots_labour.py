@@ -128,6 +128,39 @@ def event_study(table: pd.DataFrame, name: str, lang: str = "zh"):
     return finish(fig)
 
 
+def honest_sensitivity(table: pd.DataFrame, name: str, lang: str = "zh"):
+    """Sensitivity plot of Rambachan & Roth (2023): robust 95% intervals against Mbar and against M.
+
+    ``table`` is one scope's rows of the stored ``workshop_honest`` table (restriction ``none``,
+    ``relative_magnitudes``, ``smoothness``; bound, conf_low, conf_high). Each panel starts with the
+    interval under exact parallel trends, drawn in grey.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
+    original = table[table["restriction"] == "none"].iloc[0]
+    panels = (("relative_magnitudes", "employment.honest_panel_rm", 1.0),
+              ("smoothness", "employment.honest_panel_sd", 100.0))
+    for ax, (restriction, key, scale) in zip(axes, panels):
+        rows = table[table["restriction"] == restriction].sort_values("bound")
+        x = rows["bound"].to_numpy(dtype=float) * scale
+        step = float(np.diff(x).min()) if len(x) > 1 else 1.0
+        ax.errorbar([x[0] - step], [(original["conf_low"] + original["conf_high"]) / 2],
+                    yerr=[[(original["conf_high"] - original["conf_low"]) / 2]], fmt="none",
+                    ecolor=COLOURS["pre"], elinewidth=2.5, capsize=4, label=_t("employment.honest_original", lang))
+        mid = (rows["conf_low"].to_numpy(dtype=float) + rows["conf_high"].to_numpy(dtype=float)) / 2
+        half = (rows["conf_high"].to_numpy(dtype=float) - rows["conf_low"].to_numpy(dtype=float)) / 2
+        ax.errorbar(x, mid, yerr=half, fmt="none", ecolor=PALETTE["region"], elinewidth=2.5, capsize=4,
+                    label=_t("employment.honest_robust", lang))
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel(_t(key, lang))
+        ax.set_xticks(x)
+        ax.set_xticklabels([f"{v:g}" if scale == 1 else f"{v:.1f}" for v in x])
+    _pp_axis(axes[0])
+    axes[0].set_ylabel(_t("employment.axis_pp", lang))
+    _legend(axes[0], loc="upper left", fontsize=8)
+    fig.suptitle(_t("employment.fig_honest", lang, where=name))
+    return finish(fig)
+
+
 # --------------------------------------------------------------------------- training
 def trainees(types: pd.DataFrame, region: pd.DataFrame, prefecture: pd.DataFrame, name: str, lang: str = "zh"):
     """Trainees by type of training, stacked (left); certificate and follow-up shares (right)."""

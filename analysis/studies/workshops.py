@@ -36,7 +36,7 @@ import pandas as pd
 from analysis.config import DATA_PROCESSED
 from analysis.core.checks import require_columns
 from analysis.errors import DataError, Problem
-from analysis.estimators import impact
+from analysis.estimators import honest, impact
 from analysis.io import data
 from analysis.measures import labour
 from analysis.studies.spec import Spec, check_choice, check_count
@@ -409,3 +409,64 @@ def run(villages: pd.DataFrame, openings: pd.DataFrame, spec: WorkshopSpec = Wor
         for county in names if counties is None else [c for c in names if c in counties]:
             effects.append((prefecture, county, workshop_effects(design.county(county), "county", spec)))
     return effects_tables(effects, first, last)
+
+
+# --------------------------------------------------------------------------- sensitivity to parallel trends
+HONEST_COLUMNS = [*SCOPE_KEYS, "target", "restriction", "bound", "conf_low", "conf_high", "method", "significant"]
+BREAKDOWN_COLUMNS = [*SCOPE_KEYS, "target", "estimate", "std_error", "largest_pre_violation", "pre_periods",
+                     "post_periods", "breakdown_mbar", "breakdown_m", "mbar_max", "m_max"]
+
+
+def sensitivity_tables(villages: pd.DataFrame, openings: pd.DataFrame, spec: WorkshopSpec = WorkshopSpec(),
+                       first: int | None = None, last: int | None = None, counties: list[str] | None = None
+                       ) -> dict[str, pd.DataFrame]:
+    """Rambachan & Roth (2023) bounds on the opening-year effect, for every scope :func:`run` estimates.
+
+    For each prefecture and county whose design passes the thresholds of ``spec``, the event study is
+    re-estimated with a universal base period (:func:`analysis.estimators.honest.event_study`) and the
+    effect in the opening year (event time 0) gets robust intervals under relative magnitudes (Mbar in
+    :data:`analysis.estimators.honest.MBAR_GRID`) and smoothness (M from 0 to the data-driven bound).
+
+    Returns
+    -------
+    dict of DataFrame
+        ``workshop_honest`` (one row per scope, restriction and bound; restriction ``none`` is the interval
+        under exact parallel trends) and ``workshop_honest_breakdown`` (per scope: the estimate, the largest
+        pre-period change of the coefficients that Mbar scales, and the breakdown values of Mbar and M: the
+        largest grid value at which the interval still excludes zero, NaN if none does).
+    """
+    require_columns(villages, VILLAGE_COLUMNS, "the village employment table, for the workshop study")
+    years = villages["year"].dropna().astype(int)
+    first = int(years.min()) if first is None else first
+    last = int(years.max()) if last is None else last
+    grids, summaries = [], []
+    for prefecture, part in villages.groupby("prefecture", sort=True, observed=True):
+        design = workshop_panel(part, openings, first, last, spec)
+        names = sorted(part["county"].dropna().unique())
+        scopes = [(None, design)] + [(c, design.county(c)) for c in names if counties is None or c in counties]
+        for county, d in scopes:
+            if d.n_treated < spec.min_treated_villages or d.n_never < spec.min_control_villages:
+                continue
+            tags = {"prefecture": prefecture, "county": county, "scope": "prefecture" if county is None else "county",
+                    "target": "event_time=0"}
+            try:
+                es = honest.event_study(d.panel, spec.outcome, "unit", "year", "first_treated",
+                                        control_group=spec.control_group)
+                table = honest.sensitivity(es)
+            except ValueError:  # too few periods or units for the design: no bounds, as no event study
+                continue
+            theta, se, _, _ = honest.original_interval(es)
+            grids.append(table.assign(**tags))
+            summaries.append({**tags, "estimate": theta, "std_error": se,
+                              "largest_pre_violation": es.largest_pre_violation(), "pre_periods": es.num_pre,
+                              "post_periods": es.num_post,
+                              "breakdown_mbar": honest.breakdown(table, "relative_magnitudes"),
+                              "breakdown_m": honest.breakdown(table, "smoothness"),
+                              "mbar_max": float(table.loc[table.restriction == "relative_magnitudes", "bound"].max()),
+                              "m_max": float(table.loc[table.restriction == "smoothness", "bound"].max())})
+    out = {"workshop_honest": (pd.concat(grids, ignore_index=True)[HONEST_COLUMNS] if grids
+                               else pd.DataFrame(columns=HONEST_COLUMNS)),
+           "workshop_honest_breakdown": pd.DataFrame(summaries, columns=BREAKDOWN_COLUMNS)}
+    for table in out.values():
+        table["county"] = table["county"].astype("string")
+    return out
