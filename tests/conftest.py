@@ -11,6 +11,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 # The post-assessment bootstrap at its configured size takes minutes; tests check its logic at a small size.
 os.environ.setdefault("ANALYSIS_BOOTSTRAP_REPLICATES", "20")
+# Each Mbar value of the Rambachan-Roth relative-magnitudes bounds costs a slow test inversion; the small
+# builds of the tests use one value (the published example in test_honest checks the method itself).
+os.environ.setdefault("ANALYSIS_HONEST_MBAR", "1")
 
 
 @pytest.fixture(scope="session")

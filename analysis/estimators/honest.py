@@ -28,6 +28,7 @@ Examples
 """
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,25 @@ from scipy import stats
 #: Mbar values of the relative-magnitudes sensitivity (0 = parallel trends after treatment), as in the
 #: R package's README (0.5 to 2 by 0.5). Each value costs one conditional test inversion (seconds).
 MBAR_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
+#: Environment variable naming the Mbar values to use instead of :data:`MBAR_GRID` (comma-separated), e.g.
+#: a single value for the test suite's small builds: each value costs one conditional test inversion.
+MBAR_ENV = "ANALYSIS_HONEST_MBAR"
+
+
+def mbar_grid() -> tuple[float, ...]:
+    """The Mbar values of the relative-magnitudes sensitivity: :data:`MBAR_ENV` if set, else :data:`MBAR_GRID`."""
+    value = os.environ.get(MBAR_ENV, "").strip()
+    if not value:
+        return MBAR_GRID
+    try:
+        grid = tuple(sorted(float(v) for v in value.split(",")))
+    except ValueError:
+        raise ValueError(f"{MBAR_ENV} must be comma-separated numbers >= 0, not {value!r}") from None
+    if any(v < 0 for v in grid):
+        raise ValueError(f"{MBAR_ENV} must be comma-separated numbers >= 0, not {value!r}")
+    return grid
+
+
 #: Number of points of the test inversion of the conditional intervals (the R package's vignette uses 100).
 GRID_POINTS = 100
 #: Number of M values of the smoothness sensitivity when none are given (as the R package: 0 to an upper bound).
@@ -211,12 +231,15 @@ def sensitivity(es: EventStudy, mbar: Sequence[float] = MBAR_GRID, m: Sequence[f
 
     Columns: restriction (``none``, ``relative_magnitudes``, ``smoothness``), bound (Mbar or M; NaN for the
     original), conf_low, conf_high, method (``original``, ``C-LF``, ``FLCI``), significant (interval excludes 0).
+    An empty ``mbar`` leaves out the relative-magnitudes rows.
     """
     _, _, low, high = original_interval(es, target, alpha)
     original = pd.DataFrame([{"restriction": "none", "bound": np.nan, "conf_low": low, "conf_high": high,
                               "method": "original", "significant": bool(low > 0 or high < 0)}])
-    return pd.concat([original, relative_magnitudes(es, mbar, target, alpha, grid_points),
-                      smoothness(es, m, target, alpha)], ignore_index=True)
+    parts = [original, smoothness(es, m, target, alpha)]
+    if len(mbar):   # an empty grid leaves the (costly) relative-magnitudes inversion out
+        parts.insert(1, relative_magnitudes(es, mbar, target, alpha, grid_points))
+    return pd.concat(parts, ignore_index=True)
 
 
 def breakdown(table: pd.DataFrame, restriction: str) -> float:

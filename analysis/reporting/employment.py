@@ -312,6 +312,8 @@ def honest_summary(ctx: Context, workshops: StudyTables) -> Markdown:
 
 def _breakdown_words(row: pd.Series, bound: str, key: str, lang: str, **values) -> list[str]:
     value = float(row[f"breakdown_{bound}"])
+    if np.isnan(float(row[f"{bound}_max"])):   # not computed for this scope (relative magnitudes: counties)
+        return [labels.text(f"employment.{key}_not_computed", lang)]
     if np.isnan(value):
         return [labels.text(f"employment.{key}_none", lang)]
     shown = value if bound == "mbar" else pp(value)
@@ -328,7 +330,8 @@ def honest_figure(ctx: Context, workshops: StudyTables):
         return Markdown(labels.text("employment.honest_other_spec" if honest is None
                                     else "employment.honest_unavailable", ctx.lang))
     grid = honest[0]
-    scope = "county" if (grid["scope"] == "county").any() else "prefecture"
+    # the prefecture's grid has both restrictions (a county's has smoothness only: see the study)
+    scope = "prefecture" if (grid["scope"] == "prefecture").any() else "county"
     where = ctx.region if scope == "county" else ctx.prefecture
     return plots_labour.honest_sensitivity(grid[grid["scope"] == scope], where, ctx.lang)
 

@@ -424,8 +424,9 @@ def sensitivity_tables(villages: pd.DataFrame, openings: pd.DataFrame, spec: Wor
 
     For each prefecture and county whose design passes the thresholds of ``spec``, the event study is
     re-estimated with a universal base period (:func:`analysis.estimators.honest.event_study`) and the
-    effect in the opening year (event time 0) gets robust intervals under relative magnitudes (Mbar in
-    :data:`analysis.estimators.honest.MBAR_GRID`) and smoothness (M from 0 to the data-driven bound).
+    effect in the opening year (event time 0) gets robust intervals under smoothness (M from 0 to the
+    data-driven bound) and, for the prefecture only (seconds per value), relative magnitudes (Mbar in
+    :func:`analysis.estimators.honest.mbar_grid`); a county's ``breakdown_mbar`` and ``mbar_max`` are NaN.
 
     Returns
     -------
@@ -452,7 +453,10 @@ def sensitivity_tables(villages: pd.DataFrame, openings: pd.DataFrame, spec: Wor
             try:
                 es = honest.event_study(d.panel, spec.outcome, "unit", "year", "first_treated",
                                         control_group=spec.control_group)
-                table = honest.sensitivity(es)
+                # Relative magnitudes cost seconds per Mbar value (a conditional test inversion): they are
+                # computed for the prefecture, whose event study rests on all its villages; each county gets
+                # the smoothness bounds (fixed-length intervals, fast) of its own event study.
+                table = honest.sensitivity(es, mbar=honest.mbar_grid() if county is None else ())
             except ValueError:  # too few periods or units for the design: no bounds, as no event study
                 continue
             theta, se, _, _ = honest.original_interval(es)
