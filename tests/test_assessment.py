@@ -189,6 +189,61 @@ def test_target_normalisation_lower_better(tmp_path):
         {"c1": 100, "c2": 100, "c3": 60, "c4": 0, "q1": 100, "q2": 100})
 
 
+def scale_system(tmp_path):
+    """TINY with x1 on an absolute scale (worst 0, best 40) and x2 lower-better (best 1, worst 5)."""
+    text = TINY.replace("normalisation: minmax\n    weight: 2",
+                        "normalisation: scale\n    worst: 0\n    best: 40\n    reference: by hand\n    weight: 2")
+    text = text.replace("normalisation: minmax\n    weight: 1",
+                        "normalisation: scale\n    best: 1\n    worst: 5\n    weight: 1")
+    return asm.load_system(write(tmp_path, text))
+
+
+def test_scale_normalisation_by_hand(tmp_path):
+    system = scale_system(tmp_path)
+    assert system.indicators[0].reference == "by hand" and not system.indicators[0].relative
+    out = asm.score(table_p(), system)
+    # x1 = 10, 20, 30, 50, 100, 200 on 0..40 -> 25, 50, 75, 100 (clipped), 100, 100
+    # x2 = 5, 1, 3, 5, 1, 1 lower better, best 1 worst 5: 100 (5 - x) / 4 -> 0, 100, 50, 0, 100, 100
+    assert by_county(out, "score_x1") == pytest.approx(
+        {"c1": 25, "c2": 50, "c3": 75, "c4": 100, "q1": 100, "q2": 100})
+    assert by_county(out, "score_x2") == pytest.approx(
+        {"c1": 0, "c2": 100, "c3": 50, "c4": 0, "q1": 100, "q2": 100})
+    # c1: a = (2 * 25 + 0) / 3 = 16.67, b = 100 -> 0.6 * 16.67 + 40 = 50
+    assert by_county(out, "composite")["c1"] == pytest.approx(50)
+
+
+def test_dropping_a_county_leaves_every_other_score_unchanged(tmp_path):
+    """Absolute scales: a county's indicator scores, composite and grade are its own."""
+    system = scale_system(tmp_path)
+    full = asm.score(table_p(), system)
+    for gone in table_p()["county"]:
+        part = asm.score(table_p()[table_p()["county"] != gone], system)
+        both = full.merge(part, on=["prefecture", "county", "year"], suffixes=("", "_part"))
+        assert len(both) == 5
+        for col in ["score_x1", "score_x2", "score_x3", "composite", "grade"]:
+            assert (both[col] == both[f"{col}_part"]).all(), (gone, col)
+    # The relative (min-max) option is not: dropping c4 (x1 = 50, the maximum of P) rescales c1..c3.
+    relative = system.relative()
+    assert all(i.relative for i in relative.indicators)
+    full, part = asm.score(table_p(), relative), asm.score(table_p()[table_p()["county"] != "c4"], relative)
+    assert by_county(full, "score_x1")["c3"] == pytest.approx(50)   # (30 - 10) / (50 - 10)
+    assert by_county(part, "score_x1")["c3"] == pytest.approx(100)  # (30 - 10) / (30 - 10)
+
+
+def test_shipped_system_scores_are_independent_of_the_other_counties():
+    system = asm.load_system()
+    assert not any(i.relative for i in system.indicators)
+    rng = np.random.default_rng(3)
+    codes = system.indicator_codes
+    table = pd.DataFrame({"prefecture": "P", "county": [f"c{i}" for i in range(6)], "year": 2024}
+                         | {c: rng.uniform(0, 0.1, 6) for c in codes})
+    full = asm.score(table, system).set_index("county")
+    for gone in table["county"]:
+        part = asm.score(table[table["county"] != gone], system).set_index("county")
+        # equal up to float summation order (1e-9 of a point)
+        assert full.loc[part.index, "composite"].tolist() == pytest.approx(part["composite"].tolist(), abs=1e-9)
+
+
 def test_missing_indicator_is_reweighted_within_dimension_and_flagged(tiny):
     t = table_p()
     t.loc[t["county"] == "c2", "x1"] = np.nan
@@ -345,6 +400,12 @@ CASES = {
                           "indicators[1].normalisation", ("normalisation: rank", 1), "zscore"),
     "target without tolerance": ([("    tolerance: 5\n", "")], "indicators[2].tolerance",
                                  ("  - code: x3", 1), "tolerance"),
+    "scale without best": ([("normalisation: minmax\n    weight: 2",
+                             "normalisation: scale\n    worst: 0\n    weight: 2")],
+                           "indicators[0].best", ("  - code: x1", 1), "'best' is missing"),
+    "best below worst": ([("normalisation: minmax\n    weight: 2",
+                           "normalisation: scale\n    best: 0\n    worst: 1\n    weight: 2")],
+                         "indicators[0].best", ("best: 0", 1), "must be above worst"),
     "target on minmax": ([("normalisation: minmax\n    weight: 2",
                            "normalisation: minmax\n    target: 3\n    weight: 2")],
                          "indicators[0].target", ("target: 3", 1), "only used with normalisation: target"),

@@ -183,6 +183,8 @@ def test_composite_equals_a_recomputation_by_hand(small_processed):
                 return centre
             z = (mine - x.mean()) / sd
             return min(100.0, max(0.0, centre + scale * (z if up else -z)))
+        if spec["normalisation"] == "scale":  # 0 at `worst`, 100 at `best`, linear, clipped
+            return 100 * min(1.0, max(0.0, (mine - spec["worst"]) / (spec["best"] - spec["worst"])))
         # target: 100 at the target or better, falling linearly to 0 at one tolerance worse
         better_by = (mine - spec["target"]) if up else (spec["target"] - mine)
         return 100 * min(1.0, max(0.0, 1 + better_by / spec["tolerance"]))

@@ -46,7 +46,10 @@ from analysis.io.schema import GEOGRAPHY
 from analysis.measures import indicators, monitoring, poverty
 
 DIRECTIONS = ("higher_better", "lower_better")
-NORMALISATIONS = ("minmax", "zscore", "target")
+NORMALISATIONS = ("scale", "target", "minmax", "zscore")
+#: Normalisations whose score depends on the other counties of the run (labelled "relative" on pages);
+#: ``scale`` and ``target`` use fixed values from the indicator file, so a county's score is its own.
+RELATIVE = ("minmax", "zscore")
 FLAGS = ("strength", "weakness", "neutral")
 STATEMENTS = ("unranked", "no_peers", "clearly_first", "clearly_last", "tied_first", "tied_last",
               "possibly_first", "possibly_last", "middle")
@@ -83,7 +86,9 @@ class Indicator:
     the same table) the value is ``column / per * scale``, else ``column * scale``. ``relative_to`` (a
     geography column such as ``prefecture``) makes the value the county's minus the same quantity
     computed on its whole ``relative_to`` area. ``target`` and ``tolerance`` are set only when
-    ``normalisation`` is ``target``.
+    ``normalisation`` is ``target``; ``best`` and ``worst`` (the values scoring 100 and 0) only when it
+    is ``scale``, with ``reference`` saying where those values come from. ``official_source`` names
+    the official document defining the indicator, where one exists.
     """
 
     code: str
@@ -100,6 +105,15 @@ class Indicator:
     relative_to: str | None = None
     per: str | None = None
     scale: float = 1.0
+    best: float | None = None
+    worst: float | None = None
+    reference: str | None = None
+    official_source: str | None = None
+
+    @property
+    def relative(self) -> bool:
+        """True when the score depends on the other counties of the run (min-max or z-score)."""
+        return self.normalisation in RELATIVE
 
 
 @dataclass(frozen=True)
@@ -154,11 +168,22 @@ class System:
                      for i in self.indicators)
         return dataclasses.replace(self, dimensions=dims, indicators=inds)
 
+    def relative(self) -> System:
+        """A copy with every indicator normalised min-max among the counties of the run (relative scores).
+
+        The alternative normalisation of the sensitivity analysis: a county's scores then depend on
+        which other counties are in the run.
+        """
+        inds = tuple(dataclasses.replace(i, normalisation="minmax", target=None, tolerance=None, best=None,
+                                         worst=None) for i in self.indicators)
+        return dataclasses.replace(self, indicators=inds)
+
 
 _SECTIONS = {
     "dimensions": ({"code", "label_zh", "label_en", "weight"}, set()),
     "indicators": ({"code", "label_zh", "label_en", "dimension", "source", "column", "direction",
-                    "normalisation", "weight"}, {"target", "tolerance", "relative_to", "per", "scale"}),
+                    "normalisation", "weight"}, {"target", "tolerance", "relative_to", "per", "scale", "best",
+                                                  "worst", "reference", "official_source"}),
     "grades": ({"code", "label_zh", "label_en", "min_score"}, set()),
 }
 _TOP_KEYS = ("dimensions", "indicators", "grades", "scoring", "bootstrap")
@@ -365,22 +390,32 @@ class _Checker:
         if "source" in obj and (not isinstance(obj["source"], str) or not _CODE.match(obj["source"])):
             self.add(_join(path, "source"), f"{obj['source']!r} is not the name of an indicator table; "
                                             f"the shipped ones: {sorted(SOURCES)}")
-        target = tolerance = None
+        target = tolerance = best = worst = None
+        needs = {"target": ("target", "tolerance"), "scale": ("best", "worst")}
+        for kind, keys in needs.items():
+            for key in keys:
+                if norm == kind and key not in obj:
+                    self.add(_join(path, key), f"required key {key!r} is missing (normalisation: {kind} "
+                                               f"needs {' and '.join(keys)})")
+                elif norm != kind and key in obj:
+                    self.add(_join(path, key), f"{key!r} is only used with normalisation: {kind}")
         if norm == "target":
-            for key in ("target", "tolerance"):
-                if key not in obj:
-                    self.add(_join(path, key), f"required key {key!r} is missing "
-                                               "(normalisation: target needs target and tolerance)")
             target = self.number(obj, "target", path)
             tolerance = self.number(obj, "tolerance", path, low=0, low_open=True)
-        else:
-            for key in ("target", "tolerance"):
-                if key in obj:
-                    self.add(_join(path, key), f"{key!r} is only used with normalisation: target")
+        elif norm == "scale":
+            best, worst = self.number(obj, "best", path), self.number(obj, "worst", path)
+            if best is not None and worst is not None and direction in DIRECTIONS and (
+                    best <= worst if direction == "higher_better" else best >= worst):
+                side = "above" if direction == "higher_better" else "below"
+                self.add(_join(path, "best"), f"best ({best:g}) must be {side} worst ({worst:g}) for "
+                                              f"direction {direction}")
+        for key in ("reference", "official_source"):
+            self.text(obj, key, path)
         if common is None or len(self.problems) > n:
             return None
         return Indicator(*common, obj["dimension"], obj["source"], obj["column"], direction, norm,
-                         weight, target, tolerance, obj.get("relative_to"), obj.get("per"), scale)
+                         weight, target, tolerance, obj.get("relative_to"), obj.get("per"), scale,
+                         best, worst, obj.get("reference"), obj.get("official_source"))
 
     def grade(self, obj, path: str) -> Grade | None:
         common = self._common(obj, path, "grades")
@@ -639,12 +674,14 @@ def score(indicators: pd.DataFrame, system: System, year: int | None = None, pee
           group=("prefecture",)) -> pd.DataFrame:
     """Composite scores, ranks and grades of each county (OECD 2008, steps 5-6).
 
-    1. Each indicator is normalised to 0-100 among the peers of the same group and year:
-       ``minmax`` 100 (x - min) / (max - min); ``zscore`` centre + scale z, clipped to 0-100, with
-       z = (x - mean) / sd (population sd, ddof = 0; the shipped 50 + 10 z is the T-score scale);
-       ``target`` 100 at or beyond the target, falling linearly to 0 at target -/+ tolerance.
-       ``lower_better`` reverses the scale. Peers with no spread all get 50 (the indicator then does
-       not move their ranks).
+    1. Each indicator is normalised to 0-100. Absolute scales, fixed in the indicator file, make a
+       county's score its own (adding or removing a county changes no other county's score):
+       ``scale`` 100 (x - worst) / (best - worst), clipped to 0-100; ``target`` 100 at or beyond the
+       target, falling linearly to 0 at target -/+ tolerance. Relative scales compare the peers of
+       the same group and year: ``minmax`` 100 (x - min) / (max - min); ``zscore`` centre + scale z,
+       clipped to 0-100, with z = (x - mean) / sd (population sd, ddof = 0; the shipped 50 + 10 z is
+       the T-score scale); with no spread among the peers all get 50. ``lower_better`` reverses the
+       relative scales (``scale`` takes the direction from best and worst).
     2. A dimension score is the weighted mean of its indicator scores; a county missing an indicator
        is scored on the others, reweighted within the dimension, and flagged.
     3. The composite is the weighted mean of the dimension scores (a dimension missing entirely is
@@ -791,6 +828,8 @@ def _normalised(values: pd.DataFrame, cells: _Cells, system: System) -> pd.DataF
                 dev = cells.std(x)
                 z = sign * (x - cells.mean(x)) / dev
                 s = np.where(dev > 0, np.clip(centre + scale * z, 0, 100), centre)
+            elif ind.normalisation == "scale":
+                s = 100 * np.clip((x - ind.worst) / (ind.best - ind.worst), 0, 1)
             else:
                 floor = ind.target - sign * ind.tolerance
                 s = 100 * np.clip(sign * (x - floor) / ind.tolerance, 0, 1)
