@@ -303,8 +303,9 @@ def test_scorecard_by_hand(tiny):
     now = table_p()
     last = table_p().assign(year=2022, x1=[12.0, 20.0, 25.0, 40.0, 100.0, 150.0])
     card = asm.scorecard(pd.concat([last, now]), tiny, year=2023)
-    assert list(card.columns) == ["prefecture", "county", "year", "dimension", "indicator", "value",
-                                  "group_median", "score", "change", "rank", "n_peers", "flag"]
+    assert list(card.columns) == ["prefecture", "county", "year", "dimension", "indicator", "value", "estimate",
+                                  "group_median", "score", "change", "rank", "n_peers", "flag", "events",
+                                  "few_events", "relative", "direction", "normalisation"]
     assert len(card) == 6 * 3
     x1 = card[(card["indicator"] == "x1") & (card["prefecture"] == "P")]
     # median of 10, 20, 30, 50 = 25; change = 2023 - 2022 = -2, 0, 5, 10
@@ -751,3 +752,73 @@ def test_rank_statement_codes_by_hand():
                                               "F": True, "H": True, "U1": True}
     assert by_county(out, "can_be_last")["C"] and not by_county(out, "can_be_last")["H"]
     assert set(out["statement"]) <= set(asm.STATEMENTS)
+
+
+# ----------------------------------------------------------------------------------------------------
+# few events: household sums, shrinkage, one-household flips
+# ----------------------------------------------------------------------------------------------------
+def few_system(tmp_path, method="shrinkage"):
+    text = TINY.replace("    column: x2\n", "    column: x2\n    denominator: n\n    events: true\n")
+    text += f"few_events:\n  method: {method}\n  min_events: 5\n"
+    return asm.load_system(write(tmp_path, text))
+
+
+def test_shrinkage_toward_the_prefecture_rate_by_hand(tmp_path):
+    from analysis.studies import assessment_sums as sums
+    system = few_system(tmp_path)
+    j = system.indicator_codes.index("x2")
+    # Three counties of one group: events 2/10, 10/20, 30/30 households (rates 0.2, 0.5, 1.0).
+    x, n = np.array([2.0, 10.0, 30.0]), np.array([10.0, 20.0, 30.0])
+    totals = np.zeros((3, sums.TERMS * 3))
+    totals[:, sums.TERMS * j], totals[:, sums.TERMS * j + 1] = x, n
+    values = np.zeros((3, 3))
+    values[:, j] = x / n
+    counts = np.zeros((3, 3))
+    counts[:, j] = n
+    out = sums.shrink(values, totals, counts, np.zeros(3, dtype=int), system)
+    # pooled p0 = 42 / 60 = 0.7; s2 = (10 * 0.25 + 20 * 0.04 + 30 * 0.09) / 60 = 6 / 60 = 0.1
+    # binomial part p0 (1 - p0) / nbar = 0.21 / 20 = 0.0105; tau2 = 0.0895
+    # M = 0.21 / 0.0895 - 1 = 1.3464; estimate = (n p + M p0) / (n + M)
+    prior = 0.21 / 0.0895 - 1
+    expected = (x + prior * 0.7) / (n + prior)
+    assert out[:, j] == pytest.approx(expected)
+    # No between-county variance beyond the binomial: every county gets the pooled rate.
+    x = np.array([7.0, 14.0, 21.0])
+    totals[:, sums.TERMS * j] = x
+    values[:, j] = x / n
+    out = sums.shrink(values, totals, counts, np.zeros(3, dtype=int), system)
+    assert out[:, j] == pytest.approx([0.7, 0.7, 0.7])
+
+
+def test_exact_bound_is_the_clopper_pearson_end(tmp_path):
+    from scipy.stats import beta
+
+    from analysis.studies import assessment_sums as sums
+    system = few_system(tmp_path, "exact_bound")
+    j = system.indicator_codes.index("x2")  # lower better: the upper end of the 90% interval
+    values, counts = np.zeros((2, 3)), np.zeros((2, 3))
+    values[:, j], counts[:, j] = [0.0, 0.1], [20.0, 50.0]
+    out = sums.shrink(values, np.zeros((2, sums.TERMS * 3)), counts, np.zeros(2, dtype=int), system, 0.90)
+    # 0 of 20: upper end 1 - 0.05 ** (1 / 20); 5 of 50: beta(0.95; 6, 45)
+    assert out[0, j] == pytest.approx(1 - 0.05 ** (1 / 20))
+    assert out[1, j] == pytest.approx(beta.ppf(0.95, 6, 45))
+
+
+def test_few_event_keys_are_checked(tmp_path):
+    text = TINY.replace("    column: x2\n", "    column: x2\n    events: true\n")
+    with pytest.raises(DataError, match="needs `denominator` or `per`"):
+        asm.load_system(write(tmp_path, text))
+    with pytest.raises(DataError, match="must be one of"):
+        asm.load_system(write(tmp_path, TINY + "few_events:\n  method: guess\n  min_events: 5\n"))
+
+
+def test_scorecard_marks_rates_resting_on_few_events(tmp_path):
+    system = few_system(tmp_path)
+    t = table_p().assign(raw_x2=[0.5, 0.1, 0.3, 0.5, 0.1, 0.1], events_x2=[4.0, 5.0, 0.0, 9.0, 1.0, 30.0])
+    card = asm.scorecard(t, system)
+    x2 = card[card["indicator"] == "x2"].set_index("county")
+    assert x2["few_events"].to_dict() == {"c1": True, "c2": False, "c3": True, "c4": False, "q1": True,
+                                          "q2": False}
+    assert x2["value"].tolist() == [0.5, 0.1, 0.3, 0.5, 0.1, 0.1]         # the raw rate
+    assert x2["estimate"].tolist() == [5.0, 1.0, 3.0, 5.0, 1.0, 1.0]      # the scored value
+    assert not card.loc[card["indicator"] == "x1", "few_events"].any()

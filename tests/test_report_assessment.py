@@ -332,3 +332,39 @@ def test_notebook_runs_for_the_prefecture(small_processed, tmp_path, lang):
     card = pd.read_excel(tmp_path / "reports" / "示例市" / "05-post-assessment.xlsx", sheet_name="scorecard",
                          engine="openpyxl")
     assert len(card) == 3 * 5 * len(assessment.load_system().indicators)
+
+
+def test_household_sums_give_back_every_indicator(small_processed):
+    """Written as household sums (weights of one), every indicator of the shipped file equals its
+    value from the indicator tables, so replicates estimate the same quantities."""
+    from analysis.studies import assessment as asm
+    from analysis.studies import assessment_sums as sums
+    system = asm.load_system()
+    h, m = data.load("households", small_processed), data.load("members", small_processed)
+    table = asm.compute_indicators(h, m, system)
+    household = sums.household_sums(h, m, system, asm.SOURCES, ["county"])
+    values = sums.raw_values(household.totals(), household, system)
+    at = pd.MultiIndex.from_frame(household.cells).get_indexer(
+        pd.MultiIndex.from_frame(table[["county", "year"]].astype({"county": "string"})))
+    assert (at >= 0).all()
+    for j, code in enumerate(system.indicator_codes):
+        if system.indicators[j].relative_to:
+            continue
+        expected = table.get(f"raw_{code}", table[code]).to_numpy(dtype=float)
+        np.testing.assert_allclose(values[at, j], expected, rtol=1e-12, atol=1e-12, err_msg=code)
+
+
+@pytest.mark.slow
+def test_one_household_moves_no_composite_by_more_than_two_points(tmp_path):
+    """On the 7-county sample (seed 0): flipping one household's status on any few-event rate (one
+    returned household added or removed, one need met or unmet, ...) moves no county's composite by
+    more than 2 points of 100."""
+    from analysis.io import ingest, synth
+    from analysis.studies import assessment as asm
+    synth.write(tmp_path / "raw", seed=0)
+    ingest.ingest([tmp_path / "raw"], out_dir=tmp_path / "processed")
+    h, m = data.load("households", tmp_path / "processed"), data.load("members", tmp_path / "processed")
+    flips = asm.flip_changes(h, m, asm.load_system())
+    assert set(flips["indicator"]) == {"return_rate", "basic_needs_deprivation", "monitoring_coverage_gap",
+                                       "risk_elimination_rate"}
+    assert flips["largest_change"].max() <= 2.0

@@ -44,6 +44,7 @@ from analysis.core.checks import require_columns
 from analysis.errors import DataError, Problem
 from analysis.io.schema import GEOGRAPHY
 from analysis.measures import indicators, monitoring, poverty
+from analysis.studies import assessment_sums as sums
 
 DIRECTIONS = ("higher_better", "lower_better")
 NORMALISATIONS = ("scale", "target", "minmax", "zscore")
@@ -109,6 +110,10 @@ class Indicator:
     worst: float | None = None
     reference: str | None = None
     official_source: str | None = None
+    denominator: tuple[str, ...] = ()
+    form: str = "ratio"
+    events: bool = False
+    of: str | None = None
 
     @property
     def relative(self) -> bool:
@@ -142,6 +147,8 @@ class System:
     scoring: Mapping[str, float]
     bootstrap: Mapping[str, object]
     path: str
+    few_events: Mapping[str, object] = dataclasses.field(
+        default_factory=lambda: {"method": "none", "min_events": 5})
 
     @property
     def indicator_codes(self) -> list[str]:
@@ -183,10 +190,13 @@ _SECTIONS = {
     "dimensions": ({"code", "label_zh", "label_en", "weight"}, set()),
     "indicators": ({"code", "label_zh", "label_en", "dimension", "source", "column", "direction",
                     "normalisation", "weight"}, {"target", "tolerance", "relative_to", "per", "scale", "best",
-                                                  "worst", "reference", "official_source"}),
+                                                  "worst", "reference", "official_source", "denominator",
+                                                  "form", "events", "of"}),
     "grades": ({"code", "label_zh", "label_en", "min_score"}, set()),
 }
 _TOP_KEYS = ("dimensions", "indicators", "grades", "scoring", "bootstrap")
+_OPTIONAL_TOP_KEYS = ("few_events",)
+_FEW_EVENT_KEYS = ("method", "min_events")
 _SCORING_KEYS = ("zscore_centre", "zscore_scale", "flag_parts")
 _BOOTSTRAP_KEYS = ("replicates", "seed", "level", "within")
 
@@ -329,7 +339,7 @@ class _Checker:
     # ---- sections ------------------------------------------------------------------------------
 
     def system(self, data) -> System | None:
-        top = self.mapping(data, "", _TOP_KEYS)
+        top = self.mapping(data, "", _TOP_KEYS, _OPTIONAL_TOP_KEYS)
         if top is None:
             return None
         dims = self.items(top.get("dimensions"), "dimensions", self.dimension)
@@ -343,10 +353,11 @@ class _Checker:
         self.bands(grades)
         scoring = self.scoring(top.get("scoring"))
         boot = self.boot(top.get("bootstrap"))
+        few = self.few(top.get("few_events"))
         if self.problems:
             return None
         return System(tuple(d for _, d in dims), tuple(i for _, i in inds), tuple(g for _, g in grades),
-                      scoring, boot, self.file)
+                      scoring, boot, self.file, few)
 
     def items(self, seq, name: str, build) -> list[tuple[int, object]]:
         """The valid entries of a list section, each with its position in the file."""
@@ -411,11 +422,30 @@ class _Checker:
                                               f"direction {direction}")
         for key in ("reference", "official_source"):
             self.text(obj, key, path)
+        form = self.choice(obj, "form", path, sums.FORMS) or "ratio"
+        denominator = obj.get("denominator", ())
+        denominator = (denominator,) if isinstance(denominator, str) else denominator
+        if not isinstance(denominator, list | tuple) or not all(isinstance(c, str) for c in denominator):
+            self.add(_join(path, "denominator"), "must be a column name or a list of column names")
+        elif denominator and "per" in obj:
+            self.add(_join(path, "denominator"), "give `per` (sum of column / sum of per) or `denominator` "
+                                                 "(column is a rate over it), not both")
+        self.text(obj, "of", path)
+        if "of" in obj and form == "ratio":
+            self.add(_join(path, "of"), "`of` names the column a growth or change form is computed from; "
+                                        "a ratio uses `column`")
+        events = obj.get("events", False)
+        if not isinstance(events, bool):
+            self.add(_join(path, "events"), f"must be true or false, not {events!r}")
+        elif events and not (denominator or "per" in obj):
+            self.add(_join(path, "events"), "a few-event rate needs `denominator` or `per` (what the events "
+                                            "are counted among)")
         if common is None or len(self.problems) > n:
             return None
         return Indicator(*common, obj["dimension"], obj["source"], obj["column"], direction, norm,
                          weight, target, tolerance, obj.get("relative_to"), obj.get("per"), scale,
-                         best, worst, obj.get("reference"), obj.get("official_source"))
+                         best, worst, obj.get("reference"), obj.get("official_source"),
+                         tuple(denominator), form, bool(events), obj.get("of"))
 
     def grade(self, obj, path: str) -> Grade | None:
         common = self._common(obj, path, "grades")
@@ -459,6 +489,15 @@ class _Checker:
         return {"zscore_centre": self.number(obj, "zscore_centre", "scoring", low=0, high=100),
                 "zscore_scale": self.number(obj, "zscore_scale", "scoring", low=0, low_open=True),
                 "flag_parts": self.number(obj, "flag_parts", "scoring", low=2, integer=True)}
+
+    def few(self, obj) -> dict:
+        if obj is None:
+            return {"method": "none", "min_events": 5}
+        if self.mapping(obj, "few_events", _FEW_EVENT_KEYS) is None:
+            return {}
+        self.choice(obj, "method", "few_events", sums.METHODS)
+        return {"method": obj.get("method"),
+                "min_events": self.number(obj, "min_events", "few_events", low=1, integer=True)}
 
     def boot(self, obj) -> dict:
         if obj is None or self.mapping(obj, "bootstrap", _BOOTSTRAP_KEYS) is None:
@@ -542,7 +581,44 @@ def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: 
         raise ValueError(f"the registry has no indicator source {absent} (used by {users}); "
                          f"it has {sorted(registry)}")
     geo = _geography(households, system, peers, group)
-    return _indicator_table(households, members, system, registry, peers, group, geo)
+    table = _indicator_table(households, members, system, registry, peers, group, geo)
+    if not any(i.events for i in system.indicators):
+        return table
+    return _with_few_events(table, sums.household_sums(households, members, system, registry, peers),
+                            system, peers, group)
+
+
+def _cell_groups(cells: pd.DataFrame, table: pd.DataFrame, peers: list[str], group: list[str]) -> np.ndarray:
+    """A group-year code for each cell of the household sums (cells carry the unit columns and year)."""
+    keys = [*dict.fromkeys([*group, *peers])]
+    geo = table[keys].drop_duplicates(peers).astype("string")
+    located = cells.merge(geo, on=peers, how="left")
+    return located.groupby([*group, "year"], dropna=False, sort=False).ngroup().to_numpy() if group else \
+        located.groupby("year", sort=False).ngroup().to_numpy()
+
+
+def _with_few_events(table: pd.DataFrame, household: sums.Sums, system: System, peers: list[str],
+                     group: list[str]) -> pd.DataFrame:
+    """The indicator table with few-event rates estimated as ``few_events.method`` says (the columns
+    named by indicator codes, which are scored), the raw rates as ``raw_<code>`` and the households
+    with the event as ``events_<code>``."""
+    totals = household.totals()
+    raw = sums.raw_values(totals, household, system)
+    counts = sums.counted(totals, system)
+    groups = _cell_groups(household.cells, table, peers, group)
+    level = float(system.bootstrap.get("level", 0.90))
+    estimate = sums.shrink(raw, totals, counts, groups, system, level)
+    found = sums.events(totals, system)
+    at = pd.MultiIndex.from_frame(household.cells).get_indexer(
+        pd.MultiIndex.from_frame(table[[*peers, "year"]].astype({p: "string" for p in peers})))
+    out = table.copy()
+    for j, ind in enumerate(system.indicators):
+        if not ind.events:
+            continue
+        out[f"raw_{ind.code}"] = table[ind.code]
+        out[ind.code] = np.where((at >= 0) & table[ind.code].notna(), estimate[np.maximum(at, 0), j], np.nan)
+        out[f"events_{ind.code}"] = np.where(at >= 0, found[np.maximum(at, 0), j], np.nan)
+    return out
 
 
 def _geography(households: pd.DataFrame, system: System, peers: list[str], group: list[str]) -> pd.DataFrame:
@@ -630,10 +706,12 @@ def _source_frame(frame, name: str, peers: list[str], system: System) -> pd.Data
     if missing:
         raise ValueError(f"indicator source {name!r} returned a table without column(s) {missing}; "
                          f"it has {list(frame.columns)}")
-    wanted = sorted({c for i in system.indicators if i.source == name for c in (i.column, i.per) if c})
+    wanted = sorted({c for i in system.indicators if i.source == name
+                     for c in (i.column, i.per, i.of, *i.denominator) if c})
     lacking = [c for c in wanted if c not in frame.columns]
     if lacking:
-        users = [i.code for i in system.indicators if i.source == name and {i.column, i.per} & set(lacking)]
+        users = [i.code for i in system.indicators
+                 if i.source == name and {i.column, i.per, i.of, *i.denominator} & set(lacking)]
         raise ValueError(f"indicator source {name!r} has no column(s) {lacking} (used by indicators "
                          f"{users}); it has {list(frame.columns)}. Fix `column` or `per` in "
                          f"{system.path}")
@@ -828,13 +906,39 @@ def _normalised(values: pd.DataFrame, cells: _Cells, system: System) -> pd.DataF
                 dev = cells.std(x)
                 z = sign * (x - cells.mean(x)) / dev
                 s = np.where(dev > 0, np.clip(centre + scale * z, 0, 100), centre)
-            elif ind.normalisation == "scale":
-                s = 100 * np.clip((x - ind.worst) / (ind.best - ind.worst), 0, 1)
             else:
-                floor = ind.target - sign * ind.tolerance
-                s = 100 * np.clip(sign * (x - floor) / ind.tolerance, 0, 1)
+                s = _absolute_score(x, ind)
             out[ind.code] = np.where(np.isnan(x), np.nan, s)
     return pd.DataFrame(out)
+
+
+def _absolute_score(x: np.ndarray, ind: Indicator) -> np.ndarray:
+    """0-100 score of values on an absolute scale (``scale`` or ``target``): the county's own."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if ind.normalisation == "scale":
+            return 100 * np.clip((x - ind.worst) / (ind.best - ind.worst), 0, 1)
+        sign = 1.0 if ind.direction == "higher_better" else -1.0
+        floor = ind.target - sign * ind.tolerance
+        return 100 * np.clip(sign * (x - floor) / ind.tolerance, 0, 1)
+
+
+def composite_of_values(values: np.ndarray, system: System) -> np.ndarray:
+    """Composite scores of indicator values (..., units, indicators) on absolute scales, vectorised.
+
+    The same rules as :func:`score` (missing indicators reweighted within their dimension, missing
+    dimensions within the composite) for any number of leading axes, e.g. bootstrap replicates.
+    Relative normalisations need the peers and are refused.
+    """
+    if any(i.relative for i in system.indicators):
+        raise ValueError("composite_of_values needs absolute scales; use score() for relative ones")
+    scores = np.stack([np.where(np.isnan(values[..., j]), np.nan, _absolute_score(values[..., j], ind))
+                       for j, ind in enumerate(system.indicators)], axis=-1)
+    dims = []
+    for d in system.dimensions:
+        own = [j for j, i in enumerate(system.indicators) if i.dimension == d.code]
+        dims.append(_weighted_mean(scores[..., own], np.array([system.indicators[j].weight for j in own]))
+                    if own else np.full(values.shape[:-1], np.nan))
+    return _weighted_mean(np.stack(dims, axis=-1), np.array([d.weight for d in system.dimensions]))
 
 
 def _dimension_scores(scores: pd.DataFrame, system: System) -> pd.DataFrame:
@@ -850,9 +954,9 @@ def _dimension_scores(scores: pd.DataFrame, system: System) -> pd.DataFrame:
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Row-wise weighted mean over the non-missing entries (weights renormalised per row)."""
+    """Weighted mean over the last axis and its non-missing entries (weights renormalised per row)."""
     present = ~np.isnan(values)
-    den = present @ weights
+    den = present.astype("float64") @ weights
     num = np.where(present, values, 0.0) @ weights
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / den, np.nan)
@@ -892,18 +996,28 @@ def scorecard(indicators: pd.DataFrame, system: System, year: int | None = None,
         ``group_median`` (median value of the peers in the group-year; the prefecture median by
         default), ``score`` (0-100), ``change`` (value minus the county's value in ``year - 1``; missing
         without it), ``rank`` (Int64), ``n_peers``, ``flag`` ('strength' | 'weakness' | 'neutral',
-        missing when the value is).
+        missing when the value is), ``estimate`` (the value scored: for a few-event rate the
+        estimate of ``few_events.method``, else the value), ``events`` (households with the event of a
+        few-event rate, else missing), ``few_events`` (True when a few-event rate rests on fewer than
+        ``few_events.min_events`` event households), ``relative`` (True when the indicator's scale is
+        relative to the peers), ``direction`` and ``normalisation`` (from the indicator file).
+        ``value``, ``group_median`` and ``change`` are the raw rates (``raw_<code>`` of the indicator
+        table when present).
     """
     peers, group = _keys(peers, "peers"), _keys(group, "group")
     table = _checked_table(indicators, system, peers, group)
     keys, by, codes = [*dict.fromkeys([*group, *peers])], [*group, "year"], system.indicator_codes
     cells = _Cells(table, by)
+    raw = pd.DataFrame({c: (pd.to_numeric(indicators[f"raw_{c}"]).to_numpy(dtype="float64")
+                            if f"raw_{c}" in indicators else table[c].to_numpy()) for c in codes})
+    found = pd.DataFrame({c: (pd.to_numeric(indicators[f"events_{c}"]).to_numpy(dtype="float64")
+                              if f"events_{c}" in indicators else np.full(len(table), np.nan)) for c in codes})
     scores = _normalised(table[codes], cells, system).round(_DECIMALS)
     top = scores.apply(lambda col: cells.rank(col.to_numpy()))
     bottom = scores.apply(lambda col: cells.rank(-col.to_numpy()))
     n = scores.apply(lambda col: cells.count(col.to_numpy()))
-    median = table[codes].groupby(cells.codes).transform("median")
-    before = table[[*keys, "year", *codes]].assign(year=table["year"] + 1)
+    median = raw.groupby(cells.codes).transform("median")
+    before = pd.concat([table[[*keys, "year"]], raw], axis=1).assign(year=table["year"] + 1)
     previous = table[[*keys, "year"]].merge(before, on=[*keys, "year"], how="left")[codes]
     k = system.scoring["flag_parts"]
     strong, weak = (top * k <= n).to_numpy(), (bottom * k <= n).to_numpy()
@@ -914,13 +1028,19 @@ def scorecard(indicators: pd.DataFrame, system: System, year: int | None = None,
     long = table[[*keys, "year"]].loc[table.index.repeat(width)].reset_index(drop=True)
     long["dimension"] = np.tile([i.dimension for i in system.indicators], len(table))
     long["indicator"] = np.tile(codes, len(table))
-    long["value"] = table[codes].to_numpy().ravel()
+    long["value"] = raw.to_numpy().ravel()
+    long["estimate"] = table[codes].to_numpy().ravel()
     long["group_median"] = median.to_numpy().ravel()
     long["score"] = scores.to_numpy().ravel()
     long["change"] = long["value"] - previous.to_numpy().ravel()
     long["rank"] = pd.array(top.to_numpy().ravel(), dtype="Float64").astype("Int64")
     long["n_peers"] = n.to_numpy().ravel().astype("int64")
     long["flag"] = pd.array(flag.ravel(), dtype="string")
+    long["events"] = found.to_numpy().ravel()
+    long["few_events"] = (long["events"] < system.few_events["min_events"]).to_numpy()
+    long["relative"] = np.tile([i.relative for i in system.indicators], len(table))
+    long["direction"] = np.tile([i.direction for i in system.indicators], len(table))
+    long["normalisation"] = np.tile([i.normalisation for i in system.indicators], len(table))
     long = _select_year(long, year)
     order = {c: i for i, c in enumerate(codes)}
     return long.sort_values([*keys, "year", "indicator"], key=lambda s: s.map(order) if s.name ==
@@ -1253,3 +1373,69 @@ def _overlaps(base: pd.DataFrame, peers: list[str], by: list[str]) -> tuple[pd.S
     label = pairs[peers[0] + "_o"] if len(peers) == 1 else pd.Series(
         list(zip(*(pairs[p + "_o"] for p in peers))), index=pairs.index)
     return label.groupby(pairs["_row"]).agg(list), others
+
+
+# --------------------------------------------------------------------------------------------------
+# How far one household moves a composite
+# --------------------------------------------------------------------------------------------------
+
+def flip_changes(households: pd.DataFrame, members: pd.DataFrame, system: System,
+                 registry: Registry | None = None, peers=("county",), group=("prefecture",)) -> pd.DataFrame:
+    """The change of every composite when one household's status flips on one few-event rate.
+
+    For each indicator with ``events: true`` and each household-year in its denominator, the household's
+    status is flipped (returned <-> not returned, need unmet <-> met, in the identification gap <-> not,
+    risk eliminated <-> not; its numerator term becomes denominator - numerator) and every county's
+    composite is recomputed, few-event estimation included (the prefecture rate and the shrinkage move
+    too). Households with the same terms in the same county-year give the same change and are
+    counted once.
+
+    Returns
+    -------
+    DataFrame
+        One row per distinct flip: ``*peers``, ``year`` and ``indicator`` of the flipped household,
+        ``direction`` ('add' an event or 'remove' one), ``households`` (how many households this flip
+        stands for), ``largest_change`` (the largest absolute change of any county's composite, on the
+        0-100 scale) and ``own_change`` (the change of the flipped household's county), largest first.
+    """
+    peers, group = _keys(peers, "peers"), _keys(group, "group")
+    registry = default_registry(system) if registry is None else registry
+    table = compute_indicators(households, members, system, registry, peers, group)
+    household = sums.household_sums(households, members, system, registry, peers)
+    groups = _cell_groups(household.cells, table, peers, group)
+    base_totals = household.totals()
+    level = float(system.bootstrap.get("level", 0.90))
+
+    def composites(totals: np.ndarray) -> np.ndarray:
+        raw = sums.raw_values(totals, household, system)
+        est = sums.shrink(raw, totals, sums.counted(totals, system), groups, system, level)
+        return composite_of_values(est, system)
+
+    base = composites(base_totals)
+    frames = []
+    for j, ind in enumerate(system.indicators):
+        if not ind.events:
+            continue
+        k = sums.TERMS * j
+        terms = household.terms
+        rows = pd.DataFrame({"cell": household.cell, "num": terms[:, k], "den": terms[:, k + 1]})
+        rows = rows[rows["den"] > 0]
+        flips = rows.groupby(["cell", "num", "den"], as_index=False).size()
+        batch = np.repeat(base_totals[None], len(flips), axis=0)
+        at = np.arange(len(flips))
+        cell, num, den = (flips[c].to_numpy() for c in ("cell", "num", "den"))
+        batch[at, cell, k] += den - 2 * num
+        batch[at, cell, k + 2] += np.where(num > 0, -1.0, 1.0)
+        change = composites(batch) - base[None]
+        frame = household.cells.iloc[cell].reset_index(drop=True)
+        frame["indicator"] = ind.code
+        frame["direction"] = np.where(num > 0, "remove", "add")
+        frame["households"] = flips["size"].to_numpy()
+        frame["largest_change"] = np.nanmax(np.abs(change), axis=1)
+        frame["own_change"] = change[at, cell]
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=[*peers, "year", "indicator", "direction", "households", "largest_change",
+                                     "own_change"])
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values("largest_change", ascending=False, ignore_index=True)
