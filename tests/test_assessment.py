@@ -822,3 +822,34 @@ def test_scorecard_marks_rates_resting_on_few_events(tmp_path):
     assert x2["value"].tolist() == [0.5, 0.1, 0.3, 0.5, 0.1, 0.1]         # the raw rate
     assert x2["estimate"].tolist() == [5.0, 1.0, 3.0, 5.0, 1.0, 1.0]      # the scored value
     assert not card.loc[card["indicator"] == "x1", "few_events"].any()
+
+
+# ----------------------------------------------------------------------------------------------------
+# a clean indicator system
+# ----------------------------------------------------------------------------------------------------
+def test_an_indicator_duplicating_another_is_refused(tmp_path):
+    # x2 re-reads x1's column in the same dimension, relative to the prefecture: the same information.
+    text = TINY.replace("    column: x2\n", "    column: x1\n    relative_to: prefecture\n")
+    with pytest.raises(DataError) as err:
+        asm.load_system(write(tmp_path, text))
+    (problem,) = [p for p in err.value.problems if p.column == "indicators[1].column"]
+    assert "duplicates" in problem.message and "'x1'" in problem.message
+
+
+def test_shipped_system_is_clean_and_names_its_sources():
+    system = asm.load_system()
+    assert "income_growth_vs_prefecture" not in system.indicator_codes
+    read = [(i.dimension, i.source, i.of or i.column) for i in system.indicators]
+    assert len(read) == len(set(read))
+    assert all(i.reference for i in system.indicators if i.normalisation == "scale")
+    official = {i.code for i in system.indicators if i.official_source}
+    assert {"income_growth_real", "return_rate", "employment_scale_change", "basic_needs_deprivation"} <= official
+
+
+def test_no_variation_lists_indicators_that_separate_nobody(tiny):
+    # x3 target 10: give every county of P 12 (all 100) -> no variation in P; Q has 10 and 1.
+    # x2 in Q is 1 and 1: no spread among the two, min-max gives both 50.
+    card = asm.scorecard(table_p().assign(x3=[12.0, 12.0, 12.0, 12.0, 10.0, 1.0]), tiny)
+    flat = asm.no_variation(card)
+    assert flat[["prefecture", "indicator", "score", "n_peers"]].values.tolist() == [["P", "x3", 100.0, 4],
+                                                                                     ["Q", "x2", 50.0, 2]]

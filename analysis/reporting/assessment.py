@@ -229,6 +229,17 @@ def _prefecture_sentences(ctx: AssessmentContext, peers: _Peers, extremes: bool 
     return out
 
 
+def _no_variation_sentence(ctx: AssessmentContext) -> str:
+    """Which indicators separate no county in the assessment year (every county the same score)."""
+    flat = assessment.no_variation(_load(ctx, "assessment_scorecard"))
+    flat = flat[flat["year"] == ctx.last]
+    if flat.empty:
+        return ""
+    names = _system(ctx).labels(ctx.lang)
+    listed = _text("list_separator", ctx).join(f"“{names.get(c, c)}”" for c in flat["indicator"])
+    return _text("no_variation", ctx, year=ctx.last, indicators=listed)
+
+
 def summary(ctx: AssessmentContext) -> Markdown:
     """The headline: composite score, interval and grade, and what may be said about the place.
 
@@ -239,7 +250,8 @@ def summary(ctx: AssessmentContext) -> Markdown:
     if ctx.level == "prefecture":
         if peers.table["composite"].isna().all():
             return _no_score(ctx)
-        return Markdown(_sentences(_prefecture_sentences(ctx, peers, extremes=False), ctx.lang))
+        return Markdown(_sentences([*_prefecture_sentences(ctx, peers, extremes=False),
+                                    _no_variation_sentence(ctx)], ctx.lang))
     row = _own_row(peers, ctx)
     if row is None:
         return _no_score(ctx)
@@ -249,6 +261,7 @@ def summary(ctx: AssessmentContext) -> Markdown:
         codes = str(row["missing_indicators"]).split(",")
         missing = _text("list_separator", ctx).join(names.get(c, c) for c in codes)
         parts.append(_text("reweighted", ctx, missing=missing))
+    parts.append(_no_variation_sentence(ctx))
     return Markdown(_sentences(parts, ctx.lang))
 
 
@@ -272,23 +285,61 @@ def _flag_labels(lang: str) -> dict[str, str]:
     return {f: labels.text(f"assessment.flags.{f}", lang) for f in assessment.FLAGS}
 
 
+def _hidden(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard with the raw values of few-event rates withheld (value, change and, where it equals
+    a withheld value of its group-year, the median): a rate resting on fewer than ``min_events`` event
+    households is not printed, as on the monitoring page; the scored estimate and score stay."""
+    out = card.copy()
+    few = out["few_events"].fillna(False).astype(bool) if "few_events" in out else pd.Series(False, out.index)
+    if not few.any():
+        return out.assign(withheld=few)
+    keys = ["prefecture", "year", "indicator"]
+    secret = out.loc[few, [*keys, "value"]].rename(columns={"value": "_secret"})
+    leak = out[[*keys, "group_median"]].reset_index().merge(secret, on=keys)
+    leak = leak.loc[np.isclose(leak["group_median"], leak["_secret"]), "index"].unique()
+    out.loc[few, ["value", "change"]] = np.nan
+    out.loc[leak, "group_median"] = np.nan
+    return out.assign(withheld=few)
+
+
+def _direction(code: str, lang: str) -> str:
+    return labels.text(f"assessment.directions.{code}", lang)
+
+
+def _scale(ind: assessment.Indicator, lang: str) -> str:
+    """How an indicator is scored, in words: its fixed scale, its target, or 'relative'."""
+    if ind.relative:
+        return labels.text(f"assessment.scales.{ind.normalisation}", lang)
+    if ind.normalisation == "scale":
+        return labels.text("assessment.scales.scale", lang, worst=_show(ind.worst, ind.code, lang),
+                           best=_show(ind.best, ind.code, lang))
+    sign = 1.0 if ind.direction == "higher_better" else -1.0
+    return labels.text("assessment.scales.target", lang, target=_show(ind.target, ind.code, lang),
+                       zero=_show(ind.target - sign * ind.tolerance, ind.code, lang))
+
+
 def _county_scorecard(ctx: AssessmentContext):
     system, lang = _system(ctx), ctx.lang
     names, flags = system.labels(lang), _flag_labels(lang)
-    card = _load(ctx, "assessment_scorecard")
+    card = _hidden(_load(ctx, "assessment_scorecard"))
     card = card[(card["county"] == ctx.region) & (card["year"] == ctx.last)]
     if card.empty or card["score"].isna().all():
         return _no_score(ctx)
+    spec = {i.code: i for i in system.indicators}
+    marker = _text("few_events_marker", ctx, k=system.few_events["min_events"])
     order = {d.code: i for i, d in enumerate(system.dimensions)}
     card = card.iloc[np.argsort(card["dimension"].map(order).to_numpy(), kind="stable")]
     weights = _effective_weights(system)
     codes = card["indicator"].tolist()
-    col = {c: _column(c, lang) for c in ("dimension", "indicator", "value", "group_median", "weight", "score",
-                                         "change", "rank_of", "flag")}
+    col = {c: _column(c, lang) for c in ("dimension", "indicator", "direction", "scale", "value", "estimate",
+                                         "group_median", "weight", "score", "change", "rank_of", "flag")}
     table = pd.DataFrame({
         col["dimension"]: [names.get(d, d) for d in card["dimension"]],
         col["indicator"]: [names.get(c, c) for c in codes],
-        col["value"]: [_show(v, c, lang) for v, c in zip(card["value"], codes)],
+        col["direction"]: [_direction(spec[c].direction, lang) for c in codes],
+        col["scale"]: [_scale(spec[c], lang) for c in codes],
+        col["value"]: [marker if w else _show(v, c, lang) for v, c, w in zip(card["value"], codes, card["withheld"])],
+        col["estimate"]: [_show(e, c, lang) if spec[c].events else "" for e, c in zip(card["estimate"], codes)],
         col["group_median"]: [_show(v, c, lang) for v, c in zip(card["group_median"], codes)],
         col["weight"]: [f"{weights.get(c, 0.0):.0%}" for c in codes],
         col["score"]: card["score"].to_numpy(),
@@ -296,7 +347,9 @@ def _county_scorecard(ctx: AssessmentContext):
         col["rank_of"]: [f"{_int(r)}/{_int(n)}" for r, n in zip(card["rank"], card["n_peers"])],
         col["flag"]: card["flag"].map(flags).fillna("").to_numpy(),
     }).set_index([col["dimension"], col["indicator"]])
-    caption = _text("scorecard_caption", ctx, region=ctx.region, year=ctx.last)
+    caption = " ".join([_text("scorecard_caption", ctx, region=ctx.region, year=ctx.last, previous=ctx.last - 1),
+                        _text("few_events_note", ctx, k=system.few_events["min_events"],
+                              method=_text(f"few_events_methods.{system.few_events['method']}", ctx))])
     return (text.table(table, caption).format("{:.1f}", subset=[col["score"]], na_rep=DASH)
             .map(_flag_style(flags), subset=[col["flag"]]))
 
@@ -354,18 +407,20 @@ def rank_figure(ctx: AssessmentContext):
 # --------------------------------------------------------------------------------------------------
 
 def _flagged(ctx: AssessmentContext) -> pd.DataFrame:
-    """The assessment year's scorecard rows flagged strength or weakness, best scores first."""
-    card = _load(ctx, "assessment_scorecard")
+    """The assessment year's scorecard rows flagged strength or weakness, best scores first (few-event
+    values withheld)."""
+    card = _hidden(_load(ctx, "assessment_scorecard"))
     card = card[(card["year"] == ctx.last) & card["flag"].isin(["strength", "weakness"])]
     return card.sort_values(["county", "flag", "score"], ascending=[True, True, False]).reset_index(drop=True)
 
 
 def _flag_items(rows: pd.DataFrame, ctx: AssessmentContext) -> list[str]:
     names = _system(ctx).labels(ctx.lang)
-    return [_text("flag_item", ctx, indicator=names.get(c, c), value=_show(v, c, ctx.lang),
+    marker = _text("few_events_marker", ctx, k=_system(ctx).few_events["min_events"])
+    return [_text("flag_item", ctx, indicator=names.get(c, c), value=marker if w else _show(v, c, ctx.lang),
                   median=_show(med, c, ctx.lang), score=s, rank=_int(r), n=_int(n))
-            for c, v, med, s, r, n in zip(rows["indicator"], rows["value"], rows["group_median"], rows["score"],
-                                          rows["rank"], rows["n_peers"])]
+            for c, v, med, s, r, n, w in zip(rows["indicator"], rows["value"], rows["group_median"], rows["score"],
+                                             rows["rank"], rows["n_peers"], rows["withheld"])]
 
 
 def _county_flag_lines(flagged: pd.DataFrame, ctx: AssessmentContext, parts: int) -> list[str]:
@@ -498,7 +553,7 @@ def key_figures(ctx: AssessmentContext):
     if ctx.level == "county":
         shown = shown.T
         shown.index.name = _column("indicator", lang)
-    caption = f"{_text('key_figures_caption', ctx, year=ctx.last)} {_text('suppressed_note', ctx, k=min_households())}"
+    caption = f"{_text('key_figures_caption', ctx, year=ctx.last, previous=ctx.last - 1)} {_text('suppressed_note', ctx, k=min_households())}"
     return text.table(shown, caption)
 
 

@@ -349,6 +349,7 @@ class _Checker:
         grades = self.items(top.get("grades"), "grades", self.grade)
         for section, items in (("dimensions", dims), ("indicators", inds), ("grades", grades)):
             self.duplicates(items, section)
+        self.same_information(inds)
         self.weights(dims, [i for _, i in inds])
         self.bands(grades)
         scoring = self.scoring(top.get("scoring"))
@@ -458,6 +459,21 @@ class _Checker:
             if item.code in seen:
                 self.add(f"{section}[{i}].code", f"code {item.code!r} is used twice in {section}")
             seen.add(item.code)
+
+    def same_information(self, inds: list[tuple[int, Indicator]]) -> None:
+        """Refuse two indicators of one dimension read from the same quantity (e.g. growth, and growth
+        minus the prefecture's): they count one piece of information twice."""
+        seen: dict[tuple, tuple[int, Indicator]] = {}
+        for i, ind in inds:
+            key = (ind.dimension, ind.source, ind.of or ind.column)
+            if key in seen:
+                j, other = seen[key]
+                self.add(f"indicators[{i}].column",
+                         f"indicator {ind.code!r} reads the same quantity ({ind.source}.{ind.of or ind.column}) "
+                         f"as {other.code!r} (indicators[{j}]) in dimension {ind.dimension!r}: it duplicates "
+                         "that indicator's information; keep one")
+            else:
+                seen[key] = (i, ind)
 
     def weights(self, dims: list[tuple[int, Dimension]], inds: list[Indicator]) -> None:
         if dims and sum(d.weight for _, d in dims) <= 0:
@@ -1091,6 +1107,28 @@ def _select_year(frame: pd.DataFrame, year) -> pd.DataFrame:
         raise ValueError(f"year {year} is not in the indicator table; it has "
                          f"{sorted(set(frame['year'].tolist()))}")
     return frame[frame["year"] == year].reset_index(drop=True)
+
+
+def no_variation(card: pd.DataFrame, group=("prefecture",)) -> pd.DataFrame:
+    """Indicators that separate no county: the same score for every scored county of a group-year.
+
+    Parameters
+    ----------
+    card : DataFrame
+        A scorecard (:func:`scorecard`).
+
+    Returns
+    -------
+    DataFrame
+        ``*group``, ``year``, ``indicator``, ``score`` (the common score) and ``n_peers`` (counties
+        scored), one row per indicator without variation among at least two counties.
+    """
+    by = [*_keys(group, "group"), "year", "indicator"]
+    scored = card[card["score"].notna()]
+    stats = scored.groupby(by, sort=False)["score"].agg(["min", "max", "count"]).reset_index()
+    flat = stats[(stats["count"] >= 2) & (stats["max"] - stats["min"] <= 10 ** -_DECIMALS)]
+    return flat.rename(columns={"min": "score", "count": "n_peers"})[[*by, "score", "n_peers"]].reset_index(
+        drop=True)
 
 
 # --------------------------------------------------------------------------------------------------
