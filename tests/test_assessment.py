@@ -332,7 +332,8 @@ def test_weight_sensitivity_scenarios_by_hand(tiny):
     out = asm.weight_sensitivity(table_p(), tiny)
     assert list(out.columns) == ["scenario", "prefecture", "county", "year", "composite", "rank",
                                  "rank_change"]
-    assert list(dict.fromkeys(out["scenario"])) == ["configured", "equal", "drop_a", "drop_b"]
+    assert list(dict.fromkeys(out["scenario"])) == ["configured", "equal", "drop_a", "drop_b", "omit_x1", "omit_x2",
+                                                    "omit_x3", "relative"]
     p = out[out["prefecture"] == "P"]
     eq = p[p["scenario"] == "equal"]
     # equal: dimensions 1/2 each, x1 and x2 equal within a:
@@ -349,6 +350,23 @@ def test_weight_sensitivity_scenarios_by_hand(tiny):
     db = p[p["scenario"] == "drop_b"]
     assert by_county(db, "rank_change") == {"c4": 0, "c2": 0, "c3": -2, "c1": 1}
     assert (p.loc[p["scenario"] == "configured", "rank_change"] == 0).all()
+    # omit_x3 leaves dimension b without indicators: composite = a, as drop_b
+    assert by_county(p[p["scenario"] == "omit_x3"], "rank_change") == {"c4": 0, "c2": 0, "c3": -2, "c1": 1}
+    # omit_x1: a = s2 = 0, 100, 50, 0; composite = 0.6 a + 0.4 b = 40, 80, 30, 40 -> c2 1, c1 2, c4 2, c3 4
+    o1 = p[p["scenario"] == "omit_x1"]
+    assert by_county(o1, "composite") == pytest.approx({"c1": 40, "c2": 80, "c3": 30, "c4": 40})
+    assert by_county(o1, "rank") == {"c2": 1, "c1": 2, "c4": 2, "c3": 4}
+    # relative: x3 min-max in P, (x - 5) / 7 -> 100, 35.7, 0, 71.4; composite 40, 44.3, 30, 68.6
+    rel = p[p["scenario"] == "relative"]
+    assert by_county(rel, "composite") == pytest.approx({"c1": 40, "c2": 30 + 40 * 2.5 / 7, "c3": 30,
+                                                         "c4": 40 + 40 * 5 / 7})
+    # largest moves over all scenarios: c4 1 (omit_x1), c2 1, c1 2 (drop_a), c3 2 (drop_b)
+    robust = asm.robust_ranks(out)
+    moves = robust[robust["prefecture"] == "P"].set_index("county")["largest_move"].to_dict()
+    assert moves == {"c4": 1, "c2": 1, "c1": 2, "c3": 2}
+    assert not robust.loc[robust["prefecture"] == "P", "robust"].any()
+    one = asm.robust_ranks(out, places=1)
+    assert sorted(one.loc[one["robust"] & (one["prefecture"] == "P"), "county"]) == ["c2", "c4"]
 
 
 def test_weight_scenarios_skip_empty_and_zero_dimensions():
@@ -356,7 +374,9 @@ def test_weight_scenarios_skip_empty_and_zero_dimensions():
     scenarios = asm.weight_scenarios(system)
     # the shipped file's responsibility dimension has weight 0 and no indicators
     assert "drop_responsibility" not in scenarios
-    assert {"configured", "equal", "drop_policy", "drop_work", "drop_results"} == set(scenarios)
+    assert {"configured", "equal", "drop_policy", "drop_work", "drop_results", "relative",
+            *(f"omit_{c}" for c in system.indicator_codes)} == set(scenarios)
+    assert all(i.normalisation == "minmax" for i in scenarios["relative"].indicators)
     equal = scenarios["equal"]
     assert {d.code: d.weight for d in equal.dimensions} == {
         "responsibility": 0.0, "policy": 1.0, "work": 1.0, "results": 1.0}
@@ -370,7 +390,7 @@ def test_shipped_system_loads_with_domain_labels():
     system = asm.load_system()
     assert [d.label_zh for d in system.dimensions] == ["责任落实", "政策落实", "工作落实", "成效巩固"]
     assert [g.label_zh for g in system.grades] == ["好", "较好", "一般", "差"]
-    assert system.bootstrap == {"replicates": 50, "seed": 0, "level": 0.90, "within": "village"}
+    assert system.bootstrap == {"replicates": 1000, "seed": 0, "level": 0.90, "within": "village"}
     assert {i.source for i in system.indicators} <= set(asm.SOURCES)  # names of tables, never code
     labels = system.labels("en")
     assert all(labels[c] for c in system.indicator_codes)
@@ -684,9 +704,9 @@ def test_bootstrap_is_reproducible_with_a_seed(tmp_path):
     # the middle county's composite (its distance between the other two) varies between draws
     middle = one["county"] == "k2"
     assert one.loc[middle, "composite_low"].item() != other.loc[middle, "composite_low"].item()
-    assert list(one.columns) == ["prefecture", "county", "year", "composite", "composite_low",
+    assert list(one.columns) == ["prefecture", "county", "year", "composite", "composite_median", "composite_low",
                                  "composite_high", "rank", "rank_low", "rank_high", "n_peers",
-                                 "p_first", "p_last", "n_boot"]
+                                 "p_first", "p_top3", "p_last", "n_boot"]
     assert (one["n_boot"] == 20).all() and one.attrs["level"] == 0.90
     # defaults come from the file (10 replicates)
     assert (asm.bootstrap_scores(h, m, system, TOY, progress=False)["n_boot"] == 10).all()
@@ -853,3 +873,14 @@ def test_no_variation_lists_indicators_that_separate_nobody(tiny):
     flat = asm.no_variation(card)
     assert flat[["prefecture", "indicator", "score", "n_peers"]].values.tolist() == [["P", "x3", 100.0, 4],
                                                                                      ["Q", "x2", 50.0, 2]]
+
+
+def test_headline_rank_shares_first_place_with_a_county_first_more_often():
+    keys = pd.DataFrame({"prefecture": "P", "county": ["a", "b", "c"], "year": 2024})
+    out = keys.assign(composite=[70.0, 69.0, 50.0], composite_median=[70.0, 69.0, 50.0],
+                      p_first=[0.40, 0.55, 0.05])
+    cells = asm._Cells(keys, ["prefecture", "year"])
+    # a has the best median but b is first more often: both are shown first
+    assert list(asm._headline_rank(out, cells, keys)) == [1, 1, 3]
+    out["p_first"] = [0.6, 0.35, 0.05]
+    assert list(asm._headline_rank(out, cells, keys)) == [1, 2, 3]

@@ -143,7 +143,12 @@ def _peers(ctx: AssessmentContext) -> _Peers:
     scores = scores[scores["year"] == ctx.last]
     intervals, statements = _load(ctx, "assessment_intervals"), _load(ctx, "assessment_rank_statements")
     interval_year = int(intervals["year"].max()) if len(intervals) else None
-    extra = ["composite_low", "composite_high", "rank_low", "rank_high", "p_first", "p_last", "n_boot"]
+    extra = ["composite_median", "composite_low", "composite_high", "rank_low", "rank_high", "p_first", "p_top3",
+             "p_last", "n_boot"]
+    extra = [c for c in extra if c in intervals.columns]
+    if len(intervals) and interval_year == ctx.last:
+        # The headline rank is the intervals' (by the bootstrap median, consistent with P(first)).
+        scores = scores.drop(columns="rank").merge(intervals[[*KEYS, "rank"]], on=KEYS, how="left")
     table = scores.merge(intervals[[*KEYS, *extra]], on=KEYS, how="left").merge(
         statements[[*KEYS, "statement", "can_be_first", "can_be_last", "n_overlapping", "overlapping"]], on=KEYS,
         how="left")
@@ -368,18 +373,20 @@ def _ranking_table(ctx: AssessmentContext):
         _column("rank", lang): [_int(r) for r in t["rank"]],
         _column("county", lang): t["county"].to_numpy(),
         _column("composite", lang): t["composite"].to_numpy(),
+        _column("composite_median", lang): t.get("composite_median", pd.Series(np.nan, t.index)).to_numpy(),
         _column("composite_interval", lang): span(t["composite_low"], t["composite_high"], "{:.1f}"),
         _column("rank_interval", lang): span(t["rank_low"], t["rank_high"], "{:.0f}"),
         _column("p_first", lang): t["p_first"].to_numpy(),
+        _column("p_top3", lang): t.get("p_top3", pd.Series(np.nan, t.index)).to_numpy(),
         _column("grade", lang): t["grade"].map(grades).fillna(DASH).to_numpy(),
     })
     dims = [d for d in system.dimensions if any(i.dimension == d.code for i in system.indicators)]
     for d in dims:
         table[names[d.code]] = t[f"dimension_{d.code}"].to_numpy()
-    numbers = [_column("composite", lang), *[names[d.code] for d in dims]]
+    numbers = [_column("composite", lang), _column("composite_median", lang), *[names[d.code] for d in dims]]
     caption = _text("ranking_caption", ctx, region=ctx.region, year=ctx.last, level=peers.level)
     return (text.table(table, caption).hide(axis="index").format("{:.1f}", subset=numbers, na_rep=DASH)
-            .format("{:.0%}", subset=[_column("p_first", lang)], na_rep=DASH))
+            .format("{:.0%}", subset=[_column("p_first", lang), _column("p_top3", lang)], na_rep=DASH))
 
 
 def scorecard_table(ctx: AssessmentContext):
@@ -458,8 +465,14 @@ def strengths_weaknesses(ctx: AssessmentContext) -> Markdown:
 
 def _scenario_labels(codes, lang: str) -> list[str]:
     names = assessment.load_system().labels(lang)
-    return [labels.text(f"assessment.scenarios.{c}", lang) if not c.startswith("drop_")
-            else labels.text("assessment.scenarios.drop", lang, dimension=names.get(c[5:], c[5:])) for c in codes]
+
+    def one(code: str) -> str:
+        for prefix, key in (("drop_", "dimension"), ("omit_", "indicator")):
+            if code.startswith(prefix):
+                rest = code[len(prefix):]
+                return labels.text(f"assessment.scenarios.{prefix[:-1]}", lang, **{key: names.get(rest, rest)})
+        return labels.text(f"assessment.scenarios.{code}", lang)
+    return [one(c) for c in codes]
 
 
 def _sensitivity(ctx: AssessmentContext) -> pd.DataFrame:
@@ -467,12 +480,23 @@ def _sensitivity(ctx: AssessmentContext) -> pd.DataFrame:
     return sens[sens["year"] == ctx.last].reset_index(drop=True)
 
 
+def _robust_sentence(ctx: AssessmentContext, sens: pd.DataFrame) -> str:
+    """The counties whose rank no alternative (weights, an indicator left out, relative scales) moves."""
+    robust = assessment.robust_ranks(sens)
+    names = robust.loc[robust["robust"], "county"].tolist()
+    if not names:
+        return _text("robust_none", ctx, k=sens["scenario"].nunique() - 1)
+    return _text("robust_counties", ctx, k=sens["scenario"].nunique() - 1,
+                 counties=_text("list_separator", ctx).join(md(c) for c in names))
+
+
 def _sensitivity_sentences(ctx: AssessmentContext) -> list[str]:
     sens = _sensitivity(ctx)
     if ctx.level == "prefecture":
         moved = (sens["rank_change"].fillna(0) != 0).groupby(sens["county"]).any()
         largest = sens["rank_change"].abs().max()
-        return [_text("sensitivity_prefecture", ctx, moved=int(moved.sum()), largest=_int(largest))]
+        return [_text("sensitivity_prefecture", ctx, moved=int(moved.sum()), largest=_int(largest)),
+                _robust_sentence(ctx, sens)]
     mine = sens[(sens["county"] == ctx.region) & sens["rank"].notna()].set_index("scenario")
     if "configured" not in mine.index:
         return []
@@ -482,6 +506,7 @@ def _sensitivity_sentences(ctx: AssessmentContext) -> list[str]:
                  worst=_int(others.max()))]
     moved = int(mine["rank_change"].abs().max())
     out.append(_text("sensitivity_stable", ctx) if moved == 0 else _text("sensitivity_unstable", ctx, moved=moved))
+    out.append(_robust_sentence(ctx, sens))
     return out
 
 
@@ -491,6 +516,13 @@ def sensitivity_summary(ctx: AssessmentContext) -> Markdown:
     if not sentences:
         return _no_score(ctx)
     return Markdown(f"### {_text('h_sensitivity', ctx)}\n\n{_sentences(sentences, ctx.lang)}")
+
+
+def sensitivity_figure(ctx: AssessmentContext):
+    """Rank-stability chart: each county's rank under every alternative (weights, each indicator left out,
+    relative scales), its configured rank marked; the county highlighted."""
+    sens = _sensitivity(ctx)
+    return plots_assessment.rank_stability(sens, ctx.county, ctx.last, ctx.lang)
 
 
 def sensitivity_table(ctx: AssessmentContext):
@@ -645,9 +677,10 @@ def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def assessment_tables(ctx: AssessmentContext) -> dict[str, pd.DataFrame]:
-    """The tables of the report, by sheet name: the scorecard (the county's, or every county's) and the
-    prefecture's scores, intervals and weight sensitivity, with labels in the report's language."""
-    card = _load(ctx, "assessment_scorecard")
+    """The tables of the report, by sheet name: the scorecard (the county's, or every county's; few-event
+    rates withheld as on the page) and the prefecture's scores, intervals and sensitivity, with labels in
+    the report's language."""
+    card = _hidden(_load(ctx, "assessment_scorecard")).drop(columns="withheld")
     if ctx.level == "county":
         card = card[card["county"] == ctx.region]
     intervals = _load(ctx, "assessment_intervals").drop(columns=["level"], errors="ignore")
@@ -663,17 +696,19 @@ def index_scores(data_dir: str | Path | None = None, lang: str = "zh") -> pd.Dat
     Returns
     -------
     DataFrame
-        ``region`` (county), ``composite``, ``rank``, ``rank_low``, ``rank_high`` (ranks within the
-        county's prefecture) and ``grade`` (the grade's label in ``lang``), best first.
+        ``region`` (county), ``composite`` (point), ``composite_median`` (bootstrap median), ``rank`` (the
+        headline rank, by the median, consistent with ``p_first``), ``rank_low``, ``rank_high`` (ranks
+        within the county's prefecture), ``p_first`` and ``grade`` (the grade's label in ``lang``), best
+        first.
     """
     labels.check_lang(lang)
     intervals, scores = build.load("assessment_intervals", data_dir), build.load("assessment_scores", data_dir)
-    out = intervals[[*KEYS, "composite", "rank", "rank_low", "rank_high"]].merge(
+    out = intervals[[*KEYS, "composite", "composite_median", "rank", "rank_low", "rank_high", "p_first"]].merge(
         scores[[*KEYS, "grade"]], on=KEYS, how="left")
     out["grade"] = out["grade"].map(_grade_labels(lang)).astype("string")
     out = out.sort_values(["prefecture", "rank", "county"], na_position="last")
-    return out.rename(columns={"county": "region"})[["region", "composite", "rank", "rank_low", "rank_high",
-                                                     "grade"]].reset_index(drop=True)
+    return out.rename(columns={"county": "region"})[["region", "composite", "composite_median", "rank", "rank_low",
+                                                     "rank_high", "p_first", "grade"]].reset_index(drop=True)
 
 
 def index_table(data_dir: str | Path | None = None, lang: str = "zh") -> pd.DataFrame:
@@ -683,8 +718,10 @@ def index_table(data_dir: str | Path | None = None, lang: str = "zh") -> pd.Data
     table = pd.DataFrame({
         "region": scores["region"],
         labels.text("index_columns.composite", lang): scores["composite"].round(1),
+        labels.text("index_columns.composite_median", lang): scores["composite_median"].round(1),
         labels.text("index_columns.rank", lang): scores["rank"],
         labels.text("index_columns.rank_interval", lang): interval,
+        labels.text("index_columns.p_first", lang): (100 * scores["p_first"]).round(0),
         labels.text("index_columns.grade", lang): scores["grade"],
     })
     return table

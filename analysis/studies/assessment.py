@@ -564,7 +564,7 @@ def default_registry(system: System | None = None) -> dict[str, Callable]:
 
 def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: System,
                        registry: Registry | None = None, peers=("county",),
-                       group=("prefecture",)) -> pd.DataFrame:
+                       group=("prefecture",), household: sums.Sums | None = None) -> pd.DataFrame:
     """The indicator table (one row per county x year) computed from household and member records.
 
     Each indicator table the system uses is computed once by its registry function (see
@@ -582,6 +582,9 @@ def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: 
         Indicator-table name -> ``function(households, members, by)``; by default :data:`SOURCES`.
     peers, group : sequence of str
         Columns naming the scored unit and the comparison group.
+    household : Sums, optional
+        The household terms of the same records (:func:`analysis.studies.assessment_sums.household_sums`),
+        when the caller has them already; used for few-event estimation.
 
     Returns
     -------
@@ -600,8 +603,9 @@ def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: 
     table = _indicator_table(households, members, system, registry, peers, group, geo)
     if not any(i.events for i in system.indicators):
         return table
-    return _with_few_events(table, sums.household_sums(households, members, system, registry, peers),
-                            system, peers, group)
+    if household is None:
+        household = sums.household_sums(households, members, system, registry, peers)
+    return _with_few_events(table, household, system, peers, group)
 
 
 def _cell_groups(cells: pd.DataFrame, table: pd.DataFrame, peers: list[str], group: list[str]) -> np.ndarray:
@@ -1136,11 +1140,16 @@ def no_variation(card: pd.DataFrame, group=("prefecture",)) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 
 def weight_scenarios(system: System) -> dict[str, System]:
-    """Alternative weightings: ``configured``, ``equal`` and ``drop_<dimension>`` for each dimension.
+    """Alternative systems: ``configured``, ``equal``, ``drop_<dimension>`` for each dimension,
+    ``omit_<indicator>`` for each indicator, and ``relative`` (min-max among the run's counties).
 
     ``equal`` gives the same weight to every dimension that has indicators and to every indicator
     within its dimension. ``drop_<d>`` keeps the configured weights but sets dimension ``d``'s to 0; it
     exists for each dimension with a positive weight while another positive dimension remains.
+    ``omit_<i>`` leaves indicator ``i`` out (weight 0; a dimension left without indicators drops out of
+    the composite), for each counted indicator while another remains. ``relative`` keeps the weights
+    but normalises every indicator min-max among the counties of the run (the alternative
+    normalisation; absent when the system is relative already).
     """
     scenarios = {"configured": system}
     scored = {i.dimension for i in system.indicators}
@@ -1151,7 +1160,34 @@ def weight_scenarios(system: System) -> dict[str, System]:
     if len(live) > 1:
         for code in live:
             scenarios[f"drop_{code}"] = system.with_weights({code: 0.0})
+    counted = [i.code for i in system.indicators if i.weight > 0 and _dim(system, i.dimension).weight > 0]
+    if len(counted) > 1:
+        for code in counted:
+            scenarios[f"omit_{code}"] = system.with_weights(indicators={code: 0.0})
+    if not all(i.relative for i in system.indicators):
+        scenarios["relative"] = system.relative()
     return scenarios
+
+
+def robust_ranks(sensitivity: pd.DataFrame, group=("prefecture",), peers=("county",), places: int = 0
+                 ) -> pd.DataFrame:
+    """Each county's rank range over the scenarios of :func:`weight_sensitivity`, and whether it is robust.
+
+    Returns
+    -------
+    DataFrame
+        ``*group``, ``*peers``, ``year``, ``rank`` (configured), ``best`` and ``worst`` (over every
+        scenario), ``largest_move`` (largest absolute rank change) and ``robust`` (True when no scenario
+        moves the rank by more than ``places``).
+    """
+    keys = [*dict.fromkeys([*_keys(group, "group"), *_keys(peers, "peers")]), "year"]
+    ranked = sensitivity[sensitivity["rank"].notna()]
+    out = ranked.groupby(keys, sort=False).agg(best=("rank", "min"), worst=("rank", "max"),
+                                                largest_move=("rank_change", lambda r: r.abs().max()))
+    base = ranked[ranked["scenario"] == "configured"].set_index(keys)["rank"].rename("rank")
+    out = out.join(base).reset_index()
+    out["robust"] = out["largest_move"] <= places
+    return out[[*keys, "rank", "best", "worst", "largest_move", "robust"]]
 
 
 def weight_sensitivity(indicators: pd.DataFrame, system: System, year: int | None = None,
@@ -1246,7 +1282,7 @@ def bootstrap_scores(households: pd.DataFrame, members: pd.DataFrame, system: Sy
                      registry: Registry | None = None, n_boot: int | None = None,
                      seed: int | None = None, level: float | None = None, peers=("county",),
                      group=("prefecture",), within: str | None = None,
-                     progress: bool = True) -> pd.DataFrame:
+                     progress: bool = True, years=None, household: sums.Sums | None = None) -> pd.DataFrame:
     """Composite-score and rank intervals by resampling households within villages.
 
     Each replicate draws, in every village, as many households as it has, with replacement (a
@@ -1273,6 +1309,11 @@ def bootstrap_scores(households: pd.DataFrame, members: pd.DataFrame, system: Sy
         Geography level within which households are resampled; by default ``bootstrap.within``.
     progress : bool
         Show a progress bar over replicates.
+    years : sequence of int, optional
+        Resample only for these years (the others keep their point scores and no interval); with
+        household-sum indicators, only these years' and the year before's terms enter the products.
+    household : Sums, optional
+        The household terms of these records, when the caller has them already.
 
     Returns
     -------
@@ -1299,27 +1340,110 @@ def bootstrap_scores(households: pd.DataFrame, members: pd.DataFrame, system: Sy
     keys = [*dict.fromkeys([*group, *peers]), "year"]
 
     geo = _geography(households, system, peers, group)
-    table = _checked_table(compute_indicators(households, members, system, registry, peers, group),
-                           system, peers, group)
-    rows = table[keys].merge(geo, on=[*dict.fromkeys([*group, *peers])], how="left")
-    cells, lookup = _Cells(table, [*group, "year"]), {}
+    if household is None and has_sum_form(system):
+        household = sums.household_sums(households, members, system, registry, peers)
+    full = compute_indicators(households, members, system, registry, peers, group, household)
+    table = _checked_table(full, system, peers, group)
+    cells = _Cells(table, [*group, "year"])
     resampler = _Resampler(households, members, within)
     rng = np.random.default_rng(seed)
-    comp, rank, last = (np.full((n_boot, len(table)), np.nan) for _ in range(3))
+    if has_sum_form(system):
+        part = household if years is None else household.restricted(years)
+        comp = _replicates_by_sums(part, system, peers, group, table, full, resampler, rng, n_boot, level,
+                                   progress)
+    else:
+        rows = table[keys].merge(geo, on=[*dict.fromkeys([*group, *peers])], how="left")
+        comp = _replicates_by_records(households, members, system, registry, peers, rows, table, cells, resampler,
+                                      rng, n_boot, progress)
+    if years is not None:
+        comp[:, ~table["year"].isin(list(years)).to_numpy()] = np.nan
+    rank = np.vstack([cells.rank(np.round(c, _DECIMALS)) for c in comp]) if n_boot else comp
+    last = rank == np.vstack([cells.maximum(r) for r in rank])
+    point = _score_table(table, system, peers, group)[[*keys, "composite", "n_peers"]]
+    summary = _summarise(table[keys], comp, rank, last, level)
+    out = point.merge(summary, on=keys, how="left")
+    out["rank"] = _headline_rank(out, cells, table[keys])
+    out = out[[*keys, "composite", "composite_median", "composite_low", "composite_high", "rank", "rank_low",
+               "rank_high", "n_peers", "p_first", "p_top3", "p_last", "n_boot"]]
+    out.attrs.update({"level": level, "n_boot": n_boot, "seed": seed, "within": within})
+    return out
+
+
+def has_sum_form(system: System) -> bool:
+    """True when every indicator is written as household sums (``per``, ``denominator`` or a growth or
+    change form; no ``relative_to``), so that replicates are matrix products
+    (:mod:`analysis.studies.assessment_sums`)."""
+    return all((i.per or i.denominator or i.form != "ratio") and not i.relative_to for i in system.indicators)
+
+
+def _headline_rank(out: pd.DataFrame, cells: _Cells, keys: pd.DataFrame) -> pd.Series:
+    """The rank a page states: by the bootstrap median composite (ties share the best rank), and a county
+    more often first than the one so ranked first shares first place with it, so that no county is named
+    first while another is first more often."""
+    aligned = keys.merge(out, on=list(keys.columns), how="left")
+    median = aligned["composite_median"].to_numpy(dtype="float64")
+    basis = np.where(np.isnan(median), aligned["composite"].to_numpy(dtype="float64"), median)
+    rank = cells.rank(np.round(basis, _DECIMALS))
+    p_first = np.nan_to_num(aligned["p_first"].to_numpy(dtype="float64"), nan=-1.0)
+    best_named = cells.maximum(np.where(rank == 1, p_first, np.nan))
+    rank = np.where(p_first > best_named, 1.0, rank)
+    ranked = pd.Series(pd.array(rank, dtype="Float64").astype("Int64"))
+    back = out[list(keys.columns)].merge(aligned.assign(_rank=ranked)[[*keys.columns, "_rank"]],
+                                         on=list(keys.columns), how="left")
+    return back["_rank"].to_numpy()
+
+
+def _replicates_by_records(households, members, system, registry, peers, rows, table, cells, resampler, rng,
+                           n_boot, progress) -> np.ndarray:
+    """Composite of every replicate by recomputing the indicator tables on resampled records (any
+    registry; slow: for indicator systems not written as household sums)."""
+    lookup: dict = {}
+    comp = np.full((n_boot, len(table)), np.nan)
     for b in tqdm(range(n_boot), disable=not progress, desc="bootstrap", unit="replicate"):
         h, m = resampler.draw(rng)
         frames = _source_frames(h, m, system, registry, peers)
         values = _indicator_values(frames, h, m, system, registry, peers, rows, lookup)
-        _, _, comp[b], rank[b], _ = _composite(pd.DataFrame(values, columns=system.indicator_codes),
-                                               cells, system)
-        last[b] = rank[b] == cells.maximum(rank[b])
-    point = _score_table(table, system, peers, group)[[*keys, "composite", "rank", "n_peers"]]
-    summary = _summarise(table[keys], comp, rank, last, level)
-    out = point.merge(summary, on=keys, how="left")
-    out = out[[*keys, "composite", "composite_low", "composite_high", "rank", "rank_low", "rank_high",
-               "n_peers", "p_first", "p_last", "n_boot"]]
-    out.attrs.update({"level": level, "n_boot": n_boot, "seed": seed, "within": within})
-    return out
+        comp[b] = _composite(pd.DataFrame(values, columns=system.indicator_codes), cells, system)[2]
+    return comp
+
+
+def replicate_weights(resampler: _Resampler, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Household weights of ``n`` replicates (n, households): how often each household is drawn when each
+    village's households are drawn with replacement (multinomial counts within village). The draws are
+    the ones :meth:`_Resampler.draw` makes, replicate after replicate, from the same generator."""
+    size = resampler.n
+    picks = resampler.unit_order[resampler.slot_low + rng.integers(0, np.broadcast_to(resampler.slot_size,
+                                                                                      (n, size)))]
+    flat = (np.arange(n)[:, None] * size + picks).ravel()
+    return np.bincount(flat, minlength=n * size).reshape(n, size).astype("float64")
+
+
+def _replicates_by_sums(household: sums.Sums, system, peers, group, table, full, resampler, rng, n_boot, level,
+                        progress) -> np.ndarray:
+    """Composite of every replicate from household sums: replicate weights times household terms."""
+    groups = _cell_groups(household.cells, full, peers, group)
+    at = pd.MultiIndex.from_frame(household.cells).get_indexer(
+        pd.MultiIndex.from_frame(table[[*peers, "year"]].astype({p: "string" for p in peers})))
+    comp = np.full((n_boot, len(table)), np.nan)
+    chunk = max(1, min(n_boot, 4_000_000 // max(len(household.terms), 1)))
+    absolute = not any(i.relative for i in system.indicators)
+    bar = tqdm(total=n_boot, disable=not progress, desc="bootstrap", unit="replicate")
+    for start in range(0, n_boot, chunk):
+        n = min(chunk, n_boot - start)
+        totals = household.totals(replicate_weights(resampler, rng, n))
+        raw = sums.raw_values(totals, household, system)
+        values = sums.shrink(raw, totals, sums.counted(totals, system), groups, system, level)
+        picked = np.where((at >= 0)[None, :, None], values[:, np.maximum(at, 0), :], np.nan)
+        if absolute:
+            comp[start:start + n] = composite_of_values(picked, system)
+        else:
+            cells = _Cells(table, [*group, "year"])
+            for b in range(n):
+                comp[start + b] = _composite(pd.DataFrame(picked[b], columns=system.indicator_codes), cells,
+                                             system)[2]
+        bar.update(n)
+    bar.close()
+    return comp
 
 
 def _summarise(keys: pd.DataFrame, comp: np.ndarray, rank: np.ndarray, last: np.ndarray,
@@ -1331,11 +1455,13 @@ def _summarise(keys: pd.DataFrame, comp: np.ndarray, rank: np.ndarray, last: np.
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         # Units never scored in any replicate give all-NaN columns; their intervals stay missing.
         warnings.simplefilter("ignore", RuntimeWarning)
+        out["composite_median"] = np.nanmedian(comp, axis=0)
         out["composite_low"] = np.nanquantile(comp, alpha / 2, axis=0)
         out["composite_high"] = np.nanquantile(comp, 1 - alpha / 2, axis=0)
         low = np.nanquantile(rank, alpha / 2, axis=0, method="inverted_cdf")
         high = np.nanquantile(rank, 1 - alpha / 2, axis=0, method="inverted_cdf")
         out["p_first"] = np.where(count > 0, (rank == 1).sum(axis=0) / count, np.nan)
+        out["p_top3"] = np.where(count > 0, (rank <= 3).sum(axis=0) / count, np.nan)
         out["p_last"] = np.where(count > 0, (last == 1).sum(axis=0) / count, np.nan)
     out["rank_low"] = pd.array(low, dtype="Float64").astype("Int64")
     out["rank_high"] = pd.array(high, dtype="Float64").astype("Int64")

@@ -33,6 +33,7 @@ household quantity the growth or change is computed from.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -66,22 +67,36 @@ class Sums:
 
     def totals(self, weights: np.ndarray | None = None) -> np.ndarray:
         """Cell sums of the terms: (cells, terms) for ``weights`` None (every household once), or
-        (replicates, cells, terms) for household weights of shape (replicates, n_households)."""
-        n_cells = len(self.cells)
+        (replicates, cells, terms) for household weights of shape (replicates, n_households).
+
+        With weights, one sparse-dense product: (cells x terms, rows) @ (rows, replicates).
+        """
+        n_cells, n_terms = len(self.cells), self.terms.shape[1]
         if weights is None:
-            out = np.zeros((n_cells, self.terms.shape[1]))
+            out = np.zeros((n_cells, n_terms))
             np.add.at(out, self.cell, self.terms)
             return out
-        w = weights[:, self.household]                          # (B, rows)
-        order = np.argsort(self.cell, kind="stable")
-        cell_sorted = self.cell[order]
-        starts = np.flatnonzero(np.r_[True, cell_sorted[1:] != cell_sorted[:-1]])
-        present = cell_sorted[starts]
-        out = np.zeros((weights.shape[0], n_cells, self.terms.shape[1]))
-        for j in range(self.terms.shape[1]):
-            prod = w[:, order] * self.terms[order, j]
-            out[:, present, j] = np.add.reduceat(prod, starts, axis=1)
-        return out
+        rows = weights[:, self.household]                                   # (B, rows)
+        product = self._matrix @ rows.T                                     # (cells * terms, B)
+        return np.ascontiguousarray(product.reshape(n_cells, n_terms, -1).transpose(2, 0, 1))
+
+    @cached_property
+    def _matrix(self):
+        """The non-zero terms as a sparse (cells x terms, rows) matrix."""
+        from scipy import sparse
+        row, col = np.nonzero(self.terms)
+        n_terms = self.terms.shape[1]
+        return sparse.csr_matrix((self.terms[row, col], (self.cell[row] * n_terms + col, row)),
+                                 shape=(len(self.cells) * n_terms, len(self.terms)))
+
+    def restricted(self, years) -> Sums:
+        """The terms of the cells of ``years`` and of the year before each (growth and changes look one
+        year back); the other cells stay, with no rows."""
+        wanted = {int(y) for y in years}
+        wanted |= {y - 1 for y in wanted}
+        keep = np.isin(self.cells["year"].to_numpy()[self.cell], sorted(wanted))
+        return Sums(self.terms[keep], self.cell[keep], self.household[keep], self.n_households, self.cells,
+                    self.previous, self.codes)
 
 
 def household_sums(households: pd.DataFrame, members: pd.DataFrame, system, registry, peers: list[str]) -> Sums:
@@ -226,7 +241,8 @@ def shrink(values: np.ndarray, totals: np.ndarray, households: np.ndarray, group
             nn = np.where(ok, n, 0.0)
             n_sum = (nn @ member)[..., groups]
             k = ((ok * 1.0) @ member)[..., groups]
-            s2 = ((nn * (np.where(ok, p, 0) - p0) ** 2) @ member)[..., groups] / n_sum
+            # (a cell outside the rate's support contributes 0, never NaN: 0 * NaN would spoil its group)
+            s2 = (np.where(ok, nn * (p - p0) ** 2, 0.0) @ member)[..., groups] / n_sum
             tau2 = np.maximum(0.0, s2 - p0 * (1 - p0) / (n_sum / k))
             prior = np.where(tau2 > 0, p0 * (1 - p0) / tau2 - 1, np.inf)
             prior = np.maximum(prior, 0.0)
