@@ -189,6 +189,61 @@ def test_target_normalisation_lower_better(tmp_path):
         {"c1": 100, "c2": 100, "c3": 60, "c4": 0, "q1": 100, "q2": 100})
 
 
+def scale_system(tmp_path):
+    """TINY with x1 on an absolute scale (worst 0, best 40) and x2 lower-better (best 1, worst 5)."""
+    text = TINY.replace("normalisation: minmax\n    weight: 2",
+                        "normalisation: scale\n    worst: 0\n    best: 40\n    reference: by hand\n    weight: 2")
+    text = text.replace("normalisation: minmax\n    weight: 1",
+                        "normalisation: scale\n    best: 1\n    worst: 5\n    weight: 1")
+    return asm.load_system(write(tmp_path, text))
+
+
+def test_scale_normalisation_by_hand(tmp_path):
+    system = scale_system(tmp_path)
+    assert system.indicators[0].reference == "by hand" and not system.indicators[0].relative
+    out = asm.score(table_p(), system)
+    # x1 = 10, 20, 30, 50, 100, 200 on 0..40 -> 25, 50, 75, 100 (clipped), 100, 100
+    # x2 = 5, 1, 3, 5, 1, 1 lower better, best 1 worst 5: 100 (5 - x) / 4 -> 0, 100, 50, 0, 100, 100
+    assert by_county(out, "score_x1") == pytest.approx(
+        {"c1": 25, "c2": 50, "c3": 75, "c4": 100, "q1": 100, "q2": 100})
+    assert by_county(out, "score_x2") == pytest.approx(
+        {"c1": 0, "c2": 100, "c3": 50, "c4": 0, "q1": 100, "q2": 100})
+    # c1: a = (2 * 25 + 0) / 3 = 16.67, b = 100 -> 0.6 * 16.67 + 40 = 50
+    assert by_county(out, "composite")["c1"] == pytest.approx(50)
+
+
+def test_dropping_a_county_leaves_every_other_score_unchanged(tmp_path):
+    """Absolute scales: a county's indicator scores, composite and grade are its own."""
+    system = scale_system(tmp_path)
+    full = asm.score(table_p(), system)
+    for gone in table_p()["county"]:
+        part = asm.score(table_p()[table_p()["county"] != gone], system)
+        both = full.merge(part, on=["prefecture", "county", "year"], suffixes=("", "_part"))
+        assert len(both) == 5
+        for col in ["score_x1", "score_x2", "score_x3", "composite", "grade"]:
+            assert (both[col] == both[f"{col}_part"]).all(), (gone, col)
+    # The relative (min-max) option is not: dropping c4 (x1 = 50, the maximum of P) rescales c1..c3.
+    relative = system.relative()
+    assert all(i.relative for i in relative.indicators)
+    full, part = asm.score(table_p(), relative), asm.score(table_p()[table_p()["county"] != "c4"], relative)
+    assert by_county(full, "score_x1")["c3"] == pytest.approx(50)   # (30 - 10) / (50 - 10)
+    assert by_county(part, "score_x1")["c3"] == pytest.approx(100)  # (30 - 10) / (30 - 10)
+
+
+def test_shipped_system_scores_are_independent_of_the_other_counties():
+    system = asm.load_system()
+    assert not any(i.relative for i in system.indicators)
+    rng = np.random.default_rng(3)
+    codes = system.indicator_codes
+    table = pd.DataFrame({"prefecture": "P", "county": [f"c{i}" for i in range(6)], "year": 2024}
+                         | {c: rng.uniform(0, 0.1, 6) for c in codes})
+    full = asm.score(table, system).set_index("county")
+    for gone in table["county"]:
+        part = asm.score(table[table["county"] != gone], system).set_index("county")
+        # equal up to float summation order (1e-9 of a point)
+        assert full.loc[part.index, "composite"].tolist() == pytest.approx(part["composite"].tolist(), abs=1e-9)
+
+
 def test_missing_indicator_is_reweighted_within_dimension_and_flagged(tiny):
     t = table_p()
     t.loc[t["county"] == "c2", "x1"] = np.nan
@@ -248,8 +303,9 @@ def test_scorecard_by_hand(tiny):
     now = table_p()
     last = table_p().assign(year=2022, x1=[12.0, 20.0, 25.0, 40.0, 100.0, 150.0])
     card = asm.scorecard(pd.concat([last, now]), tiny, year=2023)
-    assert list(card.columns) == ["prefecture", "county", "year", "dimension", "indicator", "value",
-                                  "group_median", "score", "change", "rank", "n_peers", "flag"]
+    assert list(card.columns) == ["prefecture", "county", "year", "dimension", "indicator", "value", "estimate",
+                                  "group_median", "score", "change", "rank", "n_peers", "flag", "events",
+                                  "few_events", "relative", "direction", "normalisation"]
     assert len(card) == 6 * 3
     x1 = card[(card["indicator"] == "x1") & (card["prefecture"] == "P")]
     # median of 10, 20, 30, 50 = 25; change = 2023 - 2022 = -2, 0, 5, 10
@@ -276,7 +332,8 @@ def test_weight_sensitivity_scenarios_by_hand(tiny):
     out = asm.weight_sensitivity(table_p(), tiny)
     assert list(out.columns) == ["scenario", "prefecture", "county", "year", "composite", "rank",
                                  "rank_change"]
-    assert list(dict.fromkeys(out["scenario"])) == ["configured", "equal", "drop_a", "drop_b"]
+    assert list(dict.fromkeys(out["scenario"])) == ["configured", "equal", "drop_a", "drop_b", "omit_x1", "omit_x2",
+                                                    "omit_x3", "relative"]
     p = out[out["prefecture"] == "P"]
     eq = p[p["scenario"] == "equal"]
     # equal: dimensions 1/2 each, x1 and x2 equal within a:
@@ -293,6 +350,23 @@ def test_weight_sensitivity_scenarios_by_hand(tiny):
     db = p[p["scenario"] == "drop_b"]
     assert by_county(db, "rank_change") == {"c4": 0, "c2": 0, "c3": -2, "c1": 1}
     assert (p.loc[p["scenario"] == "configured", "rank_change"] == 0).all()
+    # omit_x3 leaves dimension b without indicators: composite = a, as drop_b
+    assert by_county(p[p["scenario"] == "omit_x3"], "rank_change") == {"c4": 0, "c2": 0, "c3": -2, "c1": 1}
+    # omit_x1: a = s2 = 0, 100, 50, 0; composite = 0.6 a + 0.4 b = 40, 80, 30, 40 -> c2 1, c1 2, c4 2, c3 4
+    o1 = p[p["scenario"] == "omit_x1"]
+    assert by_county(o1, "composite") == pytest.approx({"c1": 40, "c2": 80, "c3": 30, "c4": 40})
+    assert by_county(o1, "rank") == {"c2": 1, "c1": 2, "c4": 2, "c3": 4}
+    # relative: x3 min-max in P, (x - 5) / 7 -> 100, 35.7, 0, 71.4; composite 40, 44.3, 30, 68.6
+    rel = p[p["scenario"] == "relative"]
+    assert by_county(rel, "composite") == pytest.approx({"c1": 40, "c2": 30 + 40 * 2.5 / 7, "c3": 30,
+                                                         "c4": 40 + 40 * 5 / 7})
+    # largest moves over all scenarios: c4 1 (omit_x1), c2 1, c1 2 (drop_a), c3 2 (drop_b)
+    robust = asm.robust_ranks(out)
+    moves = robust[robust["prefecture"] == "P"].set_index("county")["largest_move"].to_dict()
+    assert moves == {"c4": 1, "c2": 1, "c1": 2, "c3": 2}
+    assert not robust.loc[robust["prefecture"] == "P", "robust"].any()
+    one = asm.robust_ranks(out, places=1)
+    assert sorted(one.loc[one["robust"] & (one["prefecture"] == "P"), "county"]) == ["c2", "c4"]
 
 
 def test_weight_scenarios_skip_empty_and_zero_dimensions():
@@ -300,7 +374,9 @@ def test_weight_scenarios_skip_empty_and_zero_dimensions():
     scenarios = asm.weight_scenarios(system)
     # the shipped file's responsibility dimension has weight 0 and no indicators
     assert "drop_responsibility" not in scenarios
-    assert {"configured", "equal", "drop_policy", "drop_work", "drop_results"} == set(scenarios)
+    assert {"configured", "equal", "drop_policy", "drop_work", "drop_results", "relative",
+            *(f"omit_{c}" for c in system.indicator_codes)} == set(scenarios)
+    assert all(i.normalisation == "minmax" for i in scenarios["relative"].indicators)
     equal = scenarios["equal"]
     assert {d.code: d.weight for d in equal.dimensions} == {
         "responsibility": 0.0, "policy": 1.0, "work": 1.0, "results": 1.0}
@@ -314,7 +390,7 @@ def test_shipped_system_loads_with_domain_labels():
     system = asm.load_system()
     assert [d.label_zh for d in system.dimensions] == ["责任落实", "政策落实", "工作落实", "成效巩固"]
     assert [g.label_zh for g in system.grades] == ["好", "较好", "一般", "差"]
-    assert system.bootstrap == {"replicates": 50, "seed": 0, "level": 0.90, "within": "village"}
+    assert system.bootstrap == {"replicates": 1000, "seed": 0, "level": 0.90, "within": "village"}
     assert {i.source for i in system.indicators} <= set(asm.SOURCES)  # names of tables, never code
     labels = system.labels("en")
     assert all(labels[c] for c in system.indicator_codes)
@@ -345,6 +421,12 @@ CASES = {
                           "indicators[1].normalisation", ("normalisation: rank", 1), "zscore"),
     "target without tolerance": ([("    tolerance: 5\n", "")], "indicators[2].tolerance",
                                  ("  - code: x3", 1), "tolerance"),
+    "scale without best": ([("normalisation: minmax\n    weight: 2",
+                             "normalisation: scale\n    worst: 0\n    weight: 2")],
+                           "indicators[0].best", ("  - code: x1", 1), "'best' is missing"),
+    "best below worst": ([("normalisation: minmax\n    weight: 2",
+                           "normalisation: scale\n    best: 0\n    worst: 1\n    weight: 2")],
+                         "indicators[0].best", ("best: 0", 1), "must be above worst"),
     "target on minmax": ([("normalisation: minmax\n    weight: 2",
                            "normalisation: minmax\n    target: 3\n    weight: 2")],
                          "indicators[0].target", ("target: 3", 1), "only used with normalisation: target"),
@@ -622,9 +704,9 @@ def test_bootstrap_is_reproducible_with_a_seed(tmp_path):
     # the middle county's composite (its distance between the other two) varies between draws
     middle = one["county"] == "k2"
     assert one.loc[middle, "composite_low"].item() != other.loc[middle, "composite_low"].item()
-    assert list(one.columns) == ["prefecture", "county", "year", "composite", "composite_low",
+    assert list(one.columns) == ["prefecture", "county", "year", "composite", "composite_median", "composite_low",
                                  "composite_high", "rank", "rank_low", "rank_high", "n_peers",
-                                 "p_first", "p_last", "n_boot"]
+                                 "p_first", "p_top3", "p_last", "n_boot"]
     assert (one["n_boot"] == 20).all() and one.attrs["level"] == 0.90
     # defaults come from the file (10 replicates)
     assert (asm.bootstrap_scores(h, m, system, TOY, progress=False)["n_boot"] == 10).all()
@@ -690,3 +772,115 @@ def test_rank_statement_codes_by_hand():
                                               "F": True, "H": True, "U1": True}
     assert by_county(out, "can_be_last")["C"] and not by_county(out, "can_be_last")["H"]
     assert set(out["statement"]) <= set(asm.STATEMENTS)
+
+
+# ----------------------------------------------------------------------------------------------------
+# few events: household sums, shrinkage, one-household flips
+# ----------------------------------------------------------------------------------------------------
+def few_system(tmp_path, method="shrinkage"):
+    text = TINY.replace("    column: x2\n", "    column: x2\n    denominator: n\n    events: true\n")
+    text += f"few_events:\n  method: {method}\n  min_events: 5\n"
+    return asm.load_system(write(tmp_path, text))
+
+
+def test_shrinkage_toward_the_prefecture_rate_by_hand(tmp_path):
+    from analysis.studies import assessment_sums as sums
+    system = few_system(tmp_path)
+    j = system.indicator_codes.index("x2")
+    # Three counties of one group: events 2/10, 10/20, 30/30 households (rates 0.2, 0.5, 1.0).
+    x, n = np.array([2.0, 10.0, 30.0]), np.array([10.0, 20.0, 30.0])
+    totals = np.zeros((3, sums.TERMS * 3))
+    totals[:, sums.TERMS * j], totals[:, sums.TERMS * j + 1] = x, n
+    values = np.zeros((3, 3))
+    values[:, j] = x / n
+    counts = np.zeros((3, 3))
+    counts[:, j] = n
+    out = sums.shrink(values, totals, counts, np.zeros(3, dtype=int), system)
+    # pooled p0 = 42 / 60 = 0.7; s2 = (10 * 0.25 + 20 * 0.04 + 30 * 0.09) / 60 = 6 / 60 = 0.1
+    # binomial part p0 (1 - p0) / nbar = 0.21 / 20 = 0.0105; tau2 = 0.0895
+    # M = 0.21 / 0.0895 - 1 = 1.3464; estimate = (n p + M p0) / (n + M)
+    prior = 0.21 / 0.0895 - 1
+    expected = (x + prior * 0.7) / (n + prior)
+    assert out[:, j] == pytest.approx(expected)
+    # No between-county variance beyond the binomial: every county gets the pooled rate.
+    x = np.array([7.0, 14.0, 21.0])
+    totals[:, sums.TERMS * j] = x
+    values[:, j] = x / n
+    out = sums.shrink(values, totals, counts, np.zeros(3, dtype=int), system)
+    assert out[:, j] == pytest.approx([0.7, 0.7, 0.7])
+
+
+def test_exact_bound_is_the_clopper_pearson_end(tmp_path):
+    from scipy.stats import beta
+
+    from analysis.studies import assessment_sums as sums
+    system = few_system(tmp_path, "exact_bound")
+    j = system.indicator_codes.index("x2")  # lower better: the upper end of the 90% interval
+    values, counts = np.zeros((2, 3)), np.zeros((2, 3))
+    values[:, j], counts[:, j] = [0.0, 0.1], [20.0, 50.0]
+    out = sums.shrink(values, np.zeros((2, sums.TERMS * 3)), counts, np.zeros(2, dtype=int), system, 0.90)
+    # 0 of 20: upper end 1 - 0.05 ** (1 / 20); 5 of 50: beta(0.95; 6, 45)
+    assert out[0, j] == pytest.approx(1 - 0.05 ** (1 / 20))
+    assert out[1, j] == pytest.approx(beta.ppf(0.95, 6, 45))
+
+
+def test_few_event_keys_are_checked(tmp_path):
+    text = TINY.replace("    column: x2\n", "    column: x2\n    events: true\n")
+    with pytest.raises(DataError, match="needs `denominator` or `per`"):
+        asm.load_system(write(tmp_path, text))
+    with pytest.raises(DataError, match="must be one of"):
+        asm.load_system(write(tmp_path, TINY + "few_events:\n  method: guess\n  min_events: 5\n"))
+
+
+def test_scorecard_marks_rates_resting_on_few_events(tmp_path):
+    system = few_system(tmp_path)
+    t = table_p().assign(raw_x2=[0.5, 0.1, 0.3, 0.5, 0.1, 0.1], events_x2=[4.0, 5.0, 0.0, 9.0, 1.0, 30.0])
+    card = asm.scorecard(t, system)
+    x2 = card[card["indicator"] == "x2"].set_index("county")
+    assert x2["few_events"].to_dict() == {"c1": True, "c2": False, "c3": True, "c4": False, "q1": True,
+                                          "q2": False}
+    assert x2["value"].tolist() == [0.5, 0.1, 0.3, 0.5, 0.1, 0.1]         # the raw rate
+    assert x2["estimate"].tolist() == [5.0, 1.0, 3.0, 5.0, 1.0, 1.0]      # the scored value
+    assert not card.loc[card["indicator"] == "x1", "few_events"].any()
+
+
+# ----------------------------------------------------------------------------------------------------
+# a clean indicator system
+# ----------------------------------------------------------------------------------------------------
+def test_an_indicator_duplicating_another_is_refused(tmp_path):
+    # x2 re-reads x1's column in the same dimension, relative to the prefecture: the same information.
+    text = TINY.replace("    column: x2\n", "    column: x1\n    relative_to: prefecture\n")
+    with pytest.raises(DataError) as err:
+        asm.load_system(write(tmp_path, text))
+    (problem,) = [p for p in err.value.problems if p.column == "indicators[1].column"]
+    assert "duplicates" in problem.message and "'x1'" in problem.message
+
+
+def test_shipped_system_is_clean_and_names_its_sources():
+    system = asm.load_system()
+    assert "income_growth_vs_prefecture" not in system.indicator_codes
+    read = [(i.dimension, i.source, i.of or i.column) for i in system.indicators]
+    assert len(read) == len(set(read))
+    assert all(i.reference for i in system.indicators if i.normalisation == "scale")
+    official = {i.code for i in system.indicators if i.official_source}
+    assert {"income_growth_real", "return_rate", "employment_scale_change", "basic_needs_deprivation"} <= official
+
+
+def test_no_variation_lists_indicators_that_separate_nobody(tiny):
+    # x3 target 10: give every county of P 12 (all 100) -> no variation in P; Q has 10 and 1.
+    # x2 in Q is 1 and 1: no spread among the two, min-max gives both 50.
+    card = asm.scorecard(table_p().assign(x3=[12.0, 12.0, 12.0, 12.0, 10.0, 1.0]), tiny)
+    flat = asm.no_variation(card)
+    assert flat[["prefecture", "indicator", "score", "n_peers"]].values.tolist() == [["P", "x3", 100.0, 4],
+                                                                                     ["Q", "x2", 50.0, 2]]
+
+
+def test_headline_rank_shares_first_place_with_a_county_first_more_often():
+    keys = pd.DataFrame({"prefecture": "P", "county": ["a", "b", "c"], "year": 2024})
+    out = keys.assign(composite=[70.0, 69.0, 50.0], composite_median=[70.0, 69.0, 50.0],
+                      p_first=[0.40, 0.55, 0.05])
+    cells = asm._Cells(keys, ["prefecture", "year"])
+    # a has the best median but b is first more often: both are shown first
+    assert list(asm._headline_rank(out, cells, keys)) == [1, 1, 3]
+    out["p_first"] = [0.6, 0.35, 0.05]
+    assert list(asm._headline_rank(out, cells, keys)) == [1, 2, 3]

@@ -145,7 +145,9 @@ def test_sensitivity_keeps_the_configured_scores(tables):
     assert len(configured) == len(scores)
     np.testing.assert_allclose(configured["composite"], configured["composite_s"], rtol=1e-12)
     assert (configured["rank_change"] == 0).all()
-    assert {"configured", "equal", "drop_policy", "drop_work", "drop_results"} == set(sens["scenario"])
+    system = assessment.load_system()
+    assert {"configured", "equal", "drop_policy", "drop_work", "drop_results", "relative",
+            *(f"omit_{c}" for c in system.indicator_codes)} == set(sens["scenario"])
 
 
 def test_key_figures_add_up_to_the_prefecture(tables, small_processed):
@@ -183,6 +185,8 @@ def test_composite_equals_a_recomputation_by_hand(small_processed):
                 return centre
             z = (mine - x.mean()) / sd
             return min(100.0, max(0.0, centre + scale * (z if up else -z)))
+        if spec["normalisation"] == "scale":  # 0 at `worst`, 100 at `best`, linear, clipped
+            return 100 * min(1.0, max(0.0, (mine - spec["worst"]) / (spec["best"] - spec["worst"])))
         # target: 100 at the target or better, falling linearly to 0 at one tolerance worse
         better_by = (mine - spec["target"]) if up else (spec["target"] - mine)
         return 100 * min(1.0, max(0.0, 1 + better_by / spec["tolerance"]))
@@ -219,9 +223,12 @@ def test_index_scores(small_processed):
     system = assessment.load_system()
     for lang in ("zh", "en"):
         out = ra.index_scores(small_processed, lang=lang)
-        assert list(out.columns) == ["region", "composite", "rank", "rank_low", "rank_high", "grade"]
+        assert list(out.columns) == ["region", "composite", "composite_median", "rank", "rank_low", "rank_high",
+                                     "p_first", "grade"]
         assert sorted(out["region"]) == data.list_regions(small_processed)
-        assert list(out["rank"]) == [1, 2, 3]
+        assert list(out["rank"]) == sorted(out["rank"]) and out["rank"].iloc[0] == 1
+        # no county is shown below first place while it is first more often than one shown first
+        assert out.loc[out["rank"] == 1, "p_first"].max() == out["p_first"].max()
         assert set(out["grade"]) <= {getattr(g, f"label_{lang}") for g in system.grades}
 
 
@@ -303,14 +310,15 @@ def test_notebook_runs_for_one_county(small_processed, tmp_path, lang):
     region = data.list_regions(small_processed)[0]
     nb, outputs = run_notebook(small_processed, tmp_path, region, lang)
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) == 2
+    assert len(images) == 3  # scores, ranks, rank stability
     assert not [o for o in outputs if o.get("name") == "stderr"], "warnings leaked into the report"
     text = json.dumps(nb, ensure_ascii=False)
     assert region in text
     for key in ("h_strengths", "h_sensitivity", "h_narrative"):
         assert labels.text(f"assessment.{key}", lang) in text
     # captions are HTML text (an apostrophe is an entity)
-    assert html.escape(labels.text("assessment.scorecard_caption", lang, region=region, year=2024)) in text
+    assert html.escape(labels.text("assessment.scorecard_caption", lang, region=region, year=2024,
+                                   previous=2023)) in text
     assert ("人均纯收入实际增速" in text) == (lang == "zh")
     assert ("90%排名区间" in text) == (lang == "zh")
     workbook = pd.ExcelFile(tmp_path / "reports" / region / "05-post-assessment.xlsx", engine="openpyxl")
@@ -322,7 +330,7 @@ def test_notebook_runs_for_one_county(small_processed, tmp_path, lang):
 @pytest.mark.parametrize("lang", ["zh", pytest.param("en", marks=pytest.mark.slow)])
 def test_notebook_runs_for_the_prefecture(small_processed, tmp_path, lang):
     nb, outputs = run_notebook(small_processed, tmp_path, "示例市", lang)
-    assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 2
+    assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 3
     text = json.dumps(nb, ensure_ascii=False)
     assert labels.text("assessment.ranking_caption", lang, region="示例市", year=2024, level=0.9) in text
     for county in data.list_regions(small_processed):
@@ -330,3 +338,73 @@ def test_notebook_runs_for_the_prefecture(small_processed, tmp_path, lang):
     card = pd.read_excel(tmp_path / "reports" / "示例市" / "05-post-assessment.xlsx", sheet_name="scorecard",
                          engine="openpyxl")
     assert len(card) == 3 * 5 * len(assessment.load_system().indicators)
+
+
+def test_household_sums_give_back_every_indicator(small_processed):
+    """Written as household sums (weights of one), every indicator of the shipped file equals its
+    value from the indicator tables, so replicates estimate the same quantities."""
+    from analysis.studies import assessment as asm
+    from analysis.studies import assessment_sums as sums
+    system = asm.load_system()
+    h, m = data.load("households", small_processed), data.load("members", small_processed)
+    table = asm.compute_indicators(h, m, system)
+    household = sums.household_sums(h, m, system, asm.SOURCES, ["county"])
+    values = sums.raw_values(household.totals(), household, system)
+    at = pd.MultiIndex.from_frame(household.cells).get_indexer(
+        pd.MultiIndex.from_frame(table[["county", "year"]].astype({"county": "string"})))
+    assert (at >= 0).all()
+    for j, code in enumerate(system.indicator_codes):
+        if system.indicators[j].relative_to:
+            continue
+        expected = table.get(f"raw_{code}", table[code]).to_numpy(dtype=float)
+        np.testing.assert_allclose(values[at, j], expected, rtol=1e-12, atol=1e-12, err_msg=code)
+
+
+@pytest.mark.slow
+def test_one_household_moves_no_composite_by_more_than_two_points(tmp_path):
+    """On the 7-county sample (seed 0): flipping one household's status on any few-event rate (one
+    returned household added or removed, one need met or unmet, ...) moves no county's composite by
+    more than 2 points of 100."""
+    from analysis.io import ingest, synth
+    from analysis.studies import assessment as asm
+    synth.write(tmp_path / "raw", seed=0)
+    ingest.ingest([tmp_path / "raw"], out_dir=tmp_path / "processed")
+    h, m = data.load("households", tmp_path / "processed"), data.load("members", tmp_path / "processed")
+    flips = asm.flip_changes(h, m, asm.load_system())
+    assert set(flips["indicator"]) == {"return_rate", "basic_needs_deprivation", "monitoring_coverage_gap",
+                                       "risk_elimination_rate"}
+    assert flips["largest_change"].max() <= 2.0
+
+
+def test_replicates_by_sums_equal_recomputed_resampled_records(records):
+    """A replicate's household weights (multinomial counts within villages) times the household terms give
+    exactly the indicators recomputed from the resampled records, draw for draw."""
+    import dataclasses
+
+    from analysis.studies import assessment_sums as sums
+    h, m = records
+    system = dataclasses.replace(assessment.load_system(), few_events={"method": "none", "min_events": 5})
+    household = sums.household_sums(h, m, system, assessment.SOURCES, ["county"])
+    resampler = assessment._Resampler(h, m, "village")
+    weights = assessment.replicate_weights(resampler, np.random.default_rng(4), 2)
+    rng = np.random.default_rng(4)
+    for b in range(2):
+        hb, mb = resampler.draw(rng)
+        table = assessment.compute_indicators(hb, mb, system)
+        values = sums.raw_values(household.totals(weights[b:b + 1])[0], household, system)
+        at = pd.MultiIndex.from_frame(household.cells).get_indexer(
+            pd.MultiIndex.from_frame(table[["county", "year"]].astype({"county": "string"})))
+        for j, code in enumerate(system.indicator_codes):
+            np.testing.assert_allclose(values[at, j], table[code].to_numpy(float), rtol=1e-9, atol=1e-12,
+                                       err_msg=code)
+
+
+def test_headline_rank_is_by_median_and_agrees_with_p_first(tables):
+    iv = tables["assessment_intervals"]
+    # rank by the bootstrap median composite (ties share the best rank)
+    by_median = iv["composite_median"].rank(ascending=False, method="min").astype(int)
+    first_more_often = iv["p_first"] > iv.loc[by_median == 1, "p_first"].max()
+    expected = by_median.where(~first_more_often, 1)
+    assert iv["rank"].astype(int).tolist() == expected.tolist()
+    assert iv.loc[iv["rank"] == 1, "p_first"].max() == iv["p_first"].max()
+    assert ((iv["p_top3"] >= iv["p_first"]) & (iv["p_top3"] <= 1)).all()

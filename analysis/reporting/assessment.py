@@ -143,7 +143,12 @@ def _peers(ctx: AssessmentContext) -> _Peers:
     scores = scores[scores["year"] == ctx.last]
     intervals, statements = _load(ctx, "assessment_intervals"), _load(ctx, "assessment_rank_statements")
     interval_year = int(intervals["year"].max()) if len(intervals) else None
-    extra = ["composite_low", "composite_high", "rank_low", "rank_high", "p_first", "p_last", "n_boot"]
+    extra = ["composite_median", "composite_low", "composite_high", "rank_low", "rank_high", "p_first", "p_top3",
+             "p_last", "n_boot"]
+    extra = [c for c in extra if c in intervals.columns]
+    if len(intervals) and interval_year == ctx.last:
+        # The headline rank is the intervals' (by the bootstrap median, consistent with P(first)).
+        scores = scores.drop(columns="rank").merge(intervals[[*KEYS, "rank"]], on=KEYS, how="left")
     table = scores.merge(intervals[[*KEYS, *extra]], on=KEYS, how="left").merge(
         statements[[*KEYS, "statement", "can_be_first", "can_be_last", "n_overlapping", "overlapping"]], on=KEYS,
         how="left")
@@ -229,6 +234,17 @@ def _prefecture_sentences(ctx: AssessmentContext, peers: _Peers, extremes: bool 
     return out
 
 
+def _no_variation_sentence(ctx: AssessmentContext) -> str:
+    """Which indicators separate no county in the assessment year (every county the same score)."""
+    flat = assessment.no_variation(_load(ctx, "assessment_scorecard"))
+    flat = flat[flat["year"] == ctx.last]
+    if flat.empty:
+        return ""
+    names = _system(ctx).labels(ctx.lang)
+    listed = _text("list_separator", ctx).join(f"“{names.get(c, c)}”" for c in flat["indicator"])
+    return _text("no_variation", ctx, year=ctx.last, indicators=listed)
+
+
 def summary(ctx: AssessmentContext) -> Markdown:
     """The headline: composite score, interval and grade, and what may be said about the place.
 
@@ -239,7 +255,8 @@ def summary(ctx: AssessmentContext) -> Markdown:
     if ctx.level == "prefecture":
         if peers.table["composite"].isna().all():
             return _no_score(ctx)
-        return Markdown(_sentences(_prefecture_sentences(ctx, peers, extremes=False), ctx.lang))
+        return Markdown(_sentences([*_prefecture_sentences(ctx, peers, extremes=False),
+                                    _no_variation_sentence(ctx)], ctx.lang))
     row = _own_row(peers, ctx)
     if row is None:
         return _no_score(ctx)
@@ -249,6 +266,7 @@ def summary(ctx: AssessmentContext) -> Markdown:
         codes = str(row["missing_indicators"]).split(",")
         missing = _text("list_separator", ctx).join(names.get(c, c) for c in codes)
         parts.append(_text("reweighted", ctx, missing=missing))
+    parts.append(_no_variation_sentence(ctx))
     return Markdown(_sentences(parts, ctx.lang))
 
 
@@ -272,23 +290,61 @@ def _flag_labels(lang: str) -> dict[str, str]:
     return {f: labels.text(f"assessment.flags.{f}", lang) for f in assessment.FLAGS}
 
 
+def _hidden(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard with the raw values of few-event rates withheld (value, change and, where it equals
+    a withheld value of its group-year, the median): a rate resting on fewer than ``min_events`` event
+    households is not printed, as on the monitoring page; the scored estimate and score stay."""
+    out = card.copy()
+    few = out["few_events"].fillna(False).astype(bool) if "few_events" in out else pd.Series(False, out.index)
+    if not few.any():
+        return out.assign(withheld=few)
+    keys = ["prefecture", "year", "indicator"]
+    secret = out.loc[few, [*keys, "value"]].rename(columns={"value": "_secret"})
+    leak = out[[*keys, "group_median"]].reset_index().merge(secret, on=keys)
+    leak = leak.loc[np.isclose(leak["group_median"], leak["_secret"]), "index"].unique()
+    out.loc[few, ["value", "change"]] = np.nan
+    out.loc[leak, "group_median"] = np.nan
+    return out.assign(withheld=few)
+
+
+def _direction(code: str, lang: str) -> str:
+    return labels.text(f"assessment.directions.{code}", lang)
+
+
+def _scale(ind: assessment.Indicator, lang: str) -> str:
+    """How an indicator is scored, in words: its fixed scale, its target, or 'relative'."""
+    if ind.relative:
+        return labels.text(f"assessment.scales.{ind.normalisation}", lang)
+    if ind.normalisation == "scale":
+        return labels.text("assessment.scales.scale", lang, worst=_show(ind.worst, ind.code, lang),
+                           best=_show(ind.best, ind.code, lang))
+    sign = 1.0 if ind.direction == "higher_better" else -1.0
+    return labels.text("assessment.scales.target", lang, target=_show(ind.target, ind.code, lang),
+                       zero=_show(ind.target - sign * ind.tolerance, ind.code, lang))
+
+
 def _county_scorecard(ctx: AssessmentContext):
     system, lang = _system(ctx), ctx.lang
     names, flags = system.labels(lang), _flag_labels(lang)
-    card = _load(ctx, "assessment_scorecard")
+    card = _hidden(_load(ctx, "assessment_scorecard"))
     card = card[(card["county"] == ctx.region) & (card["year"] == ctx.last)]
     if card.empty or card["score"].isna().all():
         return _no_score(ctx)
+    spec = {i.code: i for i in system.indicators}
+    marker = _text("few_events_marker", ctx, k=system.few_events["min_events"])
     order = {d.code: i for i, d in enumerate(system.dimensions)}
     card = card.iloc[np.argsort(card["dimension"].map(order).to_numpy(), kind="stable")]
     weights = _effective_weights(system)
     codes = card["indicator"].tolist()
-    col = {c: _column(c, lang) for c in ("dimension", "indicator", "value", "group_median", "weight", "score",
-                                         "change", "rank_of", "flag")}
+    col = {c: _column(c, lang) for c in ("dimension", "indicator", "direction", "scale", "value", "estimate",
+                                         "group_median", "weight", "score", "change", "rank_of", "flag")}
     table = pd.DataFrame({
         col["dimension"]: [names.get(d, d) for d in card["dimension"]],
         col["indicator"]: [names.get(c, c) for c in codes],
-        col["value"]: [_show(v, c, lang) for v, c in zip(card["value"], codes)],
+        col["direction"]: [_direction(spec[c].direction, lang) for c in codes],
+        col["scale"]: [_scale(spec[c], lang) for c in codes],
+        col["value"]: [marker if w else _show(v, c, lang) for v, c, w in zip(card["value"], codes, card["withheld"])],
+        col["estimate"]: [_show(e, c, lang) if spec[c].events else "" for e, c in zip(card["estimate"], codes)],
         col["group_median"]: [_show(v, c, lang) for v, c in zip(card["group_median"], codes)],
         col["weight"]: [f"{weights.get(c, 0.0):.0%}" for c in codes],
         col["score"]: card["score"].to_numpy(),
@@ -296,7 +352,9 @@ def _county_scorecard(ctx: AssessmentContext):
         col["rank_of"]: [f"{_int(r)}/{_int(n)}" for r, n in zip(card["rank"], card["n_peers"])],
         col["flag"]: card["flag"].map(flags).fillna("").to_numpy(),
     }).set_index([col["dimension"], col["indicator"]])
-    caption = _text("scorecard_caption", ctx, region=ctx.region, year=ctx.last)
+    caption = " ".join([_text("scorecard_caption", ctx, region=ctx.region, year=ctx.last, previous=ctx.last - 1),
+                        _text("few_events_note", ctx, k=system.few_events["min_events"],
+                              method=_text(f"few_events_methods.{system.few_events['method']}", ctx))])
     return (text.table(table, caption).format("{:.1f}", subset=[col["score"]], na_rep=DASH)
             .map(_flag_style(flags), subset=[col["flag"]]))
 
@@ -315,18 +373,20 @@ def _ranking_table(ctx: AssessmentContext):
         _column("rank", lang): [_int(r) for r in t["rank"]],
         _column("county", lang): t["county"].to_numpy(),
         _column("composite", lang): t["composite"].to_numpy(),
+        _column("composite_median", lang): t.get("composite_median", pd.Series(np.nan, t.index)).to_numpy(),
         _column("composite_interval", lang): span(t["composite_low"], t["composite_high"], "{:.1f}"),
         _column("rank_interval", lang): span(t["rank_low"], t["rank_high"], "{:.0f}"),
         _column("p_first", lang): t["p_first"].to_numpy(),
+        _column("p_top3", lang): t.get("p_top3", pd.Series(np.nan, t.index)).to_numpy(),
         _column("grade", lang): t["grade"].map(grades).fillna(DASH).to_numpy(),
     })
     dims = [d for d in system.dimensions if any(i.dimension == d.code for i in system.indicators)]
     for d in dims:
         table[names[d.code]] = t[f"dimension_{d.code}"].to_numpy()
-    numbers = [_column("composite", lang), *[names[d.code] for d in dims]]
+    numbers = [_column("composite", lang), _column("composite_median", lang), *[names[d.code] for d in dims]]
     caption = _text("ranking_caption", ctx, region=ctx.region, year=ctx.last, level=peers.level)
     return (text.table(table, caption).hide(axis="index").format("{:.1f}", subset=numbers, na_rep=DASH)
-            .format("{:.0%}", subset=[_column("p_first", lang)], na_rep=DASH))
+            .format("{:.0%}", subset=[_column("p_first", lang), _column("p_top3", lang)], na_rep=DASH))
 
 
 def scorecard_table(ctx: AssessmentContext):
@@ -354,18 +414,20 @@ def rank_figure(ctx: AssessmentContext):
 # --------------------------------------------------------------------------------------------------
 
 def _flagged(ctx: AssessmentContext) -> pd.DataFrame:
-    """The assessment year's scorecard rows flagged strength or weakness, best scores first."""
-    card = _load(ctx, "assessment_scorecard")
+    """The assessment year's scorecard rows flagged strength or weakness, best scores first (few-event
+    values withheld)."""
+    card = _hidden(_load(ctx, "assessment_scorecard"))
     card = card[(card["year"] == ctx.last) & card["flag"].isin(["strength", "weakness"])]
     return card.sort_values(["county", "flag", "score"], ascending=[True, True, False]).reset_index(drop=True)
 
 
 def _flag_items(rows: pd.DataFrame, ctx: AssessmentContext) -> list[str]:
     names = _system(ctx).labels(ctx.lang)
-    return [_text("flag_item", ctx, indicator=names.get(c, c), value=_show(v, c, ctx.lang),
+    marker = _text("few_events_marker", ctx, k=_system(ctx).few_events["min_events"])
+    return [_text("flag_item", ctx, indicator=names.get(c, c), value=marker if w else _show(v, c, ctx.lang),
                   median=_show(med, c, ctx.lang), score=s, rank=_int(r), n=_int(n))
-            for c, v, med, s, r, n in zip(rows["indicator"], rows["value"], rows["group_median"], rows["score"],
-                                          rows["rank"], rows["n_peers"])]
+            for c, v, med, s, r, n, w in zip(rows["indicator"], rows["value"], rows["group_median"], rows["score"],
+                                             rows["rank"], rows["n_peers"], rows["withheld"])]
 
 
 def _county_flag_lines(flagged: pd.DataFrame, ctx: AssessmentContext, parts: int) -> list[str]:
@@ -403,8 +465,14 @@ def strengths_weaknesses(ctx: AssessmentContext) -> Markdown:
 
 def _scenario_labels(codes, lang: str) -> list[str]:
     names = assessment.load_system().labels(lang)
-    return [labels.text(f"assessment.scenarios.{c}", lang) if not c.startswith("drop_")
-            else labels.text("assessment.scenarios.drop", lang, dimension=names.get(c[5:], c[5:])) for c in codes]
+
+    def one(code: str) -> str:
+        for prefix, key in (("drop_", "dimension"), ("omit_", "indicator")):
+            if code.startswith(prefix):
+                rest = code[len(prefix):]
+                return labels.text(f"assessment.scenarios.{prefix[:-1]}", lang, **{key: names.get(rest, rest)})
+        return labels.text(f"assessment.scenarios.{code}", lang)
+    return [one(c) for c in codes]
 
 
 def _sensitivity(ctx: AssessmentContext) -> pd.DataFrame:
@@ -412,12 +480,23 @@ def _sensitivity(ctx: AssessmentContext) -> pd.DataFrame:
     return sens[sens["year"] == ctx.last].reset_index(drop=True)
 
 
+def _robust_sentence(ctx: AssessmentContext, sens: pd.DataFrame) -> str:
+    """The counties whose rank no alternative (weights, an indicator left out, relative scales) moves."""
+    robust = assessment.robust_ranks(sens)
+    names = robust.loc[robust["robust"], "county"].tolist()
+    if not names:
+        return _text("robust_none", ctx, k=sens["scenario"].nunique() - 1)
+    return _text("robust_counties", ctx, k=sens["scenario"].nunique() - 1,
+                 counties=_text("list_separator", ctx).join(md(c) for c in names))
+
+
 def _sensitivity_sentences(ctx: AssessmentContext) -> list[str]:
     sens = _sensitivity(ctx)
     if ctx.level == "prefecture":
         moved = (sens["rank_change"].fillna(0) != 0).groupby(sens["county"]).any()
         largest = sens["rank_change"].abs().max()
-        return [_text("sensitivity_prefecture", ctx, moved=int(moved.sum()), largest=_int(largest))]
+        return [_text("sensitivity_prefecture", ctx, moved=int(moved.sum()), largest=_int(largest)),
+                _robust_sentence(ctx, sens)]
     mine = sens[(sens["county"] == ctx.region) & sens["rank"].notna()].set_index("scenario")
     if "configured" not in mine.index:
         return []
@@ -427,6 +506,7 @@ def _sensitivity_sentences(ctx: AssessmentContext) -> list[str]:
                  worst=_int(others.max()))]
     moved = int(mine["rank_change"].abs().max())
     out.append(_text("sensitivity_stable", ctx) if moved == 0 else _text("sensitivity_unstable", ctx, moved=moved))
+    out.append(_robust_sentence(ctx, sens))
     return out
 
 
@@ -436,6 +516,13 @@ def sensitivity_summary(ctx: AssessmentContext) -> Markdown:
     if not sentences:
         return _no_score(ctx)
     return Markdown(f"### {_text('h_sensitivity', ctx)}\n\n{_sentences(sentences, ctx.lang)}")
+
+
+def sensitivity_figure(ctx: AssessmentContext):
+    """Rank-stability chart: each county's rank under every alternative (weights, each indicator left out,
+    relative scales), its configured rank marked; the county highlighted."""
+    sens = _sensitivity(ctx)
+    return plots_assessment.rank_stability(sens, ctx.county, ctx.last, ctx.lang)
 
 
 def sensitivity_table(ctx: AssessmentContext):
@@ -498,7 +585,7 @@ def key_figures(ctx: AssessmentContext):
     if ctx.level == "county":
         shown = shown.T
         shown.index.name = _column("indicator", lang)
-    caption = f"{_text('key_figures_caption', ctx, year=ctx.last)} {_text('suppressed_note', ctx, k=min_households())}"
+    caption = f"{_text('key_figures_caption', ctx, year=ctx.last, previous=ctx.last - 1)} {_text('suppressed_note', ctx, k=min_households())}"
     return text.table(shown, caption)
 
 
@@ -590,9 +677,10 @@ def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def assessment_tables(ctx: AssessmentContext) -> dict[str, pd.DataFrame]:
-    """The tables of the report, by sheet name: the scorecard (the county's, or every county's) and the
-    prefecture's scores, intervals and weight sensitivity, with labels in the report's language."""
-    card = _load(ctx, "assessment_scorecard")
+    """The tables of the report, by sheet name: the scorecard (the county's, or every county's; few-event
+    rates withheld as on the page) and the prefecture's scores, intervals and sensitivity, with labels in
+    the report's language."""
+    card = _hidden(_load(ctx, "assessment_scorecard")).drop(columns="withheld")
     if ctx.level == "county":
         card = card[card["county"] == ctx.region]
     intervals = _load(ctx, "assessment_intervals").drop(columns=["level"], errors="ignore")
@@ -608,17 +696,19 @@ def index_scores(data_dir: str | Path | None = None, lang: str = "zh") -> pd.Dat
     Returns
     -------
     DataFrame
-        ``region`` (county), ``composite``, ``rank``, ``rank_low``, ``rank_high`` (ranks within the
-        county's prefecture) and ``grade`` (the grade's label in ``lang``), best first.
+        ``region`` (county), ``composite`` (point), ``composite_median`` (bootstrap median), ``rank`` (the
+        headline rank, by the median, consistent with ``p_first``), ``rank_low``, ``rank_high`` (ranks
+        within the county's prefecture), ``p_first`` and ``grade`` (the grade's label in ``lang``), best
+        first.
     """
     labels.check_lang(lang)
     intervals, scores = build.load("assessment_intervals", data_dir), build.load("assessment_scores", data_dir)
-    out = intervals[[*KEYS, "composite", "rank", "rank_low", "rank_high"]].merge(
+    out = intervals[[*KEYS, "composite", "composite_median", "rank", "rank_low", "rank_high", "p_first"]].merge(
         scores[[*KEYS, "grade"]], on=KEYS, how="left")
     out["grade"] = out["grade"].map(_grade_labels(lang)).astype("string")
     out = out.sort_values(["prefecture", "rank", "county"], na_position="last")
-    return out.rename(columns={"county": "region"})[["region", "composite", "rank", "rank_low", "rank_high",
-                                                     "grade"]].reset_index(drop=True)
+    return out.rename(columns={"county": "region"})[["region", "composite", "composite_median", "rank", "rank_low",
+                                                     "rank_high", "p_first", "grade"]].reset_index(drop=True)
 
 
 def index_table(data_dir: str | Path | None = None, lang: str = "zh") -> pd.DataFrame:
@@ -628,8 +718,10 @@ def index_table(data_dir: str | Path | None = None, lang: str = "zh") -> pd.Data
     table = pd.DataFrame({
         "region": scores["region"],
         labels.text("index_columns.composite", lang): scores["composite"].round(1),
+        labels.text("index_columns.composite_median", lang): scores["composite_median"].round(1),
         labels.text("index_columns.rank", lang): scores["rank"],
         labels.text("index_columns.rank_interval", lang): interval,
+        labels.text("index_columns.p_first", lang): (100 * scores["p_first"]).round(0),
         labels.text("index_columns.grade", lang): scores["grade"],
     })
     return table

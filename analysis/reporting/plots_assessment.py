@@ -96,3 +96,38 @@ def rank_intervals(table: pd.DataFrame, highlight: str | None, year: int, level:
     ax.set_title(labels.text(f"assessment.{key}", lang, year=year, level=level))
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / _height(len(t))), ncols=2)
     return finish(fig)
+
+
+def rank_stability(sensitivity: pd.DataFrame, highlight: str | None, year: int, lang: str = "zh"):
+    """Each county's rank under every scenario (small dots, the range as a bar) and its configured rank
+    (large dot), rank 1 on the left; counties ordered by their configured rank."""
+    ranked = sensitivity[sensitivity["rank"].notna()]
+    base = ranked[ranked["scenario"] == "configured"].set_index("county")["rank"].astype("float64")
+    counties = base.sort_values(ascending=False).index.tolist()
+    n = int(ranked["rank"].max()) if len(ranked) else 1
+    fig, ax = plt.subplots(figsize=(7.5, _height(len(counties))))
+    y = {c: i for i, c in enumerate(counties)}
+    colours = dict(zip(counties, _colours(pd.Series(counties), highlight)))
+    spread = ranked.groupby("county")["rank"].agg(["min", "max"]).astype("float64")
+    for c in counties:
+        ax.hlines(y[c], spread.loc[c, "min"], spread.loc[c, "max"], colors=colours[c], lw=6, alpha=0.25, zorder=1)
+    others = ranked[ranked["scenario"] != "configured"]
+    jitter = (others.groupby(["county", "rank"]).cumcount() % 5 - 2) * 0.06
+    ax.scatter(others["rank"].astype("float64"), others["county"].map(y) + jitter, s=14,
+               color=[colours[c] for c in others["county"]], alpha=0.7, zorder=2,
+               label=labels.text("assessment.legend_alternatives", lang))
+    ax.scatter(base[counties].to_numpy(), [y[c] for c in counties], s=70, marker="D", zorder=3,
+               color=[colours[c] for c in counties], edgecolor="white",
+               label=labels.text("assessment.legend_configured", lang))
+    ax.set_yticks(range(len(counties)), labels=[str(c) for c in counties])
+    _emphasise(ax, highlight)
+    ax.set_xticks(np.arange(1, n + 1))
+    ax.set_xlim(0.4, n + 0.6)
+    ax.set_ylim(-0.7, len(counties) - 0.3)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(labels.text("assessment.axis_rank", lang))
+    ax.set_title(labels.text("assessment.fig_rank_stability", lang, year=year,
+                             k=sensitivity["scenario"].nunique() - 1))
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / _height(len(counties))),
+              ncols=2)
+    return finish(fig)

@@ -44,9 +44,13 @@ from analysis.core.checks import require_columns
 from analysis.errors import DataError, Problem
 from analysis.io.schema import GEOGRAPHY
 from analysis.measures import indicators, monitoring, poverty
+from analysis.studies import assessment_sums as sums
 
 DIRECTIONS = ("higher_better", "lower_better")
-NORMALISATIONS = ("minmax", "zscore", "target")
+NORMALISATIONS = ("scale", "target", "minmax", "zscore")
+#: Normalisations whose score depends on the other counties of the run (labelled "relative" on pages);
+#: ``scale`` and ``target`` use fixed values from the indicator file, so a county's score is its own.
+RELATIVE = ("minmax", "zscore")
 FLAGS = ("strength", "weakness", "neutral")
 STATEMENTS = ("unranked", "no_peers", "clearly_first", "clearly_last", "tied_first", "tied_last",
               "possibly_first", "possibly_last", "middle")
@@ -83,7 +87,9 @@ class Indicator:
     the same table) the value is ``column / per * scale``, else ``column * scale``. ``relative_to`` (a
     geography column such as ``prefecture``) makes the value the county's minus the same quantity
     computed on its whole ``relative_to`` area. ``target`` and ``tolerance`` are set only when
-    ``normalisation`` is ``target``.
+    ``normalisation`` is ``target``; ``best`` and ``worst`` (the values scoring 100 and 0) only when it
+    is ``scale``, with ``reference`` saying where those values come from. ``official_source`` names
+    the official document defining the indicator, where one exists.
     """
 
     code: str
@@ -100,6 +106,19 @@ class Indicator:
     relative_to: str | None = None
     per: str | None = None
     scale: float = 1.0
+    best: float | None = None
+    worst: float | None = None
+    reference: str | None = None
+    official_source: str | None = None
+    denominator: tuple[str, ...] = ()
+    form: str = "ratio"
+    events: bool = False
+    of: str | None = None
+
+    @property
+    def relative(self) -> bool:
+        """True when the score depends on the other counties of the run (min-max or z-score)."""
+        return self.normalisation in RELATIVE
 
 
 @dataclass(frozen=True)
@@ -128,6 +147,8 @@ class System:
     scoring: Mapping[str, float]
     bootstrap: Mapping[str, object]
     path: str
+    few_events: Mapping[str, object] = dataclasses.field(
+        default_factory=lambda: {"method": "none", "min_events": 5})
 
     @property
     def indicator_codes(self) -> list[str]:
@@ -154,14 +175,28 @@ class System:
                      for i in self.indicators)
         return dataclasses.replace(self, dimensions=dims, indicators=inds)
 
+    def relative(self) -> System:
+        """A copy with every indicator normalised min-max among the counties of the run (relative scores).
+
+        The alternative normalisation of the sensitivity analysis: a county's scores then depend on
+        which other counties are in the run.
+        """
+        inds = tuple(dataclasses.replace(i, normalisation="minmax", target=None, tolerance=None, best=None,
+                                         worst=None) for i in self.indicators)
+        return dataclasses.replace(self, indicators=inds)
+
 
 _SECTIONS = {
     "dimensions": ({"code", "label_zh", "label_en", "weight"}, set()),
     "indicators": ({"code", "label_zh", "label_en", "dimension", "source", "column", "direction",
-                    "normalisation", "weight"}, {"target", "tolerance", "relative_to", "per", "scale"}),
+                    "normalisation", "weight"}, {"target", "tolerance", "relative_to", "per", "scale", "best",
+                                                  "worst", "reference", "official_source", "denominator",
+                                                  "form", "events", "of"}),
     "grades": ({"code", "label_zh", "label_en", "min_score"}, set()),
 }
 _TOP_KEYS = ("dimensions", "indicators", "grades", "scoring", "bootstrap")
+_OPTIONAL_TOP_KEYS = ("few_events",)
+_FEW_EVENT_KEYS = ("method", "min_events")
 _SCORING_KEYS = ("zscore_centre", "zscore_scale", "flag_parts")
 _BOOTSTRAP_KEYS = ("replicates", "seed", "level", "within")
 
@@ -304,7 +339,7 @@ class _Checker:
     # ---- sections ------------------------------------------------------------------------------
 
     def system(self, data) -> System | None:
-        top = self.mapping(data, "", _TOP_KEYS)
+        top = self.mapping(data, "", _TOP_KEYS, _OPTIONAL_TOP_KEYS)
         if top is None:
             return None
         dims = self.items(top.get("dimensions"), "dimensions", self.dimension)
@@ -314,14 +349,16 @@ class _Checker:
         grades = self.items(top.get("grades"), "grades", self.grade)
         for section, items in (("dimensions", dims), ("indicators", inds), ("grades", grades)):
             self.duplicates(items, section)
+        self.same_information(inds)
         self.weights(dims, [i for _, i in inds])
         self.bands(grades)
         scoring = self.scoring(top.get("scoring"))
         boot = self.boot(top.get("bootstrap"))
+        few = self.few(top.get("few_events"))
         if self.problems:
             return None
         return System(tuple(d for _, d in dims), tuple(i for _, i in inds), tuple(g for _, g in grades),
-                      scoring, boot, self.file)
+                      scoring, boot, self.file, few)
 
     def items(self, seq, name: str, build) -> list[tuple[int, object]]:
         """The valid entries of a list section, each with its position in the file."""
@@ -365,22 +402,51 @@ class _Checker:
         if "source" in obj and (not isinstance(obj["source"], str) or not _CODE.match(obj["source"])):
             self.add(_join(path, "source"), f"{obj['source']!r} is not the name of an indicator table; "
                                             f"the shipped ones: {sorted(SOURCES)}")
-        target = tolerance = None
+        target = tolerance = best = worst = None
+        needs = {"target": ("target", "tolerance"), "scale": ("best", "worst")}
+        for kind, keys in needs.items():
+            for key in keys:
+                if norm == kind and key not in obj:
+                    self.add(_join(path, key), f"required key {key!r} is missing (normalisation: {kind} "
+                                               f"needs {' and '.join(keys)})")
+                elif norm != kind and key in obj:
+                    self.add(_join(path, key), f"{key!r} is only used with normalisation: {kind}")
         if norm == "target":
-            for key in ("target", "tolerance"):
-                if key not in obj:
-                    self.add(_join(path, key), f"required key {key!r} is missing "
-                                               "(normalisation: target needs target and tolerance)")
             target = self.number(obj, "target", path)
             tolerance = self.number(obj, "tolerance", path, low=0, low_open=True)
-        else:
-            for key in ("target", "tolerance"):
-                if key in obj:
-                    self.add(_join(path, key), f"{key!r} is only used with normalisation: target")
+        elif norm == "scale":
+            best, worst = self.number(obj, "best", path), self.number(obj, "worst", path)
+            if best is not None and worst is not None and direction in DIRECTIONS and (
+                    best <= worst if direction == "higher_better" else best >= worst):
+                side = "above" if direction == "higher_better" else "below"
+                self.add(_join(path, "best"), f"best ({best:g}) must be {side} worst ({worst:g}) for "
+                                              f"direction {direction}")
+        for key in ("reference", "official_source"):
+            self.text(obj, key, path)
+        form = self.choice(obj, "form", path, sums.FORMS) or "ratio"
+        denominator = obj.get("denominator", ())
+        denominator = (denominator,) if isinstance(denominator, str) else denominator
+        if not isinstance(denominator, list | tuple) or not all(isinstance(c, str) for c in denominator):
+            self.add(_join(path, "denominator"), "must be a column name or a list of column names")
+        elif denominator and "per" in obj:
+            self.add(_join(path, "denominator"), "give `per` (sum of column / sum of per) or `denominator` "
+                                                 "(column is a rate over it), not both")
+        self.text(obj, "of", path)
+        if "of" in obj and form == "ratio":
+            self.add(_join(path, "of"), "`of` names the column a growth or change form is computed from; "
+                                        "a ratio uses `column`")
+        events = obj.get("events", False)
+        if not isinstance(events, bool):
+            self.add(_join(path, "events"), f"must be true or false, not {events!r}")
+        elif events and not (denominator or "per" in obj):
+            self.add(_join(path, "events"), "a few-event rate needs `denominator` or `per` (what the events "
+                                            "are counted among)")
         if common is None or len(self.problems) > n:
             return None
         return Indicator(*common, obj["dimension"], obj["source"], obj["column"], direction, norm,
-                         weight, target, tolerance, obj.get("relative_to"), obj.get("per"), scale)
+                         weight, target, tolerance, obj.get("relative_to"), obj.get("per"), scale,
+                         best, worst, obj.get("reference"), obj.get("official_source"),
+                         tuple(denominator), form, bool(events), obj.get("of"))
 
     def grade(self, obj, path: str) -> Grade | None:
         common = self._common(obj, path, "grades")
@@ -393,6 +459,21 @@ class _Checker:
             if item.code in seen:
                 self.add(f"{section}[{i}].code", f"code {item.code!r} is used twice in {section}")
             seen.add(item.code)
+
+    def same_information(self, inds: list[tuple[int, Indicator]]) -> None:
+        """Refuse two indicators of one dimension read from the same quantity (e.g. growth, and growth
+        minus the prefecture's): they count one piece of information twice."""
+        seen: dict[tuple, tuple[int, Indicator]] = {}
+        for i, ind in inds:
+            key = (ind.dimension, ind.source, ind.of or ind.column)
+            if key in seen:
+                j, other = seen[key]
+                self.add(f"indicators[{i}].column",
+                         f"indicator {ind.code!r} reads the same quantity ({ind.source}.{ind.of or ind.column}) "
+                         f"as {other.code!r} (indicators[{j}]) in dimension {ind.dimension!r}: it duplicates "
+                         "that indicator's information; keep one")
+            else:
+                seen[key] = (i, ind)
 
     def weights(self, dims: list[tuple[int, Dimension]], inds: list[Indicator]) -> None:
         if dims and sum(d.weight for _, d in dims) <= 0:
@@ -424,6 +505,15 @@ class _Checker:
         return {"zscore_centre": self.number(obj, "zscore_centre", "scoring", low=0, high=100),
                 "zscore_scale": self.number(obj, "zscore_scale", "scoring", low=0, low_open=True),
                 "flag_parts": self.number(obj, "flag_parts", "scoring", low=2, integer=True)}
+
+    def few(self, obj) -> dict:
+        if obj is None:
+            return {"method": "none", "min_events": 5}
+        if self.mapping(obj, "few_events", _FEW_EVENT_KEYS) is None:
+            return {}
+        self.choice(obj, "method", "few_events", sums.METHODS)
+        return {"method": obj.get("method"),
+                "min_events": self.number(obj, "min_events", "few_events", low=1, integer=True)}
 
     def boot(self, obj) -> dict:
         if obj is None or self.mapping(obj, "bootstrap", _BOOTSTRAP_KEYS) is None:
@@ -474,7 +564,7 @@ def default_registry(system: System | None = None) -> dict[str, Callable]:
 
 def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: System,
                        registry: Registry | None = None, peers=("county",),
-                       group=("prefecture",)) -> pd.DataFrame:
+                       group=("prefecture",), household: sums.Sums | None = None) -> pd.DataFrame:
     """The indicator table (one row per county x year) computed from household and member records.
 
     Each indicator table the system uses is computed once by its registry function (see
@@ -492,6 +582,9 @@ def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: 
         Indicator-table name -> ``function(households, members, by)``; by default :data:`SOURCES`.
     peers, group : sequence of str
         Columns naming the scored unit and the comparison group.
+    household : Sums, optional
+        The household terms of the same records (:func:`analysis.studies.assessment_sums.household_sums`),
+        when the caller has them already; used for few-event estimation.
 
     Returns
     -------
@@ -507,7 +600,45 @@ def compute_indicators(households: pd.DataFrame, members: pd.DataFrame, system: 
         raise ValueError(f"the registry has no indicator source {absent} (used by {users}); "
                          f"it has {sorted(registry)}")
     geo = _geography(households, system, peers, group)
-    return _indicator_table(households, members, system, registry, peers, group, geo)
+    table = _indicator_table(households, members, system, registry, peers, group, geo)
+    if not any(i.events for i in system.indicators):
+        return table
+    if household is None:
+        household = sums.household_sums(households, members, system, registry, peers)
+    return _with_few_events(table, household, system, peers, group)
+
+
+def _cell_groups(cells: pd.DataFrame, table: pd.DataFrame, peers: list[str], group: list[str]) -> np.ndarray:
+    """A group-year code for each cell of the household sums (cells carry the unit columns and year)."""
+    keys = [*dict.fromkeys([*group, *peers])]
+    geo = table[keys].drop_duplicates(peers).astype("string")
+    located = cells.merge(geo, on=peers, how="left")
+    return located.groupby([*group, "year"], dropna=False, sort=False).ngroup().to_numpy() if group else \
+        located.groupby("year", sort=False).ngroup().to_numpy()
+
+
+def _with_few_events(table: pd.DataFrame, household: sums.Sums, system: System, peers: list[str],
+                     group: list[str]) -> pd.DataFrame:
+    """The indicator table with few-event rates estimated as ``few_events.method`` says (the columns
+    named by indicator codes, which are scored), the raw rates as ``raw_<code>`` and the households
+    with the event as ``events_<code>``."""
+    totals = household.totals()
+    raw = sums.raw_values(totals, household, system)
+    counts = sums.counted(totals, system)
+    groups = _cell_groups(household.cells, table, peers, group)
+    level = float(system.bootstrap.get("level", 0.90))
+    estimate = sums.shrink(raw, totals, counts, groups, system, level)
+    found = sums.events(totals, system)
+    at = pd.MultiIndex.from_frame(household.cells).get_indexer(
+        pd.MultiIndex.from_frame(table[[*peers, "year"]].astype({p: "string" for p in peers})))
+    out = table.copy()
+    for j, ind in enumerate(system.indicators):
+        if not ind.events:
+            continue
+        out[f"raw_{ind.code}"] = table[ind.code]
+        out[ind.code] = np.where((at >= 0) & table[ind.code].notna(), estimate[np.maximum(at, 0), j], np.nan)
+        out[f"events_{ind.code}"] = np.where(at >= 0, found[np.maximum(at, 0), j], np.nan)
+    return out
 
 
 def _geography(households: pd.DataFrame, system: System, peers: list[str], group: list[str]) -> pd.DataFrame:
@@ -595,10 +726,12 @@ def _source_frame(frame, name: str, peers: list[str], system: System) -> pd.Data
     if missing:
         raise ValueError(f"indicator source {name!r} returned a table without column(s) {missing}; "
                          f"it has {list(frame.columns)}")
-    wanted = sorted({c for i in system.indicators if i.source == name for c in (i.column, i.per) if c})
+    wanted = sorted({c for i in system.indicators if i.source == name
+                     for c in (i.column, i.per, i.of, *i.denominator) if c})
     lacking = [c for c in wanted if c not in frame.columns]
     if lacking:
-        users = [i.code for i in system.indicators if i.source == name and {i.column, i.per} & set(lacking)]
+        users = [i.code for i in system.indicators
+                 if i.source == name and {i.column, i.per, i.of, *i.denominator} & set(lacking)]
         raise ValueError(f"indicator source {name!r} has no column(s) {lacking} (used by indicators "
                          f"{users}); it has {list(frame.columns)}. Fix `column` or `per` in "
                          f"{system.path}")
@@ -639,12 +772,14 @@ def score(indicators: pd.DataFrame, system: System, year: int | None = None, pee
           group=("prefecture",)) -> pd.DataFrame:
     """Composite scores, ranks and grades of each county (OECD 2008, steps 5-6).
 
-    1. Each indicator is normalised to 0-100 among the peers of the same group and year:
-       ``minmax`` 100 (x - min) / (max - min); ``zscore`` centre + scale z, clipped to 0-100, with
-       z = (x - mean) / sd (population sd, ddof = 0; the shipped 50 + 10 z is the T-score scale);
-       ``target`` 100 at or beyond the target, falling linearly to 0 at target -/+ tolerance.
-       ``lower_better`` reverses the scale. Peers with no spread all get 50 (the indicator then does
-       not move their ranks).
+    1. Each indicator is normalised to 0-100. Absolute scales, fixed in the indicator file, make a
+       county's score its own (adding or removing a county changes no other county's score):
+       ``scale`` 100 (x - worst) / (best - worst), clipped to 0-100; ``target`` 100 at or beyond the
+       target, falling linearly to 0 at target -/+ tolerance. Relative scales compare the peers of
+       the same group and year: ``minmax`` 100 (x - min) / (max - min); ``zscore`` centre + scale z,
+       clipped to 0-100, with z = (x - mean) / sd (population sd, ddof = 0; the shipped 50 + 10 z is
+       the T-score scale); with no spread among the peers all get 50. ``lower_better`` reverses the
+       relative scales (``scale`` takes the direction from best and worst).
     2. A dimension score is the weighted mean of its indicator scores; a county missing an indicator
        is scored on the others, reweighted within the dimension, and flagged.
     3. The composite is the weighted mean of the dimension scores (a dimension missing entirely is
@@ -792,10 +927,38 @@ def _normalised(values: pd.DataFrame, cells: _Cells, system: System) -> pd.DataF
                 z = sign * (x - cells.mean(x)) / dev
                 s = np.where(dev > 0, np.clip(centre + scale * z, 0, 100), centre)
             else:
-                floor = ind.target - sign * ind.tolerance
-                s = 100 * np.clip(sign * (x - floor) / ind.tolerance, 0, 1)
+                s = _absolute_score(x, ind)
             out[ind.code] = np.where(np.isnan(x), np.nan, s)
     return pd.DataFrame(out)
+
+
+def _absolute_score(x: np.ndarray, ind: Indicator) -> np.ndarray:
+    """0-100 score of values on an absolute scale (``scale`` or ``target``): the county's own."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if ind.normalisation == "scale":
+            return 100 * np.clip((x - ind.worst) / (ind.best - ind.worst), 0, 1)
+        sign = 1.0 if ind.direction == "higher_better" else -1.0
+        floor = ind.target - sign * ind.tolerance
+        return 100 * np.clip(sign * (x - floor) / ind.tolerance, 0, 1)
+
+
+def composite_of_values(values: np.ndarray, system: System) -> np.ndarray:
+    """Composite scores of indicator values (..., units, indicators) on absolute scales, vectorised.
+
+    The same rules as :func:`score` (missing indicators reweighted within their dimension, missing
+    dimensions within the composite) for any number of leading axes, e.g. bootstrap replicates.
+    Relative normalisations need the peers and are refused.
+    """
+    if any(i.relative for i in system.indicators):
+        raise ValueError("composite_of_values needs absolute scales; use score() for relative ones")
+    scores = np.stack([np.where(np.isnan(values[..., j]), np.nan, _absolute_score(values[..., j], ind))
+                       for j, ind in enumerate(system.indicators)], axis=-1)
+    dims = []
+    for d in system.dimensions:
+        own = [j for j, i in enumerate(system.indicators) if i.dimension == d.code]
+        dims.append(_weighted_mean(scores[..., own], np.array([system.indicators[j].weight for j in own]))
+                    if own else np.full(values.shape[:-1], np.nan))
+    return _weighted_mean(np.stack(dims, axis=-1), np.array([d.weight for d in system.dimensions]))
 
 
 def _dimension_scores(scores: pd.DataFrame, system: System) -> pd.DataFrame:
@@ -811,9 +974,9 @@ def _dimension_scores(scores: pd.DataFrame, system: System) -> pd.DataFrame:
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Row-wise weighted mean over the non-missing entries (weights renormalised per row)."""
+    """Weighted mean over the last axis and its non-missing entries (weights renormalised per row)."""
     present = ~np.isnan(values)
-    den = present @ weights
+    den = present.astype("float64") @ weights
     num = np.where(present, values, 0.0) @ weights
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / den, np.nan)
@@ -853,18 +1016,28 @@ def scorecard(indicators: pd.DataFrame, system: System, year: int | None = None,
         ``group_median`` (median value of the peers in the group-year; the prefecture median by
         default), ``score`` (0-100), ``change`` (value minus the county's value in ``year - 1``; missing
         without it), ``rank`` (Int64), ``n_peers``, ``flag`` ('strength' | 'weakness' | 'neutral',
-        missing when the value is).
+        missing when the value is), ``estimate`` (the value scored: for a few-event rate the
+        estimate of ``few_events.method``, else the value), ``events`` (households with the event of a
+        few-event rate, else missing), ``few_events`` (True when a few-event rate rests on fewer than
+        ``few_events.min_events`` event households), ``relative`` (True when the indicator's scale is
+        relative to the peers), ``direction`` and ``normalisation`` (from the indicator file).
+        ``value``, ``group_median`` and ``change`` are the raw rates (``raw_<code>`` of the indicator
+        table when present).
     """
     peers, group = _keys(peers, "peers"), _keys(group, "group")
     table = _checked_table(indicators, system, peers, group)
     keys, by, codes = [*dict.fromkeys([*group, *peers])], [*group, "year"], system.indicator_codes
     cells = _Cells(table, by)
+    raw = pd.DataFrame({c: (pd.to_numeric(indicators[f"raw_{c}"]).to_numpy(dtype="float64")
+                            if f"raw_{c}" in indicators else table[c].to_numpy()) for c in codes})
+    found = pd.DataFrame({c: (pd.to_numeric(indicators[f"events_{c}"]).to_numpy(dtype="float64")
+                              if f"events_{c}" in indicators else np.full(len(table), np.nan)) for c in codes})
     scores = _normalised(table[codes], cells, system).round(_DECIMALS)
     top = scores.apply(lambda col: cells.rank(col.to_numpy()))
     bottom = scores.apply(lambda col: cells.rank(-col.to_numpy()))
     n = scores.apply(lambda col: cells.count(col.to_numpy()))
-    median = table[codes].groupby(cells.codes).transform("median")
-    before = table[[*keys, "year", *codes]].assign(year=table["year"] + 1)
+    median = raw.groupby(cells.codes).transform("median")
+    before = pd.concat([table[[*keys, "year"]], raw], axis=1).assign(year=table["year"] + 1)
     previous = table[[*keys, "year"]].merge(before, on=[*keys, "year"], how="left")[codes]
     k = system.scoring["flag_parts"]
     strong, weak = (top * k <= n).to_numpy(), (bottom * k <= n).to_numpy()
@@ -875,13 +1048,19 @@ def scorecard(indicators: pd.DataFrame, system: System, year: int | None = None,
     long = table[[*keys, "year"]].loc[table.index.repeat(width)].reset_index(drop=True)
     long["dimension"] = np.tile([i.dimension for i in system.indicators], len(table))
     long["indicator"] = np.tile(codes, len(table))
-    long["value"] = table[codes].to_numpy().ravel()
+    long["value"] = raw.to_numpy().ravel()
+    long["estimate"] = table[codes].to_numpy().ravel()
     long["group_median"] = median.to_numpy().ravel()
     long["score"] = scores.to_numpy().ravel()
     long["change"] = long["value"] - previous.to_numpy().ravel()
     long["rank"] = pd.array(top.to_numpy().ravel(), dtype="Float64").astype("Int64")
     long["n_peers"] = n.to_numpy().ravel().astype("int64")
     long["flag"] = pd.array(flag.ravel(), dtype="string")
+    long["events"] = found.to_numpy().ravel()
+    long["few_events"] = (long["events"] < system.few_events["min_events"]).to_numpy()
+    long["relative"] = np.tile([i.relative for i in system.indicators], len(table))
+    long["direction"] = np.tile([i.direction for i in system.indicators], len(table))
+    long["normalisation"] = np.tile([i.normalisation for i in system.indicators], len(table))
     long = _select_year(long, year)
     order = {c: i for i, c in enumerate(codes)}
     return long.sort_values([*keys, "year", "indicator"], key=lambda s: s.map(order) if s.name ==
@@ -934,16 +1113,43 @@ def _select_year(frame: pd.DataFrame, year) -> pd.DataFrame:
     return frame[frame["year"] == year].reset_index(drop=True)
 
 
+def no_variation(card: pd.DataFrame, group=("prefecture",)) -> pd.DataFrame:
+    """Indicators that separate no county: the same score for every scored county of a group-year.
+
+    Parameters
+    ----------
+    card : DataFrame
+        A scorecard (:func:`scorecard`).
+
+    Returns
+    -------
+    DataFrame
+        ``*group``, ``year``, ``indicator``, ``score`` (the common score) and ``n_peers`` (counties
+        scored), one row per indicator without variation among at least two counties.
+    """
+    by = [*_keys(group, "group"), "year", "indicator"]
+    scored = card[card["score"].notna()]
+    stats = scored.groupby(by, sort=False)["score"].agg(["min", "max", "count"]).reset_index()
+    flat = stats[(stats["count"] >= 2) & (stats["max"] - stats["min"] <= 10 ** -_DECIMALS)]
+    return flat.rename(columns={"min": "score", "count": "n_peers"})[[*by, "score", "n_peers"]].reset_index(
+        drop=True)
+
+
 # --------------------------------------------------------------------------------------------------
 # Sensitivity to weights
 # --------------------------------------------------------------------------------------------------
 
 def weight_scenarios(system: System) -> dict[str, System]:
-    """Alternative weightings: ``configured``, ``equal`` and ``drop_<dimension>`` for each dimension.
+    """Alternative systems: ``configured``, ``equal``, ``drop_<dimension>`` for each dimension,
+    ``omit_<indicator>`` for each indicator, and ``relative`` (min-max among the run's counties).
 
     ``equal`` gives the same weight to every dimension that has indicators and to every indicator
     within its dimension. ``drop_<d>`` keeps the configured weights but sets dimension ``d``'s to 0; it
     exists for each dimension with a positive weight while another positive dimension remains.
+    ``omit_<i>`` leaves indicator ``i`` out (weight 0; a dimension left without indicators drops out of
+    the composite), for each counted indicator while another remains. ``relative`` keeps the weights
+    but normalises every indicator min-max among the counties of the run (the alternative
+    normalisation; absent when the system is relative already).
     """
     scenarios = {"configured": system}
     scored = {i.dimension for i in system.indicators}
@@ -954,7 +1160,34 @@ def weight_scenarios(system: System) -> dict[str, System]:
     if len(live) > 1:
         for code in live:
             scenarios[f"drop_{code}"] = system.with_weights({code: 0.0})
+    counted = [i.code for i in system.indicators if i.weight > 0 and _dim(system, i.dimension).weight > 0]
+    if len(counted) > 1:
+        for code in counted:
+            scenarios[f"omit_{code}"] = system.with_weights(indicators={code: 0.0})
+    if not all(i.relative for i in system.indicators):
+        scenarios["relative"] = system.relative()
     return scenarios
+
+
+def robust_ranks(sensitivity: pd.DataFrame, group=("prefecture",), peers=("county",), places: int = 0
+                 ) -> pd.DataFrame:
+    """Each county's rank range over the scenarios of :func:`weight_sensitivity`, and whether it is robust.
+
+    Returns
+    -------
+    DataFrame
+        ``*group``, ``*peers``, ``year``, ``rank`` (configured), ``best`` and ``worst`` (over every
+        scenario), ``largest_move`` (largest absolute rank change) and ``robust`` (True when no scenario
+        moves the rank by more than ``places``).
+    """
+    keys = [*dict.fromkeys([*_keys(group, "group"), *_keys(peers, "peers")]), "year"]
+    ranked = sensitivity[sensitivity["rank"].notna()]
+    out = ranked.groupby(keys, sort=False).agg(best=("rank", "min"), worst=("rank", "max"),
+                                                largest_move=("rank_change", lambda r: r.abs().max()))
+    base = ranked[ranked["scenario"] == "configured"].set_index(keys)["rank"].rename("rank")
+    out = out.join(base).reset_index()
+    out["robust"] = out["largest_move"] <= places
+    return out[[*keys, "rank", "best", "worst", "largest_move", "robust"]]
 
 
 def weight_sensitivity(indicators: pd.DataFrame, system: System, year: int | None = None,
@@ -1049,7 +1282,7 @@ def bootstrap_scores(households: pd.DataFrame, members: pd.DataFrame, system: Sy
                      registry: Registry | None = None, n_boot: int | None = None,
                      seed: int | None = None, level: float | None = None, peers=("county",),
                      group=("prefecture",), within: str | None = None,
-                     progress: bool = True) -> pd.DataFrame:
+                     progress: bool = True, years=None, household: sums.Sums | None = None) -> pd.DataFrame:
     """Composite-score and rank intervals by resampling households within villages.
 
     Each replicate draws, in every village, as many households as it has, with replacement (a
@@ -1076,6 +1309,11 @@ def bootstrap_scores(households: pd.DataFrame, members: pd.DataFrame, system: Sy
         Geography level within which households are resampled; by default ``bootstrap.within``.
     progress : bool
         Show a progress bar over replicates.
+    years : sequence of int, optional
+        Resample only for these years (the others keep their point scores and no interval); with
+        household-sum indicators, only these years' and the year before's terms enter the products.
+    household : Sums, optional
+        The household terms of these records, when the caller has them already.
 
     Returns
     -------
@@ -1102,27 +1340,110 @@ def bootstrap_scores(households: pd.DataFrame, members: pd.DataFrame, system: Sy
     keys = [*dict.fromkeys([*group, *peers]), "year"]
 
     geo = _geography(households, system, peers, group)
-    table = _checked_table(compute_indicators(households, members, system, registry, peers, group),
-                           system, peers, group)
-    rows = table[keys].merge(geo, on=[*dict.fromkeys([*group, *peers])], how="left")
-    cells, lookup = _Cells(table, [*group, "year"]), {}
+    if household is None and has_sum_form(system):
+        household = sums.household_sums(households, members, system, registry, peers)
+    full = compute_indicators(households, members, system, registry, peers, group, household)
+    table = _checked_table(full, system, peers, group)
+    cells = _Cells(table, [*group, "year"])
     resampler = _Resampler(households, members, within)
     rng = np.random.default_rng(seed)
-    comp, rank, last = (np.full((n_boot, len(table)), np.nan) for _ in range(3))
+    if has_sum_form(system):
+        part = household if years is None else household.restricted(years)
+        comp = _replicates_by_sums(part, system, peers, group, table, full, resampler, rng, n_boot, level,
+                                   progress)
+    else:
+        rows = table[keys].merge(geo, on=[*dict.fromkeys([*group, *peers])], how="left")
+        comp = _replicates_by_records(households, members, system, registry, peers, rows, table, cells, resampler,
+                                      rng, n_boot, progress)
+    if years is not None:
+        comp[:, ~table["year"].isin(list(years)).to_numpy()] = np.nan
+    rank = np.vstack([cells.rank(np.round(c, _DECIMALS)) for c in comp]) if n_boot else comp
+    last = rank == np.vstack([cells.maximum(r) for r in rank])
+    point = _score_table(table, system, peers, group)[[*keys, "composite", "n_peers"]]
+    summary = _summarise(table[keys], comp, rank, last, level)
+    out = point.merge(summary, on=keys, how="left")
+    out["rank"] = _headline_rank(out, cells, table[keys])
+    out = out[[*keys, "composite", "composite_median", "composite_low", "composite_high", "rank", "rank_low",
+               "rank_high", "n_peers", "p_first", "p_top3", "p_last", "n_boot"]]
+    out.attrs.update({"level": level, "n_boot": n_boot, "seed": seed, "within": within})
+    return out
+
+
+def has_sum_form(system: System) -> bool:
+    """True when every indicator is written as household sums (``per``, ``denominator`` or a growth or
+    change form; no ``relative_to``), so that replicates are matrix products
+    (:mod:`analysis.studies.assessment_sums`)."""
+    return all((i.per or i.denominator or i.form != "ratio") and not i.relative_to for i in system.indicators)
+
+
+def _headline_rank(out: pd.DataFrame, cells: _Cells, keys: pd.DataFrame) -> pd.Series:
+    """The rank a page states: by the bootstrap median composite (ties share the best rank), and a county
+    more often first than the one so ranked first shares first place with it, so that no county is named
+    first while another is first more often."""
+    aligned = keys.merge(out, on=list(keys.columns), how="left")
+    median = aligned["composite_median"].to_numpy(dtype="float64")
+    basis = np.where(np.isnan(median), aligned["composite"].to_numpy(dtype="float64"), median)
+    rank = cells.rank(np.round(basis, _DECIMALS))
+    p_first = np.nan_to_num(aligned["p_first"].to_numpy(dtype="float64"), nan=-1.0)
+    best_named = cells.maximum(np.where(rank == 1, p_first, np.nan))
+    rank = np.where(p_first > best_named, 1.0, rank)
+    ranked = pd.Series(pd.array(rank, dtype="Float64").astype("Int64"))
+    back = out[list(keys.columns)].merge(aligned.assign(_rank=ranked)[[*keys.columns, "_rank"]],
+                                         on=list(keys.columns), how="left")
+    return back["_rank"].to_numpy()
+
+
+def _replicates_by_records(households, members, system, registry, peers, rows, table, cells, resampler, rng,
+                           n_boot, progress) -> np.ndarray:
+    """Composite of every replicate by recomputing the indicator tables on resampled records (any
+    registry; slow: for indicator systems not written as household sums)."""
+    lookup: dict = {}
+    comp = np.full((n_boot, len(table)), np.nan)
     for b in tqdm(range(n_boot), disable=not progress, desc="bootstrap", unit="replicate"):
         h, m = resampler.draw(rng)
         frames = _source_frames(h, m, system, registry, peers)
         values = _indicator_values(frames, h, m, system, registry, peers, rows, lookup)
-        _, _, comp[b], rank[b], _ = _composite(pd.DataFrame(values, columns=system.indicator_codes),
-                                               cells, system)
-        last[b] = rank[b] == cells.maximum(rank[b])
-    point = _score_table(table, system, peers, group)[[*keys, "composite", "rank", "n_peers"]]
-    summary = _summarise(table[keys], comp, rank, last, level)
-    out = point.merge(summary, on=keys, how="left")
-    out = out[[*keys, "composite", "composite_low", "composite_high", "rank", "rank_low", "rank_high",
-               "n_peers", "p_first", "p_last", "n_boot"]]
-    out.attrs.update({"level": level, "n_boot": n_boot, "seed": seed, "within": within})
-    return out
+        comp[b] = _composite(pd.DataFrame(values, columns=system.indicator_codes), cells, system)[2]
+    return comp
+
+
+def replicate_weights(resampler: _Resampler, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Household weights of ``n`` replicates (n, households): how often each household is drawn when each
+    village's households are drawn with replacement (multinomial counts within village). The draws are
+    the ones :meth:`_Resampler.draw` makes, replicate after replicate, from the same generator."""
+    size = resampler.n
+    picks = resampler.unit_order[resampler.slot_low + rng.integers(0, np.broadcast_to(resampler.slot_size,
+                                                                                      (n, size)))]
+    flat = (np.arange(n)[:, None] * size + picks).ravel()
+    return np.bincount(flat, minlength=n * size).reshape(n, size).astype("float64")
+
+
+def _replicates_by_sums(household: sums.Sums, system, peers, group, table, full, resampler, rng, n_boot, level,
+                        progress) -> np.ndarray:
+    """Composite of every replicate from household sums: replicate weights times household terms."""
+    groups = _cell_groups(household.cells, full, peers, group)
+    at = pd.MultiIndex.from_frame(household.cells).get_indexer(
+        pd.MultiIndex.from_frame(table[[*peers, "year"]].astype({p: "string" for p in peers})))
+    comp = np.full((n_boot, len(table)), np.nan)
+    chunk = max(1, min(n_boot, 4_000_000 // max(len(household.terms), 1)))
+    absolute = not any(i.relative for i in system.indicators)
+    bar = tqdm(total=n_boot, disable=not progress, desc="bootstrap", unit="replicate")
+    for start in range(0, n_boot, chunk):
+        n = min(chunk, n_boot - start)
+        totals = household.totals(replicate_weights(resampler, rng, n))
+        raw = sums.raw_values(totals, household, system)
+        values = sums.shrink(raw, totals, sums.counted(totals, system), groups, system, level)
+        picked = np.where((at >= 0)[None, :, None], values[:, np.maximum(at, 0), :], np.nan)
+        if absolute:
+            comp[start:start + n] = composite_of_values(picked, system)
+        else:
+            cells = _Cells(table, [*group, "year"])
+            for b in range(n):
+                comp[start + b] = _composite(pd.DataFrame(picked[b], columns=system.indicator_codes), cells,
+                                             system)[2]
+        bar.update(n)
+    bar.close()
+    return comp
 
 
 def _summarise(keys: pd.DataFrame, comp: np.ndarray, rank: np.ndarray, last: np.ndarray,
@@ -1134,11 +1455,13 @@ def _summarise(keys: pd.DataFrame, comp: np.ndarray, rank: np.ndarray, last: np.
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         # Units never scored in any replicate give all-NaN columns; their intervals stay missing.
         warnings.simplefilter("ignore", RuntimeWarning)
+        out["composite_median"] = np.nanmedian(comp, axis=0)
         out["composite_low"] = np.nanquantile(comp, alpha / 2, axis=0)
         out["composite_high"] = np.nanquantile(comp, 1 - alpha / 2, axis=0)
         low = np.nanquantile(rank, alpha / 2, axis=0, method="inverted_cdf")
         high = np.nanquantile(rank, 1 - alpha / 2, axis=0, method="inverted_cdf")
         out["p_first"] = np.where(count > 0, (rank == 1).sum(axis=0) / count, np.nan)
+        out["p_top3"] = np.where(count > 0, (rank <= 3).sum(axis=0) / count, np.nan)
         out["p_last"] = np.where(count > 0, (last == 1).sum(axis=0) / count, np.nan)
     out["rank_low"] = pd.array(low, dtype="Float64").astype("Int64")
     out["rank_high"] = pd.array(high, dtype="Float64").astype("Int64")
@@ -1214,3 +1537,69 @@ def _overlaps(base: pd.DataFrame, peers: list[str], by: list[str]) -> tuple[pd.S
     label = pairs[peers[0] + "_o"] if len(peers) == 1 else pd.Series(
         list(zip(*(pairs[p + "_o"] for p in peers))), index=pairs.index)
     return label.groupby(pairs["_row"]).agg(list), others
+
+
+# --------------------------------------------------------------------------------------------------
+# How far one household moves a composite
+# --------------------------------------------------------------------------------------------------
+
+def flip_changes(households: pd.DataFrame, members: pd.DataFrame, system: System,
+                 registry: Registry | None = None, peers=("county",), group=("prefecture",)) -> pd.DataFrame:
+    """The change of every composite when one household's status flips on one few-event rate.
+
+    For each indicator with ``events: true`` and each household-year in its denominator, the household's
+    status is flipped (returned <-> not returned, need unmet <-> met, in the identification gap <-> not,
+    risk eliminated <-> not; its numerator term becomes denominator - numerator) and every county's
+    composite is recomputed, few-event estimation included (the prefecture rate and the shrinkage move
+    too). Households with the same terms in the same county-year give the same change and are
+    counted once.
+
+    Returns
+    -------
+    DataFrame
+        One row per distinct flip: ``*peers``, ``year`` and ``indicator`` of the flipped household,
+        ``direction`` ('add' an event or 'remove' one), ``households`` (how many households this flip
+        stands for), ``largest_change`` (the largest absolute change of any county's composite, on the
+        0-100 scale) and ``own_change`` (the change of the flipped household's county), largest first.
+    """
+    peers, group = _keys(peers, "peers"), _keys(group, "group")
+    registry = default_registry(system) if registry is None else registry
+    table = compute_indicators(households, members, system, registry, peers, group)
+    household = sums.household_sums(households, members, system, registry, peers)
+    groups = _cell_groups(household.cells, table, peers, group)
+    base_totals = household.totals()
+    level = float(system.bootstrap.get("level", 0.90))
+
+    def composites(totals: np.ndarray) -> np.ndarray:
+        raw = sums.raw_values(totals, household, system)
+        est = sums.shrink(raw, totals, sums.counted(totals, system), groups, system, level)
+        return composite_of_values(est, system)
+
+    base = composites(base_totals)
+    frames = []
+    for j, ind in enumerate(system.indicators):
+        if not ind.events:
+            continue
+        k = sums.TERMS * j
+        terms = household.terms
+        rows = pd.DataFrame({"cell": household.cell, "num": terms[:, k], "den": terms[:, k + 1]})
+        rows = rows[rows["den"] > 0]
+        flips = rows.groupby(["cell", "num", "den"], as_index=False).size()
+        batch = np.repeat(base_totals[None], len(flips), axis=0)
+        at = np.arange(len(flips))
+        cell, num, den = (flips[c].to_numpy() for c in ("cell", "num", "den"))
+        batch[at, cell, k] += den - 2 * num
+        batch[at, cell, k + 2] += np.where(num > 0, -1.0, 1.0)
+        change = composites(batch) - base[None]
+        frame = household.cells.iloc[cell].reset_index(drop=True)
+        frame["indicator"] = ind.code
+        frame["direction"] = np.where(num > 0, "remove", "add")
+        frame["households"] = flips["size"].to_numpy()
+        frame["largest_change"] = np.nanmax(np.abs(change), axis=1)
+        frame["own_change"] = change[at, cell]
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=[*peers, "year", "indicator", "direction", "households", "largest_change",
+                                     "own_change"])
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values("largest_change", ascending=False, ignore_index=True)

@@ -26,6 +26,7 @@ from analysis.config import config_path
 from analysis.errors import ParameterError
 from analysis.measures import indicators, monitoring
 from analysis.studies import assessment
+from analysis.studies import assessment_sums as sums
 from analysis.studies.spec import Spec
 
 ENV_REPLICATES = "ANALYSIS_BOOTSTRAP_REPLICATES"
@@ -77,7 +78,7 @@ def replicates(system: assessment.System | None = None) -> int:
 
 
 def intervals(households: pd.DataFrame, members: pd.DataFrame, system: assessment.System,
-              table: pd.DataFrame, n_boot: int) -> pd.DataFrame:
+              table: pd.DataFrame, n_boot: int, household: sums.Sums | None = None) -> pd.DataFrame:
     """Bootstrap score and rank intervals of every county for the latest year of the data.
 
     Households are resampled within villages (:func:`analysis.studies.assessment.bootstrap_scores`; Goldstein
@@ -86,10 +87,19 @@ def intervals(households: pd.DataFrame, members: pd.DataFrame, system: assessmen
     of the full records (growth and year-on-year changes look back one year): the replicates are then
     the same draws at a fraction of the data. ``table`` is the full indicator table
     (:func:`analysis.studies.assessment.compute_indicators`). Adds ``level`` (the interval level).
+
+    With indicators written as household sums (the shipped file), replicates are products of household
+    weights and terms restricted to the latest year and the one before, on the full records (the same
+    draws), and ``household`` (the terms, if the caller has them) is reused.
     """
     last = int(table["year"].max())
-    h, m = _bootstrap_records(households, members, system, table, last)
-    out = assessment.bootstrap_scores(h, m, system, n_boot=n_boot, progress=sys.stderr.isatty())
+    progress = sys.stderr.isatty()
+    if assessment.has_sum_form(system):
+        out = assessment.bootstrap_scores(households, members, system, n_boot=n_boot, progress=progress,
+                                          years=[last], household=household)
+    else:
+        h, m = _bootstrap_records(households, members, system, table, last)
+        out = assessment.bootstrap_scores(h, m, system, n_boot=n_boot, progress=progress)
     out = out[out["year"] == last].reset_index(drop=True)
     out["level"] = float(system.bootstrap["level"])
     return out
@@ -139,8 +149,10 @@ def run(households: pd.DataFrame, members: pd.DataFrame, spec: AssessmentSpec = 
     """
     system = spec.load_system()
     n_boot = spec.replicates if spec.replicates is not None else replicates(system)
-    table = assessment.compute_indicators(households, members, system)
-    bands = intervals(households, members, system, table, n_boot)
+    household = (sums.household_sums(households, members, system, assessment.SOURCES, ["county"])
+                 if assessment.has_sum_form(system) else None)
+    table = assessment.compute_indicators(households, members, system, household=household)
+    bands = intervals(households, members, system, table, n_boot, household)
     return {
         "assessment_indicators": table,
         "assessment_scores": assessment.score(table, system),
