@@ -32,6 +32,7 @@ import html
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -60,6 +61,9 @@ from analysis.io import data
 from analysis.publish import site
 from analysis.reporting import (
     assessment,
+    assistance,
+    definitions,
+    dynamics,
     employment,
     income,
     labels,
@@ -77,6 +81,8 @@ DPI = 200
 FIGURE_WIDTH = Cm(15)
 MARKER = page.SUPPRESSED
 ZH_NUMERALS = "一二三四五六七八九十"
+#: A section number at the start of a page heading ("四、", "4. "), replaced by the report's numbering.
+PAGE_NUMBER = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|\d+\.\s+)")
 #: LibreOffice's PDF export options: figures stay lossless PNG at their resolution (not JPEG, not downsampled).
 PDF_OPTIONS = json.dumps({"UseLosslessCompression": {"type": "boolean", "value": "true"},
                           "ReduceImageResolution": {"type": "boolean", "value": "false"}}, separators=(",", ":"))
@@ -117,6 +123,7 @@ def county_outline(ctx: page.Context, actx: assessment.AssessmentContext) -> lis
             Section(sub + "income_level", _calls(income, ("income_summary", "income_trend_figure"), ctx)),
             Section(sub + "income_sources", _calls(income, ("income_composition_figure",
                                                             "income_distribution_figure"), ctx)),
+            Section(sub + "income_exited", _calls(income, ("exited_summary", "exited_figure", "exited_table"), ctx)),
             Section(sub + "income_groups", _calls(income, ("group_growth_figure", "group_growth_table",
                                                            "income_table"), ctx)))),
         Section("sections.employment", children=(
@@ -125,7 +132,7 @@ def county_outline(ctx: page.Context, actx: assessment.AssessmentContext) -> lis
                                                                  "employment_table"), ctx)),
             Section(sub + "employment_workshops", _calls(employment, (
                 "workshop_design", "event_study_figure", "workshop_estimates_table", "workshop_estimates_figure",
-                "workshop_summary"), ctx, workshops)))),
+                "workshop_summary", "honest_summary", "honest_figure"), ctx, workshops)))),
         Section("sections.training", children=(
             Section(sub + "training_who", _calls(training, ("training_summary", "trainees_figure",
                                                             "training_table"), ctx)),
@@ -147,11 +154,18 @@ def _monitoring_items(ctx: page.Context) -> tuple[Callable[[], object], ...]:
             ("basic_needs", ("basic_needs_figure", "basic_needs_table")),
             ("coverage", ("coverage_figure", "coverage_table", "gap_table", "rule_overlap_table",
                           "rule_sensitivity_table", "gap_list")),
+        ("assistance", None),
             ("elimination", ("survival_figure", "elimination_table", "failed_table", "failed_list")),
             ("stability", ("transition_figure", "return_table")),
             ("warning", ("warning_figure", "warning_table", "warning_outcomes_table"))):
+        if calls is None:   # assistance measures and risk types: a page module of their own
+            items += (lambda: assistance.section(ctx),) + _calls(assistance, (
+                "assistance_summary", "measures_figure", "coverage_table", "risk_types_figure", "risk_types_table"),
+                ctx)
+            continue
         items += ((lambda n=name: monitoring.section(ctx, n)),) + _calls(monitoring, calls, ctx)
-    return items
+    return items + _calls(dynamics, ("dynamics_summary", "chronic_table", "flows_figure", "flows_table",
+                                     "decomposition_figure", "decomposition_table"), ctx)
 
 
 def _assessment_section(actx: assessment.AssessmentContext) -> Section:
@@ -160,7 +174,7 @@ def _assessment_section(actx: assessment.AssessmentContext) -> Section:
         Section(sub + "assessment_scores", _calls(assessment, ("summary", "scorecard_table", "scores_figure",
                                                                "rank_figure"), actx)),
         Section(sub + "assessment_flags", _calls(assessment, ("strengths_weaknesses", "sensitivity_summary",
-                                                              "sensitivity_table"), actx)),
+                                                              "sensitivity_figure", "sensitivity_table"), actx)),
         Section(sub + "assessment_key", _calls(assessment, ("key_figures", "narrative"), actx))))
 
 
@@ -173,6 +187,8 @@ def prefecture_outline(actx: assessment.AssessmentContext) -> list[Section]:
 def _appendix(actx: assessment.AssessmentContext) -> Section:
     return Section("sections.appendix", (lambda: _method(actx), lambda: assessment.method_note(actx),
                                          lambda: _manifest_line(actx)), children=(
+        Section("sections.definitions", (lambda: definitions.definitions_table(actx, None),
+                                          lambda: definitions.glossary_table(actx)), numbered=False),
         Section("sections.sources", (lambda: _sources_table(actx),), numbered=False),
         Section("sections.steps", (lambda: _steps_table(actx),), numbered=False)), numbered=False)
 
@@ -369,6 +385,8 @@ class Writer:
     def heading(self, title: str, level: int, numbered: bool = True) -> None:
         level = max(1, min(level, 4))
         if numbered:
+            # the page's own section number ("四、", "4. ") gives way to the report's outline number
+            title = PAGE_NUMBER.sub("", title, count=1)
             self.counters[level - 1] += 1
             self.counters[level:] = [0] * (len(self.counters) - level)
             number = _number(self.counters, level, self.lang)

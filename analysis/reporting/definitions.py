@@ -28,14 +28,15 @@ def entries(page: str | None = None) -> dict[str, dict]:
     return {k: v for k, v in items.items() if page is None or page in v.get("pages", [])}
 
 
-def _frame(page: str, lang: str) -> pd.DataFrame:
+def _frame(page: str | None, lang: str) -> pd.DataFrame:
     rows = [{f: entry[f][lang] for f in FIELDS} for entry in entries(page).values()]
     frame = pd.DataFrame(rows, columns=list(FIELDS))
     return frame.rename(columns={f: labels.text(f"definitions.fields.{f}", lang) for f in FIELDS})
 
 
-def definitions_table(ctx: Context, page: str):
-    """The page's indicators with population, numerator, denominator, period, source and limits."""
+def definitions_table(ctx: Context, page: str | None):
+    """The page's indicators (every page's with ``None``) with population, numerator, denominator, period,
+    source and limits."""
     return text.table(_frame(page, ctx.lang), labels.text("definitions.caption", ctx.lang)).hide(axis="index")
 
 
