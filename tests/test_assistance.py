@@ -96,7 +96,7 @@ def test_coverage_page_hides_no_type_that_the_total_would_give_away(small_proces
         ctx = page.context(region, [2020, 2024], str(small_processed), "zh")
         shown = rm._protected_coverage(ctx)
         assert _recoverable(shown, types, "households_targets", 5) == [], region
-        raw = ctx.slice(rm._county(ctx, "monitoring_coverage"))
+        raw = ctx.slice(rm.county_table(ctx, "monitoring_coverage"))
         small = ((raw[types] >= 1) & (raw[types] <= 4)).to_numpy()
         assert shown[types].isna().to_numpy()[small].all(), region
         text = rm.monitoring_summary(ctx).data

@@ -138,3 +138,36 @@ def suppress_parts(table: pd.DataFrame, parts: Sequence[str], k: int = 5, total:
             series = out[c].astype("Int64") if pd.api.types.is_integer_dtype(out[c]) else out[c]
             out[c] = series.mask(mask)
     return out
+
+
+def suppress_differences(counts: pd.Series, keep: pd.Series, k: int = 5) -> pd.Series:
+    """Counts of one nested series (the same rule at several parameter values) with every count blanked
+    whose difference from a count shown could describe 1 to ``k - 1`` households.
+
+    Counts at neighbouring parameter values differ by the households between the two values, so two
+    shown counts 3 apart publish a group of 3. The ``keep`` count (the configured value, published
+    elsewhere) is shown if it may be; then counts are shown nearest first while each differs from every
+    count already shown by 0 or at least ``k`` and is itself 0 or at least ``k`` (Hundepool et al. 2012,
+    ch. 4: disclosure by differencing of nested tables).
+
+    Examples
+    --------
+    >>> counts = pd.Series([20, 17, 12, 4, 0])
+    >>> suppress_differences(counts, pd.Series([False, False, True, False, False])).tolist()
+    [nan, 17.0, 12.0, nan, 0.0]
+    """
+    values = counts.astype("float64").to_numpy()
+    order = np.argsort(~keep.to_numpy(dtype=bool), kind="stable")
+    first = int(order[0]) if keep.any() else None
+    if first is not None:   # nearest to the kept count first
+        order = sorted(range(len(values)), key=lambda i: (i != first, abs(i - first)))
+    shown: list[float] = []
+    out = np.full(len(values), np.nan)
+    for i in order:   # a handful of parameter values per series
+        v = values[i]
+        if np.isnan(v) or 0 < v < k:
+            continue
+        if all(v == s or abs(v - s) >= k for s in shown):
+            shown.append(v)
+            out[i] = v
+    return pd.Series(out, index=counts.index)

@@ -46,7 +46,7 @@ import pandas as pd
 
 from analysis.errors import ParameterError
 from analysis.measures.frames import region_keys, require, row_thresholds
-from analysis.measures.poverty import _psu, _village_draw
+from analysis.measures.poverty import village_psu, village_draw
 
 #: Income components of net income (net_income = wage + business + property + transfer - production costs).
 COMPONENTS = ("wage", "business", "property", "transfer")
@@ -82,7 +82,7 @@ def household_panel(households: pd.DataFrame, thresholds=None) -> pd.DataFrame:
     z = row_thresholds(sub, thresholds).to_numpy(float)
     scale = sub["size"].to_numpy(float) * z
     out = sub.drop(columns=[c for c in sub.columns if c.startswith(("income_", "expense_", "net_income"))])
-    out = out.assign(psu=_psu(sub).to_numpy(), weight=sub["size"].to_numpy(float),
+    out = out.assign(psu=village_psu(sub).to_numpy(), weight=sub["size"].to_numpy(float),
                      wage=sub["income_wage"].to_numpy(float) / scale,
                      business=(sub["income_business"] - sub["expense_production"]).to_numpy(float) / scale,
                      property=sub["income_property"].to_numpy(float) / scale,
@@ -132,7 +132,7 @@ class _Regions:
         if not n_boot:
             return np.full_like(point, np.nan), np.full_like(point, np.nan)
         rng = np.random.default_rng(seed)
-        draws = np.stack([stat(weight * _village_draw(self.village_region, rng)[self.position])
+        draws = np.stack([stat(weight * village_draw(self.village_region, rng)[self.position])
                           for _ in range(int(n_boot))])
         alpha = (1 - conf_level) / 2
         low, high = np.nanquantile(draws, [alpha, 1 - alpha], axis=0)

@@ -838,7 +838,7 @@ class WarningValidity:
     logit: object | None
 
 
-def _fit_logit(x: pd.DataFrame, y: pd.Series):
+def fit_logit(x: pd.DataFrame, y: pd.Series):
     """statsmodels Logit of y on x; columns constant in the training data are dropped."""
     keep = [c for c in x.columns if x[c].nunique() > 1]
     if y.nunique() < 2:
@@ -928,7 +928,7 @@ def warning_validity(households: pd.DataFrame, members: pd.DataFrame | None = No
                              f"transitions from year(s) {years}")
     test_year, train_years = years[-1], tuple(years[:-1])
     train, test = pairs[pairs["year"].isin(train_years)], pairs[pairs["year"] == test_year]
-    model, keep = _fit_logit(train[pts], train["fell"])
+    model, keep = fit_logit(train[pts], train["fell"])
     prob = (lambda f: pd.Series(model.predict(sm.add_constant(f[keep].astype(float), has_constant="add")),
                                 index=f.index)) if model is not None else \
         (lambda f: pd.Series(np.nan, index=f.index))

@@ -42,7 +42,7 @@ MISSING_RULES = ("exclude", "not_deprived", "deprived")
 # ----------------------------------------------------------------------------------------------------
 # shared checks (also used by analysis.measures.monitoring)
 # ----------------------------------------------------------------------------------------------------
-def _psu(households: pd.DataFrame) -> pd.Series:
+def village_psu(households: pd.DataFrame) -> pd.Series:
     """Village code used as primary sampling unit (PSU).
 
     A village is identified with the geography above it, so two villages of the same name in different
@@ -72,10 +72,10 @@ def _linearized_se(d: pd.DataFrame, keys: list[str], strata: list[str], values: 
     merged = d.merge(est, on=keys, how="left")
     total = group_by(merged["w"], merged, keys).transform("sum")
     scores = pd.DataFrame({v: merged["w"] * (merged[v] - merged[f"{v}_hat"]) / total for v in values})
-    psu_totals = group_by(scores, merged, [*keys, "_psu"]).sum()
+    psu_totals = group_by(scores, merged, [*keys, "village_psu"]).sum()
     ss = (psu_totals ** 2).groupby(level=list(range(len(keys))), dropna=False).sum()
     ss.index.names = keys
-    n_h = d.groupby(strata, dropna=False)["_psu"].nunique().rename("_n_h").reset_index()
+    n_h = d.groupby(strata, dropna=False)["village_psu"].nunique().rename("_n_h").reset_index()
     ss = ss.reset_index().merge(n_h, on=strata, how="left").set_index(keys)
     factor = (ss["_n_h"] / (ss["_n_h"] - 1)).where(ss["_n_h"] > 1)
     return np.sqrt(ss[values].mul(factor, axis=0)).add_suffix("_se")
@@ -131,7 +131,7 @@ def poverty(households: pd.DataFrame, by: Sequence[str] = ("county",), band: flo
     if not (isinstance(band, int | float) and band >= 1):
         raise ParameterError(f"band must be a number >= 1 (multiple of the threshold); got {band!r}")
     d = households[keys].copy()
-    d["_psu"] = _psu(households)
+    d["village_psu"] = village_psu(households)
     d["w"] = households["size"].astype("float64")
     y = households["net_income_pc"].astype("float64")
     z = row_thresholds(households, thresholds).astype("float64")
@@ -152,7 +152,7 @@ def poverty(households: pd.DataFrame, by: Sequence[str] = ("county",), band: flo
     out["persons"] = sums["persons"].round().astype("int64")
     out["households"] = group_by(d["w"], d, keys).size()
     out["households_poor"] = group_by(d["fgt0"], d, keys).sum().astype("int64")
-    out["villages"] = group_by(d["_psu"], d, keys).nunique()
+    out["villages"] = group_by(d["village_psu"], d, keys).nunique()
     strata = [c for c in keys if c in GEOGRAPHY or c == "year"]
     se = _linearized_se(d, keys, strata, ["fgt0", "fgt1", "fgt2"], out)
     out = out.join(se)
@@ -195,7 +195,7 @@ def _annual_growth(q0: np.ndarray, q1: np.ndarray, years: int) -> np.ndarray:
     return np.where((q0 > 0) & (q1 > 0), growth, np.nan)
 
 
-def _village_draw(region: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def village_draw(region: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Multiplicity of each village when every region redraws as many of its villages, with replacement.
 
     ``region`` is the (sorted) region code of each village.
@@ -281,7 +281,7 @@ def growth_incidence(households: pd.DataFrame, year0: int, year1: int, by: Seque
     region = regions.ngroup().to_numpy()
     n_regions = regions.ngroups
     cell = region * 2 + (sub["year"] == year1).to_numpy().astype(np.int64)
-    villages = pd.DataFrame({"region": region, "psu": _psu(sub).to_numpy()})
+    villages = pd.DataFrame({"region": region, "psu": village_psu(sub).to_numpy()})
     table = villages.drop_duplicates().sort_values(["region", "psu"]).reset_index(drop=True)
     position = villages.merge(table.reset_index(), on=["region", "psu"], how="left")["index"].to_numpy()
     order = np.lexsort((income, cell))
@@ -299,7 +299,7 @@ def growth_incidence(households: pd.DataFrame, year0: int, year1: int, by: Seque
         rng = np.random.default_rng(seed)
         draws = np.empty((int(n_boot), *growth.shape))
         for b in range(int(n_boot)):  # replications, each vectorized over all regions
-            draws[b] = curve(size * _village_draw(table["region"].to_numpy(), rng)[position])[2]
+            draws[b] = curve(size * village_draw(table["region"].to_numpy(), rng)[position])[2]
         alpha = (1 - conf_level) / 2
         low, high = np.nanquantile(draws, [alpha, 1 - alpha], axis=0)
         several = (table.groupby("region").size().reindex(range(n_regions), fill_value=0) > 1).to_numpy()

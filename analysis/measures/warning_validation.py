@@ -31,7 +31,7 @@ import statsmodels.api as sm
 
 from analysis.errors import ParameterError
 from analysis.measures.frames import row_thresholds
-from analysis.measures.monitoring import _fit_logit, auc, risk_score
+from analysis.measures.monitoring import fit_logit, auc, risk_score
 
 MODELS = ("score", "logit", "baseline")
 OUTCOMES = ("fell", "newly_identified")
@@ -162,7 +162,7 @@ def rolling_origin(households: pd.DataFrame, members: pd.DataFrame | None = None
             y_train, y_test = train[outcome].astype(bool), test[outcome].astype(bool)
             if y_train.nunique() < 2:
                 continue
-            model, keep = _fit_logit(train[pts], y_train)
+            model, keep = fit_logit(train[pts], y_train)
             p_logit = model.predict(sm.add_constant(test[keep].astype(float), has_constant="add")).to_numpy() \
                 if model is not None else np.full(len(test), np.nan)
             flag_train, flag_test = train["ratio"] < near_band, test["ratio"] < near_band

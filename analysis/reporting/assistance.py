@@ -20,13 +20,13 @@ from analysis.config import min_households
 from analysis.core.disclosure import suppress_parts
 from analysis.reporting import labels, plots_monitoring
 from analysis.reporting.monitoring import (
-    _count,
-    _county,
-    _join,
-    _last,
-    _message,
-    _present,
-    _styled,
+    count_text,
+    county_table,
+    join_sentence,
+    last_row,
+    page_message,
+    all_present,
+    styled_table,
 )
 from analysis.reporting.page import Context
 
@@ -43,12 +43,12 @@ def section(ctx: Context) -> Markdown:
 
 
 def _coverage(ctx: Context) -> pd.DataFrame:
-    return ctx.slice(_county(ctx, "monitoring_assistance"))
+    return ctx.slice(county_table(ctx, "monitoring_assistance"))
 
 
 def _risks(ctx: Context) -> pd.DataFrame:
     """The county's risk-type rows, without the types no target had in the report's years."""
-    table = ctx.slice(_county(ctx, "monitoring_risk_types"))
+    table = ctx.slice(county_table(ctx, "monitoring_risk_types"))
     seen = table.groupby("risk_type")["targets"].transform("sum") > 0
     return table[seen].reset_index(drop=True)
 
@@ -61,27 +61,27 @@ def _group_label(group: str, lang: str) -> str:
 def assistance_summary(ctx: Context) -> Markdown:
     """The last year's coverage of assistance, eliminations with a measure, and the commonest risks."""
     table = _coverage(ctx)
-    row = _last(table[table["group"] == "targets"]) if len(table) else None
+    row = last_row(table[table["group"] == "targets"]) if len(table) else None
     if row is None or row["targets"] == 0:
-        return _message(ctx, "assistance.no_data")
+        return page_message(ctx, "assistance.no_data")
     k = min_households()
     last = int(row["year"])
     shown = _protect(table[table["group"] == "targets"]).set_index("year").loc[last]
-    if _present(shown["targets"], shown["with_measure"]):
-        text = labels.text("assistance.summary", ctx.lang, last=last, targets=_count(shown["targets"], ctx.lang),
-                           with_measure=_count(shown["with_measure"], ctx.lang), share=shown["with_measure_share"])
+    if all_present(shown["targets"], shown["with_measure"]):
+        text = labels.text("assistance.summary", ctx.lang, last=last, targets=count_text(shown["targets"], ctx.lang),
+                           with_measure=count_text(shown["with_measure"], ctx.lang), share=shown["with_measure_share"])
     else:
         text = labels.text("assistance.summary_few", ctx.lang, last=last, k=k)
     elim = table[table["group"] == "targets"]
     done, without = int(elim["eliminated_in_year"].sum()), int(elim["eliminated_without_measure"].sum())
     if _publishable_split(done, without):
-        text += _join(ctx, labels.text("assistance.eliminations", ctx.lang, first=ctx.first, last=ctx.last,
-                                       eliminations=_count(done, ctx.lang), without=_count(without, ctx.lang)))
+        text += join_sentence(ctx, labels.text("assistance.eliminations", ctx.lang, first=ctx.first, last=ctx.last,
+                                       eliminations=count_text(done, ctx.lang), without=count_text(without, ctx.lang)))
     top = _pooled_risks(ctx)
     top = top[top["targets"] >= k].nlargest(2, "targets")
     if len(top):
         names = labels.text("assistance.and", ctx.lang).join(top["label"])
-        text += _join(ctx, labels.text("assistance.main_risks", ctx.lang, first=ctx.first, last=ctx.last,
+        text += join_sentence(ctx, labels.text("assistance.main_risks", ctx.lang, first=ctx.first, last=ctx.last,
                                        risks=names))
     return Markdown(text)
 
@@ -125,12 +125,12 @@ def coverage_table(ctx: Context):
     """
     table = _coverage(ctx)
     if table.empty:
-        return _message(ctx, "assistance.no_data")
+        return page_message(ctx, "assistance.no_data")
     table = table[table["group"] == "targets"]
     frame = _protect(table.assign(target_group=[_group_label(g, ctx.lang) for g in table["group"]])[COVERAGE_COLUMNS])
     counts = {c: "{:,.0f}" for c in ("targets", "with_measure", "eliminated_in_year", "eliminated_with_measure",
                                      "eliminated_without_measure")}
-    return _styled(frame.drop(columns="target_group"), ctx.lang, labels.text("assistance.captions.coverage", ctx.lang),
+    return styled_table(frame.drop(columns="target_group"), ctx.lang, labels.text("assistance.captions.coverage", ctx.lang),
                    {**counts, "with_measure_share": "{:.1%}", "eliminated_with_measure_share": "{:.1%}"})
 
 
@@ -172,7 +172,7 @@ def measures_figure(ctx: Context):
     """Share of target household-years with each kind of assistance measure, pooled over the report's years."""
     frame = _pooled_measures(ctx)
     if frame.empty or frame["total"].iloc[0] < min_households():
-        return _message(ctx, "assistance.no_data")
+        return page_message(ctx, "assistance.no_data")
     frame = _blank_small(frame, ["targets", "share"], int(frame["total"].iloc[0]))
     return plots_monitoring.assistance_measures(frame, int(frame["total"].iloc[0]), ctx.first, ctx.last,
                                                 min_households(), ctx.lang)
@@ -182,7 +182,7 @@ def risk_types_figure(ctx: Context):
     """Target household-years by risk type, and the year's eliminations among them, pooled over the years."""
     frame = _pooled_risks(ctx)
     if frame.empty or frame["targets"].sum() == 0:
-        return _message(ctx, "assistance.no_data")
+        return page_message(ctx, "assistance.no_data")
     frame = _blank_small(frame, ["targets", "eliminated_in_year"], int(frame["total"].iloc[0]))
     frame["eliminated_in_year"] = frame["eliminated_in_year"].mask(frame["eliminated_in_year"].between(
         1, min_households() - 1))
@@ -193,10 +193,10 @@ def risk_types_table(ctx: Context):
     """Targets with each risk type by year (a household may have several), with their share of targets."""
     table = _risks(ctx)
     if table.empty:
-        return _message(ctx, "assistance.no_data")
+        return page_message(ctx, "assistance.no_data")
     frame = table.assign(risk_type=[labels.code_label("risk_types", r, ctx.lang) for r in table["risk_type"]])
     frame = _protect_risks(frame[["year", "risk_type", "targets_all", "targets", "share", "eliminated_in_year"]])
-    return _styled(frame, ctx.lang, labels.text("assistance.captions.risk_types", ctx.lang),
+    return styled_table(frame, ctx.lang, labels.text("assistance.captions.risk_types", ctx.lang),
                    {"targets_all": "{:,.0f}", "targets": "{:,.0f}", "share": "{:.1%}", "eliminated_in_year": "{:,.0f}"})
 
 

@@ -26,7 +26,7 @@ from scipy import stats
 
 from analysis import build, config
 from analysis.config import min_events, min_households
-from analysis.core.disclosure import suppress_parts, suppress_small
+from analysis.core.disclosure import suppress_differences, suppress_parts, suppress_small
 from analysis.measures.monitoring import TARGET_TYPES, auc, risk_rules
 from analysis.reporting import labels, plots_monitoring, text
 from analysis.reporting.page import Context
@@ -49,7 +49,7 @@ def _table(ctx: Context, name: str) -> pd.DataFrame:
     return build.load(name, ctx.data_dir)
 
 
-def _county(ctx: Context, name: str) -> pd.DataFrame:
+def county_table(ctx: Context, name: str) -> pd.DataFrame:
     table = _table(ctx, name)
     return table[table["county"] == ctx.region].reset_index(drop=True)
 
@@ -79,7 +79,7 @@ def _suppress(frame: pd.DataFrame, rules: dict[str, list[str]]) -> pd.DataFrame:
     return out.drop(columns=[c for c in ("_small",) if c in out.columns])
 
 
-def _styled(frame: pd.DataFrame, lang: str, caption: str, formats: dict[str, str], footnote: bool = True):
+def styled_table(frame: pd.DataFrame, lang: str, caption: str, formats: dict[str, str], footnote: bool = True):
     """``frame`` with display column names, formats per canonical column, '–' for blanks, a caption."""
     shown = labels.rename_columns(frame, lang)
     names = dict(zip(frame.columns, shown.columns, strict=True))
@@ -93,7 +93,7 @@ def _styled(frame: pd.DataFrame, lang: str, caption: str, formats: dict[str, str
     return style
 
 
-def _count(n, lang: str) -> str:
+def count_text(n, lang: str) -> str:
     """A household count for a sentence: 'fewer than 5' for 1-4 (as in the tables), else the number."""
     n = int(n)
     return labels.text("monitoring.fewer_than", lang, k=min_households()) if 0 < n < min_households() else f"{n:,}"
@@ -106,7 +106,7 @@ def _label(key: str, lang: str, default: str) -> str:
         return default
 
 
-def _message(ctx: Context, key: str) -> Markdown:
+def page_message(ctx: Context, key: str) -> Markdown:
     return Markdown(labels.text(key, ctx.lang))
 
 
@@ -121,11 +121,11 @@ def _publishable(*counts) -> bool:
     return all(pd.notna(c) and (c == 0 or c >= min_households()) for c in counts)
 
 
-def _last(table: pd.DataFrame) -> pd.Series | None:
+def last_row(table: pd.DataFrame) -> pd.Series | None:
     return table.sort_values("year").iloc[-1] if len(table) else None
 
 
-def _present(*values) -> bool:
+def all_present(*values) -> bool:
     return all(v is not None and pd.notna(v) for v in values)
 
 
@@ -133,18 +133,18 @@ def _present(*values) -> bool:
 # the summary paragraph
 # ====================================================================================================
 def _poverty_sentence(ctx: Context) -> str:
-    row = _last(_fgt(ctx)[0])
+    row = last_row(_fgt(ctx)[0])
     if row is None:
         return ""
-    if not _present(row["fgt0"]) and row["households"] > 0:
+    if not all_present(row["fgt0"]) and row["households"] > 0:
         return labels.text("monitoring.summary.poverty_few", ctx.lang, last=int(row["year"]), region=md(ctx.region),
                            threshold=row["threshold"], k=min_households())
-    if not _present(row["fgt0"]):
+    if not all_present(row["fgt0"]):
         return ""
     pref = ctx.slice(_prefecture(ctx, "poverty_fgt_prefecture"))
     pref = pref.loc[pref["year"] == row["year"], "fgt0"]
     ci = labels.text("monitoring.ci", ctx.lang, low=max(0.0, row["fgt0"] - _z() * row["fgt0_se"]),
-                     high=row["fgt0"] + _z() * row["fgt0_se"]) if _present(row["fgt0_se"]) else ""
+                     high=row["fgt0"] + _z() * row["fgt0_se"]) if all_present(row["fgt0_se"]) else ""
     return labels.text("monitoring.summary.poverty", ctx.lang, last=int(row["year"]), region=md(ctx.region),
                        threshold=row["threshold"], fgt0=row["fgt0"], ci=ci,
                        pref=pref.iloc[0] if len(pref) else float("nan"), near=row["share_near_threshold"],
@@ -152,37 +152,37 @@ def _poverty_sentence(ctx: Context) -> str:
 
 
 def _coverage_sentence(ctx: Context) -> str:
-    row = _last(_protected_coverage(ctx))
+    row = last_row(_protected_coverage(ctx))
     if row is None:
         return ""
-    if _present(row["households_targets"]) and row["households_targets"] == 0:
+    if all_present(row["households_targets"]) and row["households_targets"] == 0:
         return labels.text("monitoring.no_targets", ctx.lang)
-    if not _present(row["households_targets"]) or not _publishable(row["households_targets"]):
+    if not all_present(row["households_targets"]) or not _publishable(row["households_targets"]):
         return labels.text("monitoring.summary.coverage_few", ctx.lang, k=min_households())
     per_exited = row.get("persons_targets_per_exited", float("nan"))
     parts = [row[f"households_{t}"] for t in (*TARGET_TYPES, "active")]
-    if not _present(*parts):   # a blanked type: the sentence gives the total only, as the table does
+    if not all_present(*parts):   # a blanked type: the sentence gives the total only, as the table does
         return labels.text("monitoring.summary.coverage_types_protected", ctx.lang, k=min_households(),
-                           targets=_count(row["households_targets"], ctx.lang), share=row["share_households_targets"],
-                           per_exited=per_exited if _present(per_exited) else float("nan"))
-    return labels.text("monitoring.summary.coverage", ctx.lang, targets=_count(row["households_targets"], ctx.lang),
+                           targets=count_text(row["households_targets"], ctx.lang), share=row["share_households_targets"],
+                           per_exited=per_exited if all_present(per_exited) else float("nan"))
+    return labels.text("monitoring.summary.coverage", ctx.lang, targets=count_text(row["households_targets"], ctx.lang),
                        share=row["share_households_targets"],
-                       per_exited=per_exited if _present(per_exited) else float("nan"),
-                       unstable=_count(row["households_unstable"], ctx.lang),
-                       marginal=_count(row["households_marginal"], ctx.lang),
-                       sudden=_count(row["households_sudden_hardship"], ctx.lang),
-                       active=_count(row["households_active"], ctx.lang))
+                       per_exited=per_exited if all_present(per_exited) else float("nan"),
+                       unstable=count_text(row["households_unstable"], ctx.lang),
+                       marginal=count_text(row["households_marginal"], ctx.lang),
+                       sudden=count_text(row["households_sudden_hardship"], ctx.lang),
+                       active=count_text(row["households_active"], ctx.lang))
 
 
 def _gap_sentence(ctx: Context) -> str:
-    row = _last(ctx.slice(_county(ctx, "monitoring_identification_gap_summary")))
+    row = last_row(ctx.slice(county_table(ctx, "monitoring_identification_gap_summary")))
     if row is None:
         return ""
     if row["households_gap"] == 0:
         return labels.text("monitoring.summary.no_gap", ctx.lang, last=int(row["year"]))
     return labels.text("monitoring.summary.gap", ctx.lang, last=int(row["year"]),
-                       meeting=_count(row["households_meeting_rules"], ctx.lang),
-                       gap=_count(row["households_gap"], ctx.lang))
+                       meeting=count_text(row["households_meeting_rules"], ctx.lang),
+                       gap=count_text(row["households_gap"], ctx.lang))
 
 
 def km_median(curve: pd.DataFrame) -> tuple[float, bool]:
@@ -198,30 +198,30 @@ def km_median(curve: pd.DataFrame) -> tuple[float, bool]:
 
 
 def _elimination_sentence(ctx: Context) -> str:
-    row = _last(ctx.slice(_county(ctx, "monitoring_elimination")))
-    if row is None or not _present(row["elimination_rate"]) or not _publishable(row["targets"], row["eliminated"]):
+    row = last_row(ctx.slice(county_table(ctx, "monitoring_elimination")))
+    if row is None or not all_present(row["elimination_rate"]) or not _publishable(row["targets"], row["eliminated"]):
         return ""
     text = labels.text("monitoring.summary.elimination", ctx.lang, last=int(row["year"]),
                        rate=row["elimination_rate"])
-    months, reached = km_median(_county(ctx, "monitoring_elimination_survival"))
-    if _present(months):
+    months, reached = km_median(county_table(ctx, "monitoring_elimination_survival"))
+    if all_present(months):
         key = "monitoring.summary.median" if reached else "monitoring.summary.median_not_reached"
-        text += _join(ctx, labels.text(key, ctx.lang, months=months))
-    failed = ctx.slice(_county(ctx, "monitoring_failed_eliminations_summary"))
+        text += join_sentence(ctx, labels.text(key, ctx.lang, months=months))
+    failed = ctx.slice(county_table(ctx, "monitoring_failed_eliminations_summary"))
     if len(failed):
-        text += _join(ctx, labels.text("monitoring.summary.failed", ctx.lang, first=ctx.first, last=ctx.last,
-                                       eliminations=_count(failed["eliminations"].sum(), ctx.lang),
-                                       failed=_count(failed["failed"].sum(), ctx.lang)))
+        text += join_sentence(ctx, labels.text("monitoring.summary.failed", ctx.lang, first=ctx.first, last=ctx.last,
+                                       eliminations=count_text(failed["eliminations"].sum(), ctx.lang),
+                                       failed=count_text(failed["failed"].sum(), ctx.lang)))
     return text
 
 
 def _return_sentence(ctx: Context) -> str:
-    row = _last(ctx.slice(_county(ctx, "monitoring_return_rates")))
-    if row is None or not _present(row["return_rate_exited"]) \
+    row = last_row(ctx.slice(county_table(ctx, "monitoring_return_rates")))
+    if row is None or not all_present(row["return_rate_exited"]) \
             or not _publishable(row["exited_pool"], row["exited_returned"]):
         return ""
-    after = labels.text("monitoring.summary.returns_after", ctx.lang, returned=_count(
-        row["returned_after_elimination"], ctx.lang), eliminated=_count(row["eliminated_prev"], ctx.lang)) \
+    after = labels.text("monitoring.summary.returns_after", ctx.lang, returned=count_text(
+        row["returned_after_elimination"], ctx.lang), eliminated=count_text(row["eliminated_prev"], ctx.lang)) \
         if row["eliminated_prev"] > 0 else labels.text("monitoring.summary.end", ctx.lang)
     return labels.text("monitoring.summary.returns", ctx.lang, last=int(row["year"]),
                        exited=row["return_rate_exited"], after=after)
@@ -229,7 +229,7 @@ def _return_sentence(ctx: Context) -> str:
 
 def _validity_rows(ctx: Context) -> pd.DataFrame:
     """The county's out-of-sample rows whose test transition lies within the report's years."""
-    table = _county(ctx, "monitoring_warning_validity")
+    table = county_table(ctx, "monitoring_warning_validity")
     return table[(table["year"] >= ctx.first) & (table["year_next"] <= ctx.last)].reset_index(drop=True)
 
 
@@ -240,26 +240,26 @@ def _warning_sentence(ctx: Context) -> str:
     score = table[table["model"] == "score"].iloc[-1]
     logit = table[(table["model"] == "logit") & (table["year"] == score["year"])].iloc[-1]
     years = {"year": int(score["year"]), "year_next": int(score["year_next"])}
-    if score["events"] == 0 or not _present(score["auc"]):
+    if score["events"] == 0 or not all_present(score["auc"]):
         return labels.text("monitoring.summary.warning_no_events", ctx.lang, **years)
     if score["events"] < min_events():   # one household would move the AUC by a large step
         return labels.text("monitoring.summary.warning_few_events", ctx.lang, k=min_events(), **years)
     text = labels.text("monitoring.summary.warning", ctx.lang, auc=score["auc"], auc_logit=logit["auc"], **years)
     if score["warned"] == 0:
-        text += _join(ctx, labels.text("monitoring.summary.warning_none", ctx.lang))
+        text += join_sentence(ctx, labels.text("monitoring.summary.warning_none", ctx.lang))
     elif _publishable(score["warned"], score["hits"]):
-        text += _join(ctx, labels.text("monitoring.summary.warning_precision", ctx.lang,
-                                       warned=_count(score["warned"], ctx.lang), precision=score["precision"]))
+        text += join_sentence(ctx, labels.text("monitoring.summary.warning_precision", ctx.lang,
+                                       warned=count_text(score["warned"], ctx.lang), precision=score["precision"]))
     else:
-        text += _join(ctx, labels.text("monitoring.summary.warning_hits", ctx.lang,
-                                       warned=_count(score["warned"], ctx.lang), hits=_count(score["hits"], ctx.lang)))
-    if _present(logit["auc"]):
+        text += join_sentence(ctx, labels.text("monitoring.summary.warning_hits", ctx.lang,
+                                       warned=count_text(score["warned"], ctx.lang), hits=count_text(score["hits"], ctx.lang)))
+    if all_present(logit["auc"]):
         key = "monitoring.summary.score_better" if score["auc"] >= logit["auc"] else "monitoring.summary.score_worse"
-        text += _join(ctx, labels.text(key, ctx.lang))
+        text += join_sentence(ctx, labels.text(key, ctx.lang))
     return text
 
 
-def _join(ctx: Context, sentence: str) -> str:
+def join_sentence(ctx: Context, sentence: str) -> str:
     """``sentence`` ready to follow another one (Chinese needs no space between sentences)."""
     return sentence if ctx.lang == "zh" else f" {sentence}"
 
@@ -281,7 +281,7 @@ FGT_COLUMNS = ("fgt0", "fgt1", "fgt2", "fgt0_se", "fgt1_se", "fgt2_se")
 def _fgt(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The county's and prefecture's FGT rows; the county's FGT measures are blanked in a year when 1 to
     k - 1 households are below the threshold (the measures rest on those few households)."""
-    region = ctx.slice(_county(ctx, "poverty_fgt"))
+    region = ctx.slice(county_table(ctx, "poverty_fgt"))
     few = region["households_poor"].between(1, min_households() - 1) if "households_poor" in region else \
         pd.Series(False, index=region.index)
     region = region.assign(**{c: region[c].mask(few) for c in FGT_COLUMNS})
@@ -292,7 +292,7 @@ def poverty_figure(ctx: Context):
     """FGT0, FGT1 and FGT2 by year with 95% intervals, county against prefecture."""
     region, pref = _fgt(ctx)
     if region.empty:
-        return _message(ctx, "monitoring.no_data")
+        return page_message(ctx, "monitoring.no_data")
     return plots_monitoring.fgt_trend(region, pref, ctx.region, _z(), ctx.lang)
 
 
@@ -300,7 +300,7 @@ def near_threshold_figure(ctx: Context):
     """Share of persons below the threshold and just above it (1 to ``NEAR_BAND`` times)."""
     region, pref = _fgt(ctx)
     if region.empty:
-        return _message(ctx, "monitoring.no_data")
+        return page_message(ctx, "monitoring.no_data")
     return plots_monitoring.near_threshold(region, pref, ctx.region, _spec(ctx).near_band, ctx.lang)
 
 
@@ -317,7 +317,7 @@ def poverty_table(ctx: Context):
     """FGT measures by year with 95% intervals (village-clustered), near-threshold share, prefecture."""
     table = _poverty_frame(ctx)
     if table.empty:
-        return _message(ctx, "monitoring.no_data")
+        return page_message(ctx, "monitoring.no_data")
     z = _z()
     for a, fmt in ((0, "{:.1%}"), (1, "{:.2%}"), (2, "{:.2%}")):
         low = (table[f"fgt{a}"] - z * table[f"fgt{a}_se"]).clip(lower=0)
@@ -326,16 +326,16 @@ def poverty_table(ctx: Context):
                                for lo, hi in zip(low, high, strict=True)]
     shown = table[["year", "households", "threshold", "fgt0", "fgt0_ci", "fgt1", "fgt1_ci", "fgt2", "fgt2_ci",
                    "share_near_threshold", "fgt0_prefecture"]]
-    return _styled(shown, ctx.lang, labels.text("monitoring.captions.poverty", ctx.lang),
+    return styled_table(shown, ctx.lang, labels.text("monitoring.captions.poverty", ctx.lang),
                    {"households": "{:,.0f}", "threshold": "{:,.0f}", "fgt0": "{:.1%}", "fgt1": "{:.2%}",
                     "fgt2": "{:.2%}", "share_near_threshold": "{:.1%}", "fgt0_prefecture": "{:.1%}"})
 
 
 def growth_incidence_figure(ctx: Context):
     """Growth incidence curve between the data's first and last year, with its bootstrap band."""
-    gic = _county(ctx, "poverty_growth_incidence")
+    gic = county_table(ctx, "poverty_growth_incidence")
     if gic.empty or gic["growth"].isna().all():
-        return _message(ctx, "monitoring.too_few")
+        return page_message(ctx, "monitoring.too_few")
     return plots_monitoring.growth_incidence(gic, _prefecture(ctx, "poverty_growth_incidence_prefecture"),
                                              ctx.region, ctx.lang)
 
@@ -347,16 +347,16 @@ def _indicator_label(name: str, lang: str) -> str:
 
 def basic_needs_figure(ctx: Context):
     """H and M0 by year, and each indicator's contribution to M0 (or its deprivation share if M0 is 0)."""
-    table = ctx.slice(_county(ctx, "poverty_basic_needs"))
+    table = ctx.slice(county_table(ctx, "poverty_basic_needs"))
     if table.empty or (table["households"] == 0).all():
-        return _message(ctx, "monitoring.no_data")
+        return page_message(ctx, "monitoring.no_data")
     names = [c.removeprefix("dep_") for c in table.columns if c.startswith("dep_")]
     return plots_monitoring.basic_needs(table, {n: _indicator_label(n, ctx.lang) for n in names}, ctx.lang)
 
 
 def _basic_needs_frame(ctx: Context) -> pd.DataFrame:
     """Rows H, A, M0, then per indicator the share not secured and its contribution; a column per year."""
-    table = ctx.slice(_county(ctx, "poverty_basic_needs"))
+    table = ctx.slice(county_table(ctx, "poverty_basic_needs"))
     names = [c.removeprefix("dep_") for c in table.columns if c.startswith("dep_")]
     shares = ["H", "A", "M0", *[f"dep_{n}" for n in names], *[f"contrib_{n}" for n in names]]
     table = _suppress(table, {"households": shares})
@@ -375,11 +375,11 @@ def basic_needs_table(ctx: Context):
     """Alkire-Foster H, A, M0 and per-indicator shares by year (years as columns)."""
     frame = _basic_needs_frame(ctx)
     if frame.shape[1] <= 1:
-        return _message(ctx, "monitoring.no_data")
+        return page_message(ctx, "monitoring.no_data")
     years = frame.columns[1:]
-    k = ctx.slice(_county(ctx, "poverty_basic_needs"))["k"].iloc[0]
+    k = ctx.slice(county_table(ctx, "poverty_basic_needs"))["k"].iloc[0]
     caption = labels.text("monitoring.captions.basic_needs", ctx.lang, k=float(k))
-    style = _styled(frame, ctx.lang, caption, {})
+    style = styled_table(frame, ctx.lang, caption, {})
     style = style.format("{:.1%}", subset=pd.IndexSlice[frame.index[:-1], years], na_rep="–")
     return style.format("{:,.0f}", subset=pd.IndexSlice[frame.index[-1:], years], na_rep="–")
 
@@ -399,7 +399,7 @@ def _protected_coverage(ctx: Context) -> pd.DataFrame:
     """The county's coverage rows with small counts blanked and their complements, so that no blanked
     count can be recovered from the total: the three types add up to all targets, and still-monitored
     plus eliminated targets add up to them too (:func:`analysis.core.disclosure.suppress_parts`)."""
-    table = ctx.slice(_county(ctx, "monitoring_coverage"))
+    table = ctx.slice(county_table(ctx, "monitoring_coverage"))
     k = min_households()
     deps = {f"households_{g}": [f"persons_{g}", f"share_households_{g}", f"share_persons_{g}"]
             for g in (*TARGET_TYPES, "targets")}
@@ -435,7 +435,7 @@ def coverage_figure(ctx: Context):
     the same cells as the table are left out (blank bars), so the figure discloses nothing more."""
     table = _protected_coverage(ctx)
     if table.empty:
-        return _message(ctx, "monitoring.no_data")
+        return page_message(ctx, "monitoring.no_data")
     names = {t: _group_label(t, ctx.lang) for t in (*TARGET_TYPES, "active")}
     return plots_monitoring.coverage(table, names, ctx.lang)
 
@@ -443,14 +443,14 @@ def coverage_figure(ctx: Context):
 def coverage_table(ctx: Context):
     frame = _coverage_frame(ctx)
     if frame.empty:
-        return _message(ctx, "monitoring.no_data")
-    return _styled(frame, ctx.lang, labels.text("monitoring.captions.coverage", ctx.lang),
+        return page_message(ctx, "monitoring.no_data")
+    return styled_table(frame, ctx.lang, labels.text("monitoring.captions.coverage", ctx.lang),
                    {"households": "{:,.0f}", "persons": "{:,.0f}", "share_households": "{:.1%}",
                     "share_persons": "{:.1%}"})
 
 
 def _gap_frame(ctx: Context) -> pd.DataFrame:
-    table = ctx.slice(_county(ctx, "monitoring_identification_gap_summary"))
+    table = ctx.slice(county_table(ctx, "monitoring_identification_gap_summary"))
     rules = [c for c in table.columns if c.startswith("gap_") and c != "gap_share"]
     cols = ["year", "households_meeting_rules", "households_gap", "gap_share", "persons_gap", *rules]
     return _suppress(table[cols], {"households_meeting_rules": ["gap_share"],
@@ -461,9 +461,9 @@ def gap_table(ctx: Context):
     """Households meeting an identification rule but not monitored, by year and rule (counts)."""
     frame = _gap_frame(ctx)
     if frame.empty:
-        return _message(ctx, "monitoring.no_data")
+        return page_message(ctx, "monitoring.no_data")
     counts = {c: "{:,.0f}" for c in frame.columns if c not in ("year", "gap_share")}
-    return _styled(frame, ctx.lang, labels.text("monitoring.captions.gap", ctx.lang),
+    return styled_table(frame, ctx.lang, labels.text("monitoring.captions.gap", ctx.lang),
                    {**counts, "gap_share": "{:.0%}"})
 
 
@@ -477,20 +477,38 @@ def _last_year(ctx: Context, table: pd.DataFrame) -> pd.DataFrame:
     return table[table["year"] == min(ctx.last, table["year"].max())] if len(table) else table
 
 
+def _parts_of_known_total(counts: pd.Series) -> pd.Series:
+    """Rows that add up to a total published elsewhere (the gap table's): small ones blanked with their
+    complements (:func:`analysis.core.disclosure.suppress_parts` over the rows)."""
+    if counts.empty:
+        return counts
+    row = pd.DataFrame([counts.to_numpy()], columns=[str(i) for i in range(len(counts))])
+    shown = suppress_parts(row, list(row.columns), k=min_households()).iloc[0]
+    return pd.Series(shown.to_numpy(dtype="float64"), index=counts.index)
+
+
 def _overlap_frame(ctx: Context) -> pd.DataFrame:
-    table = _last_year(ctx, _county(ctx, "monitoring_identification_overlap"))
+    """Households by combination of rules met (last year); the rows add up to the gap table's households
+    meeting a rule (and not monitored), so small rows are blanked with complementary ones."""
+    table = _last_year(ctx, county_table(ctx, "monitoring_identification_overlap"))
     out = table[["year", "rules", "households", "households_gap"]].assign(rules=_rule_names(table["rules"], ctx.lang))
-    return _suppress(out, {"households": [], "households_gap": []})
+    return out.assign(households=_parts_of_known_total(out["households"]),
+                      households_gap=_parts_of_known_total(out["households_gap"]))
 
 
 def _sensitivity_frame(ctx: Context) -> pd.DataFrame:
-    table = _last_year(ctx, _county(ctx, "monitoring_identification_sensitivity"))
+    table = _last_year(ctx, county_table(ctx, "monitoring_identification_sensitivity"))
     value = [f"{v:g}{' ★' if c else ''}" for v, c in zip(table["value"], table["configured"])]
     out = table[["year", "households_meeting_rules", "households_gap"]].assign(
         rule=table["rule"].map(lambda r: _label(f"monitoring.rules.{r}", ctx.lang, r)),
         parameter=table["parameter"].map(lambda p: _label(f"monitoring.parameters.{p}", ctx.lang, p)), value=value)
     out = out[["year", "rule", "parameter", "value", "households_meeting_rules", "households_gap"]]
-    return _suppress(out, {"households_meeting_rules": [], "households_gap": []})
+    # counts at neighbouring values of one parameter differ by the households in between: shown counts
+    # differ from each other, and from the configured count, by 0 or at least k households
+    for _, rows in table.groupby(["rule", "parameter"], sort=False):   # a few parameters, a few values each
+        for col in ("households_meeting_rules", "households_gap"):
+            out.loc[rows.index, col] = suppress_differences(rows[col], rows["configured"], k=min_households())
+    return out
 
 
 _RULE_COUNTS = {"households": "{:,.0f}", "households_gap": "{:,.0f}", "households_meeting_rules": "{:,.0f}"}
@@ -498,9 +516,9 @@ _RULE_COUNTS = {"households": "{:,.0f}", "households_gap": "{:,.0f}", "household
 
 def _rule_table(ctx: Context, frame: pd.DataFrame, caption: str):
     if frame.empty:
-        return _message(ctx, "monitoring.no_data")
+        return page_message(ctx, "monitoring.no_data")
     title = labels.text(f"monitoring.captions.{caption}", ctx.lang, year=int(frame["year"].iloc[0]))
-    return _styled(frame.drop(columns="year"), ctx.lang, title, _RULE_COUNTS)
+    return styled_table(frame.drop(columns="year"), ctx.lang, title, _RULE_COUNTS)
 
 
 def rule_overlap_table(ctx: Context):
@@ -525,7 +543,7 @@ def _rules_text(table: pd.DataFrame, columns: list[str], prefix: str, lang: str)
 
 
 def _gap_list_frame(ctx: Context) -> pd.DataFrame:
-    table = ctx.slice(_county(ctx, "monitoring_identification_gap"))
+    table = ctx.slice(county_table(ctx, "monitoring_identification_gap"))
     rules = [c for c in table.columns if c.startswith("rule_")]
     out = table[["year", "household_id", "township", "village"]].copy()
     out["rules_hit"] = _rules_text(table, rules, "rule_", ctx.lang)
@@ -536,7 +554,7 @@ def gap_list(ctx: Context) -> Markdown:
     """Where the 应纳尽纳 follow-up list is: household-level lists never enter a published page or workbook;
     :func:`follow_up_tables` gives them to ``python -m analysis follow-up`` (restricted output)."""
     if _gap_list_frame(ctx).empty:
-        return _message(ctx, "monitoring.no_gap")
+        return page_message(ctx, "monitoring.no_gap")
     return _follow_up_note(ctx)
 
 
@@ -558,15 +576,15 @@ def follow_up_tables(ctx: Context) -> dict[str, pd.DataFrame]:
 # ====================================================================================================
 def survival_figure(ctx: Context):
     """Kaplan-Meier curve of time to risk elimination, county against prefecture."""
-    curve = _county(ctx, "monitoring_elimination_survival")
+    curve = county_table(ctx, "monitoring_elimination_survival")
     if curve.empty:
-        return _message(ctx, "monitoring.no_targets")
+        return page_message(ctx, "monitoring.no_targets")
     return plots_monitoring.survival(curve, _prefecture(ctx, "monitoring_elimination_survival_prefecture"),
                                      ctx.region, _spec(ctx).min_months_monitored, ctx.lang)
 
 
 def _elimination_frame(ctx: Context) -> pd.DataFrame:
-    table = ctx.slice(_county(ctx, "monitoring_elimination"))
+    table = ctx.slice(county_table(ctx, "monitoring_elimination"))
     cols = ["year", "targets", "eliminated", "elimination_rate", "eliminated_in_year", "assisted", "natural",
             "months_mean", "months_median"]
     return _suppress(table[cols], {"targets": ["elimination_rate"], "eliminated": ["elimination_rate"],
@@ -577,14 +595,14 @@ def _elimination_frame(ctx: Context) -> pd.DataFrame:
 def elimination_table(ctx: Context):
     frame = _elimination_frame(ctx)
     if frame.empty:
-        return _message(ctx, "monitoring.no_data")
+        return page_message(ctx, "monitoring.no_data")
     counts = {c: "{:,.0f}" for c in ("targets", "eliminated", "eliminated_in_year", "assisted", "natural")}
-    return _styled(frame, ctx.lang, labels.text("monitoring.captions.elimination", ctx.lang),
+    return styled_table(frame, ctx.lang, labels.text("monitoring.captions.elimination", ctx.lang),
                    {**counts, "elimination_rate": "{:.0%}", "months_mean": "{:.1f}", "months_median": "{:.1f}"})
 
 
 def _failed_frame(ctx: Context) -> pd.DataFrame:
-    table = ctx.slice(_county(ctx, "monitoring_failed_eliminations_summary"))
+    table = ctx.slice(county_table(ctx, "monitoring_failed_eliminations_summary"))
     cols = ["year", "eliminations", "failed", "failed_share", *FAILED_FLAGS]
     return _suppress(table[cols], {"eliminations": ["failed_share"], "failed": ["failed_share"],
                                    **{f: [] for f in FAILED_FLAGS}})
@@ -594,14 +612,14 @@ def failed_table(ctx: Context):
     """Questionable eliminations per year: income still in range, monitored too briefly, no labour."""
     frame = _failed_frame(ctx)
     if frame.empty:
-        return _message(ctx, "monitoring.no_targets")
+        return page_message(ctx, "monitoring.no_targets")
     counts = {c: "{:,.0f}" for c in ("eliminations", "failed", *FAILED_FLAGS)}
     caption = labels.text("monitoring.captions.failed", ctx.lang)
-    return _styled(frame, ctx.lang, caption, {**counts, "failed_share": "{:.0%}"})
+    return styled_table(frame, ctx.lang, caption, {**counts, "failed_share": "{:.0%}"})
 
 
 def _failed_list_frame(ctx: Context) -> pd.DataFrame:
-    table = ctx.slice(_county(ctx, "monitoring_failed_eliminations"))
+    table = ctx.slice(county_table(ctx, "monitoring_failed_eliminations"))
     out = table[["year", "household_id", "township", "village", "monitoring_type", "monitoring_start",
                  "elimination_date", "months_monitored"]].copy()
     out["monitoring_type"] = out["monitoring_type"].map(lambda c: labels.code_label("monitoring_type", c, ctx.lang))
@@ -614,7 +632,7 @@ def _failed_list_frame(ctx: Context) -> pd.DataFrame:
 def failed_list(ctx: Context) -> Markdown:
     """Where the list of questionable eliminations is (restricted output, see :func:`gap_list`)."""
     if _failed_list_frame(ctx).empty:
-        return _message(ctx, "monitoring.no_failed")
+        return page_message(ctx, "monitoring.no_failed")
     return _follow_up_note(ctx)
 
 
@@ -622,7 +640,7 @@ def failed_list(ctx: Context) -> Markdown:
 # transitions and returns
 # ====================================================================================================
 def _transitions(ctx: Context) -> pd.DataFrame:
-    table = _county(ctx, "monitoring_transitions")
+    table = county_table(ctx, "monitoring_transitions")
     return table[(table["year_from"] >= ctx.first) & (table["year_to"] <= ctx.last)].reset_index(drop=True)
 
 
@@ -638,7 +656,7 @@ def transition_figure(ctx: Context):
     """Heatmap of status transitions between the latest pair of years (cells under 5 households hidden)."""
     table = _transitions(ctx)
     if table.empty:
-        return _message(ctx, "monitoring.too_few")
+        return page_message(ctx, "monitoring.too_few")
     year_from = int(table["year_from"].max())
     names = [labels.text(f"monitoring.statuses.{s}", ctx.lang) for s in STATUS_ORDER]
     return plots_monitoring.transition_heatmap(transition_matrix(table, year_from), names, year_from,
@@ -654,7 +672,7 @@ def _transitions_frame(ctx: Context) -> pd.DataFrame:
 
 
 def _returns_frame(ctx: Context) -> pd.DataFrame:
-    table = ctx.slice(_county(ctx, "monitoring_return_rates"))
+    table = ctx.slice(county_table(ctx, "monitoring_return_rates"))
     cols = ["year", "eliminated_prev", "returned_after_elimination", "return_rate_eliminated", "exited_pool",
             "exited_fell_below", "exited_newly_monitored", "exited_returned", "return_rate_exited",
             "return_rate_exited_persons"]
@@ -669,10 +687,10 @@ def return_table(ctx: Context):
     """Returns to risk after elimination and among poverty-exited households, by year."""
     frame = _returns_frame(ctx)
     if frame.empty:
-        return _message(ctx, "monitoring.too_few")
+        return page_message(ctx, "monitoring.too_few")
     counts = {c: "{:,.0f}" for c in frame.columns if c != "year" and not c.startswith("return_rate")}
     rates = {c: "{:.1%}" for c in frame.columns if c.startswith("return_rate")}
-    return _styled(frame, ctx.lang, labels.text("monitoring.captions.returns", ctx.lang), {**counts, **rates})
+    return styled_table(frame, ctx.lang, labels.text("monitoring.captions.returns", ctx.lang), {**counts, **rates})
 
 
 # ====================================================================================================
@@ -696,7 +714,7 @@ def roc_points(outcome, score) -> pd.DataFrame:
 
 def _predictions(ctx: Context) -> pd.DataFrame:
     """The county's test-year predictions (the latest validation within the report's years)."""
-    table = _county(ctx, "monitoring_warning_predictions")
+    table = county_table(ctx, "monitoring_warning_predictions")
     table = table[(table["year"] >= ctx.first) & (table["year_next"] <= ctx.last)]
     return table[table["year"] == table["year"].max()].reset_index(drop=True)
 
@@ -705,7 +723,7 @@ def warning_figure(ctx: Context):
     """ROC curves of the points score and the Logit on the county's test year, red cut marked."""
     pred = _predictions(ctx)
     if pred.empty:
-        return _message(ctx, "monitoring.no_validation")
+        return page_message(ctx, "monitoring.no_validation")
     fell = pred["fell"].astype(bool)
     years = {"year": int(pred["year"].iloc[0]), "year_next": int(pred["year_next"].iloc[0])}
     if fell.all() or not fell.any():
@@ -744,8 +762,8 @@ def warning_table(ctx: Context):
     """AUC, precision and recall of red warnings: county and prefecture out of sample, prefecture fit years."""
     frame = _warning_frame(ctx)
     if frame.empty:
-        return _message(ctx, "monitoring.no_validation")
-    return _styled(frame, ctx.lang, labels.text("monitoring.captions.warning", ctx.lang),
+        return page_message(ctx, "monitoring.no_validation")
+    return styled_table(frame, ctx.lang, labels.text("monitoring.captions.warning", ctx.lang),
                    {"n": "{:,.0f}", "events": "{:,.0f}", "warned": "{:,.0f}", "hits": "{:,.0f}",
                     "event_rate": "{:.1%}", "auc": "{:.2f}", "precision": "{:.0%}", "recall": "{:.0%}"})
 
@@ -777,11 +795,11 @@ def warning_outcomes_table(ctx: Context):
     """Which warnings were right: households and those falling below the threshold next year, by level."""
     frame = _warning_outcomes_frame(ctx)
     if frame.empty:
-        return _message(ctx, "monitoring.no_validation")
+        return page_message(ctx, "monitoring.no_validation")
     pred = _predictions(ctx)
     caption = labels.text("monitoring.captions.warning_outcomes", ctx.lang, year=int(pred["year"].iloc[0]),
                           year_next=int(pred["year_next"].iloc[0]))
-    return _styled(frame, ctx.lang, caption, {"group_households": "{:,.0f}", "fell_households": "{:,.0f}",
+    return styled_table(frame, ctx.lang, caption, {"group_households": "{:,.0f}", "fell_households": "{:,.0f}",
                                               "share_fell": "{:.0%}"})
 
 
@@ -799,14 +817,14 @@ def _warning_predictions_frame(ctx: Context) -> pd.DataFrame:
 
 
 def _survival_frame(ctx: Context) -> pd.DataFrame:
-    curve = _county(ctx, "monitoring_elimination_survival")
+    curve = county_table(ctx, "monitoring_elimination_survival")
     return _suppress(curve[["months", "survival", "conf_low", "conf_high", "at_risk"]], {"at_risk": []})
 
 
 def monitoring_tables(ctx: Context) -> dict[str, pd.DataFrame]:
     """The tables of the monitoring report, by sheet name, as published: cells under ``min_households()``
     households blank; no household-level list (those are :func:`follow_up_tables`)."""
-    gic = _county(ctx, "poverty_growth_incidence")
+    gic = county_table(ctx, "poverty_growth_incidence")
     return {"poverty": _poverty_frame(ctx), "basic_needs": _basic_needs_frame(ctx),
             "growth_incidence": gic.drop(columns=["prefecture", "county"]),
             "coverage": _coverage_frame(ctx), "gap_summary": _gap_frame(ctx), "rule_overlap": _overlap_frame(ctx),
