@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.core.escaping import formula_like, has_markup
 from analysis.errors import Problem
 from analysis.io import schema
-from analysis.io.readers import RawTable
+from analysis.io.readers import RawTable, fmt_rows, rows_of
 
 #: Canonical free-text columns (identifiers are pseudonymised and checked elsewhere).
 TEXT_COLUMNS = tuple(sorted({c.name for table in schema.TABLES.values() for c in table.values()
@@ -54,6 +54,5 @@ def check(raw: RawTable, mapping: dict) -> tuple[list[str], list[Problem]]:
 
 
 def _rows(raw: RawTable, mask: pd.Series) -> str:
-    rows = [int(r) for r in raw.rows[mask[mask].index]]
-    more = f" and {len(rows) - _SHOWN} more" if len(rows) > _SHOWN else ""
-    return f"row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:_SHOWN]))}{more}"
+    rows = rows_of(raw, mask)
+    return f"row{'s' if len(rows) > 1 else ''} {fmt_rows(rows, _SHOWN)}"
