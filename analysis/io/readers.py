@@ -39,7 +39,9 @@ Reading in columns
 A plain CSV file (its header in the first row, every row with as many values as the header, no line
 break inside a cell) is read column by column by Arrow's CSV reader, all columns as text, in the calling
 thread; its cells are then Arrow text (:data:`TEXT`), and the checks on them run over whole columns. Any
-other file is read row by row, which finds and names each departure; both give the same cells. Tests
+other file is read row by row, which finds and names each departure; both give the same cells. A large
+plain UTF-8 file read in chunks (:func:`iter_text_chunks`) is read the same way, a block of whole lines at a
+time; a workbook sheet's cells become Arrow text column by column (:func:`_sheet_frame`). Tests
 whose meaning depends on the regular-expression engine (what counts as a space or a digit) run on
 Python strings whichever way a file was read, so that the outcome never depends on the reader.
 """

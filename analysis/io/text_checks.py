@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from analysis.core.escaping import formula_like, has_markup
+from analysis.core.escaping import FORMULA_START, formula_like, has_markup
 from analysis.errors import Problem
 from analysis.io import schema
 from analysis.io.readers import RawTable, fmt_rows, rows_of
@@ -34,8 +34,11 @@ def check(raw: RawTable, mapping: dict) -> tuple[list[str], list[Problem]]:
             continue
         text = raw.frame[label].astype("string").fillna("")
         header = raw.headers.get(label, label)
-        for mask, what in ((has_markup(text), "hold markup (an HTML tag)"),
-                           (formula_like(text), "start like a spreadsheet formula (=, +, -, @, tab)")):
+        quick = raw.frame[label].fillna("")     # Arrow text when read in columns: literal tests run in Arrow
+        for mask, what in ((_where(has_markup, text, quick.str.contains("<", regex=False)),
+                            "hold markup (an HTML tag)"),
+                           (_where(formula_like, text, quick.str.startswith(FORMULA_START)),
+                            "start like a spreadsheet formula (=, +, -, @, tab)")):
             if mask.any():
                 values = list(dict.fromkeys(text[mask]))
                 shown = ", ".join(repr(v if len(v) <= 60 else v[:57] + "...") for v in values[:3])
@@ -51,6 +54,16 @@ def check(raw: RawTable, mapping: dict) -> tuple[list[str], list[Problem]]:
             if unsafe.sum() > _SHOWN:
                 problems.append(Problem(raw.path, None, header, f"... and {int(unsafe.sum()) - _SHOWN} more such rows"))
     return notes, problems
+
+
+def _where(test, text: pd.Series, maybe: pd.Series) -> pd.Series:
+    """``test(text)``, run only on the values a quick literal look (``maybe``) could not rule out: every
+    value with markup holds '<', every formula-like value starts with a character of FORMULA_START."""
+    maybe = maybe.fillna(False).astype(bool)
+    found = pd.Series(False, index=text.index)
+    if maybe.any():
+        found[maybe] = test(text[maybe]).to_numpy(dtype=bool)
+    return found
 
 
 def _rows(raw: RawTable, mask: pd.Series) -> str:
