@@ -14,6 +14,7 @@ threads; steadier than wall time when other jobs share the machine) and their ra
 of each (wall), and the ingest's peak memory (max RSS of the subprocess, from ``wait4``). Usage::
 
     python benchmarks/bench_ingest.py [--counties 4] [--households-per-county 2900] [--repeat 1] [--chunks]
+                                      [--formats gbk,xlsx]
 """
 from __future__ import annotations
 
@@ -37,17 +38,19 @@ con.close()
 GENERATE = """
 import sys
 from analysis.io import synth
-synth.write(sys.argv[1], seed=1, counties=int(sys.argv[2]), households_per_county=int(sys.argv[3]),
-            xlsx_counties=0, gbk_counties=0)
+n, fmt = int(sys.argv[2]), sys.argv[4]
+synth.write(sys.argv[1], seed=1, counties=n, households_per_county=int(sys.argv[3]),
+            xlsx_counties=n if fmt == "xlsx" else 0, gbk_counties=n if fmt == "gbk" else 0)
 """
 
 
-def make_raw(counties: int, per_county: int) -> Path:
-    """UTF-8 CSV exports, generated in a subprocess: this process must stay small, since a child's peak memory
-    as the kernel reports it starts from its parent's size at the fork."""
-    path = OUT / f"raw_utf8_{counties}x{per_county}"
+def make_raw(counties: int, per_county: int, fmt: str = "utf8") -> Path:
+    """Exports (UTF-8 CSV, GBK CSV or XLSX; the same rows in each), generated in a subprocess: this process
+    must stay small, since a child's peak memory as the kernel reports it starts from its parent's size at the
+    fork."""
+    path = OUT / f"raw_{fmt}_{counties}x{per_county}"
     if not path.exists():
-        subprocess.run([sys.executable, "-c", GENERATE, str(path), str(counties), str(per_county)], check=True,
+        subprocess.run([sys.executable, "-c", GENERATE, str(path), str(counties), str(per_county), fmt], check=True,
                        stdout=subprocess.DEVNULL)
     return path
 
@@ -90,6 +93,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each command; the fastest is shown")
     parser.add_argument("--chunks", action="store_true", help="also ingest in chunks of --chunk-rows rows")
     parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--formats", default="", help="also ingest the same rows as these formats, comma-separated "
+                                                      "(gbk, xlsx); their ratio is to the DuckDB load of the UTF-8 CSV")
     args = parser.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     print(f"{'counties':>8} {'person rows':>11} {'CSV MB':>6} {'mode':>14} {'wall s':>6} {'DuckDB':>6} {'ratio':>5} "
@@ -99,9 +104,12 @@ def main(argv=None) -> None:
         size = sum(f.stat().st_size for f in raw.glob("*.csv")) / 1e6
         rows = sum(sum(1 for _ in open(f, "rb")) - 1 for f in raw.glob("*.csv"))
         wall_ref, cpu_ref, _ = best(lambda: duckdb_load(raw), args.repeat)
-        modes = [("whole files", None)] + ([(f"chunks {args.chunk_rows:,}", args.chunk_rows)] if args.chunks else [])
-        for label, chunk in modes:
-            wall, cpu, peak = best(lambda: ingest(raw, chunk), args.repeat)
+        modes = [("whole files", None, raw)] + \
+            ([(f"chunks {args.chunk_rows:,}", args.chunk_rows, raw)] if args.chunks else []) + \
+            [(f"whole {fmt}", None, make_raw(counties, args.households_per_county, fmt))
+             for fmt in filter(None, args.formats.split(","))]
+        for label, chunk, folder in modes:
+            wall, cpu, peak = best(lambda: ingest(folder, chunk), args.repeat)
             print(f"{counties:>8} {rows:>11,} {size:>6.0f} {label:>14} {wall:>6.1f} {wall_ref:>6.1f} "
                   f"{wall / wall_ref:>5.1f} {cpu:>6.1f} {cpu_ref:>6.1f} {cpu / cpu_ref:>5.1f} {rows / wall:>7,.0f} {rows / wall_ref:>7,.0f} "
                   f"{peak:>7.0f}", flush=True)

@@ -72,3 +72,61 @@ def test_pseudonyms_in_bulk_are_the_keyed_hash_of_each_value():
                 for v in ["0200050800", None, "0200050800", "4101020001"]]
     assert out.tolist()[0] == expected[0] and out.tolist()[2:] == expected[2:] and out.isna().tolist()[1]
     assert out.dtype == "string"
+
+
+def test_workbook_cells_converted_by_column_read_as_one_by_one():
+    """A sheet's cells become text column by column (whole numbers all at once) exactly as each cell alone."""
+    import datetime as dt
+    values = [("0001020000", 2020.0, -0.0, 12.5, 1e15, 123456789012345.0, float("nan"), float("inf")),
+              ("", 5.0, 7, True, dt.datetime(2021, 3, 5), dt.datetime(2021, 3, 5, 8, 30), dt.date(2022, 6, 7),
+               " 1.0e-05 ")]
+    cells = [list(row) for row in zip(*values)]          # rows of the sheet, as the cell reader gives them
+    frame = readers._sheet_frame(cells, {(9, 0): "#N/A"})
+    expected = [[readers._cell_text(v).strip(readers.EDGE_CHARS) for v in col] + ["", ""] for col in values]
+    expected[0][9] = "#N/A"
+    assert frame.shape == (10, 2)
+    assert [frame[c].tolist() for c in frame.columns] == expected
+    assert expected[0][1:6] == ["2020", "0", "12.5", "1.00000E+15", "123456789012345"]
+
+
+def _chunks(path: Path, columns: bool, chunk_rows: int) -> list:
+    group_of = ingest._group_columns(None)
+    try:
+        return [_plain(t) for t in readers.iter_text_chunks(path, chunk_rows, group_of=group_of, columns=columns)]
+    except DataError as exc:
+        return [str(p) for p in exc.problems]
+    except readers.NotPlain:
+        return ["not plain"]
+
+
+@pytest.mark.parametrize("name", TEXT_FILES)
+def test_chunks_in_columns_equal_chunks_by_rows(name):
+    """Chunks of 7 rows (a household's rows kept together): the same cells, rows, notes or refusal either way;
+    a file that is plain at its head but not further down is left to the row reader."""
+    by_rows, by_columns = (_chunks(CORPUS / name, columns, 7) for columns in (False, True))
+    if by_columns == ["not plain"]:
+        return
+    assert len(by_columns) == len(by_rows)
+    for rows, columns in zip(by_rows, by_columns):
+        if isinstance(rows, str):
+            assert columns == rows
+            continue
+        pd.testing.assert_frame_equal(columns[0], rows[0])
+        assert columns[1:] == rows[1:]
+
+
+def test_a_row_gone_wrong_far_down_is_read_again_by_rows(tmp_path):
+    """Plain for its first blocks, then a row with a value too many or a line break inside a cell: the chunked
+    ingest drops what it staged and gives the refusal (or the table) the row reader gives."""
+    clean = (CORPUS / "clean.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, rows = clean[0], clean[1:]
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("\n".join([header, *rows[:-1], rows[-1] + ",x,y"]) + "\n", encoding="utf-8")
+    with pytest.raises(readers.NotPlain):
+        list(readers.iter_text_chunks(ragged, 5))
+    with pytest.raises(DataError) as chunked:
+        ingest.ingest([ragged], key=b"k", write=False, chunk_rows=5)
+    with pytest.raises(DataError) as at_once:
+        ingest.ingest([ragged], key=b"k", write=False)
+    assert [str(p) for p in chunked.value.problems] == [str(p) for p in at_once.value.problems]
+    assert f"row {len(rows) + 1}" in str(chunked.value.problems[0])

@@ -59,7 +59,8 @@ from analysis.config import DATA_PROCESSED, load_yaml, thresholds
 from analysis.core.files import atomic_write, sha256_file
 from analysis.errors import DataError, ParameterError, Problem
 from analysis.io import readers
-from analysis.io.readers import TOTAL_WORD, RawTable, normalize_header, read_raw, variant_table
+from analysis.io.readers import (TOTAL_WORD, RawTable, fmt_rows, normalize_header, read_raw, rows_of,
+                                 variant_table)
 
 READABLE = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 # Stated net income may differ from the sum of its components by rounding: allow the larger of
@@ -465,7 +466,7 @@ def _first_generation_ids(value: pd.Series, raw: RawTable, header: str) -> tuple
         return value, []
     return value.where(~old, value[old].map(privacy.upgrade_id)), [
         f"column {header!r}: {int(old.sum())} first-generation 15-digit ID number(s) read in their 18-character "
-        f"form (19 before the year, check character added), rows {_fmt(_rows(raw, old))}"]
+        f"form (19 before the year, check character added), rows {fmt_rows(rows_of(raw, old))}"]
 
 
 def _leading_zeros(value: pd.Series, raw: RawTable, header: str, seen: set[int] | None = None
@@ -490,17 +491,17 @@ def _leading_zeros(value: pd.Series, raw: RawTable, header: str, seen: set[int] 
     short = (digits & ~zero & (lengths < width)).fillna(False).astype(bool)
     if not short.any():
         return value, [], []
-    rows = _rows(raw, short)
+    rows = rows_of(raw, short)
     if len(widths) > 1:
         return value, [Problem(raw.path, rows[0], header,
                                f"identifiers in this column have leading zeros and different widths "
                                f"({', '.join(map(str, sorted(widths)))} digits), and {int(short.sum())} shorter one(s) "
-                               f"have none (rows {_fmt(rows)}): how many leading zeros were lost cannot be told; "
+                               f"have none (rows {fmt_rows(rows)}): how many leading zeros were lost cannot be told; "
                                "format the column as text in the export and export again")], []
     restored = value.where(~short, value.str.zfill(width))
     return restored, [], [f"column {header!r}: {int(short.sum())} identifier(s) had lost their leading zeros (stored "
                           f"as numbers in Excel); restored to the width of the others, {width} digits (rows "
-                          f"{_fmt(rows)})"]
+                          f"{fmt_rows(rows)})"]
 
 
 def _more(raw: RawTable, column: str | None, count: int) -> list[Problem]:
@@ -673,10 +674,6 @@ def _excel_errors(raw: RawTable, mapping: dict) -> tuple[RawTable, list[Problem]
     return (raw if frame is None else replace(raw, frame=frame)), problems
 
 
-def _rows(raw: RawTable, mask: pd.Series) -> list[int]:
-    return [int(r) for r in raw.rows[mask[mask].index]]
-
-
 # --------------------------------------------------------------------------------------------------
 # One file: checks of the canonical records
 
@@ -695,7 +692,7 @@ def _consistent_households(hh: pd.DataFrame, raw: RawTable, header: dict) -> tup
         cols = [header.get(c, c) for c in level if blank[c].any()]
         rows = blank.any(axis=1)
         notes.append(f"{int(blank.to_numpy().sum())} blank household value(s) on member rows copied from the "
-                     f"household's other rows (columns {', '.join(cols[:8])}; rows {_fmt(_rows(raw, rows))})")
+                     f"household's other rows (columns {', '.join(cols[:8])}; rows {fmt_rows(rows_of(raw, rows))})")
         hh = hh.fillna({c: first[c] for c in level})
     conflict = ((hh[level] != first).fillna(False) & hh[level].notna() & first.notna()).astype(bool)
     problems = []
@@ -704,9 +701,9 @@ def _consistent_households(hh: pd.DataFrame, raw: RawTable, header: dict) -> tup
         for hid, year in bad.head(LIMIT).itertuples(index=False):
             mask = ((hh["household_id"] == hid) & (hh["year"] == year)).fillna(False)
             cols = [header.get(c, c) for c in level if conflict.loc[mask, c].any()]
-            rows = _rows(raw, mask.astype(bool))
+            rows = rows_of(raw, mask.astype(bool))
             problems.append(Problem(raw.path, rows[0], ", ".join(cols),
-                                    f"rows {_fmt(rows)} of one household and year disagree on {', '.join(cols)}"))
+                                    f"rows {fmt_rows(rows)} of one household and year disagree on {', '.join(cols)}"))
         problems += _more(raw, None, len(bad))
     return hh, problems, notes
 
@@ -771,7 +768,7 @@ def _households(t: pd.DataFrame, raw: RawTable, header: dict, combined: bool, co
         hh = hh.assign(monitoring_type=hh["monitoring_type"].fillna("none"))
     for c in ("household_id", "year"):   # before households are formed from member rows
         problems += [Problem(raw.path, r, header[c], "required value is empty")
-                     for r in _rows(raw, hh[c].isna())[:LIMIT]]
+                     for r in rows_of(raw, hh[c].isna())[:LIMIT]]
     if combined:
         hh, p, notes = _consistent_households(hh, raw, header)
         problems += p
@@ -779,12 +776,12 @@ def _households(t: pd.DataFrame, raw: RawTable, header: dict, combined: bool, co
     else:
         dup = hh.duplicated(key, keep=False) & hh["household_id"].notna()
         for _, grp in list(hh[dup].groupby(key))[:LIMIT]:
-            rows = _rows(raw, hh.index.isin(grp.index) & dup)
+            rows = rows_of(raw, hh.index.isin(grp.index) & dup)
             problems.append(Problem(raw.path, rows[0], header["household_id"],
-                                    f"duplicate household in year {grp['year'].iloc[0]}: rows {_fmt(rows)}"))
+                                    f"duplicate household in year {grp['year'].iloc[0]}: rows {fmt_rows(rows)}"))
     for c in ("county", "size", "household_type"):
         missing = hh[c].isna()
-        problems += [Problem(raw.path, r, header[c], "required value is empty") for r in _rows(raw, missing)[:LIMIT]]
+        problems += [Problem(raw.path, r, header[c], "required value is empty") for r in rows_of(raw, missing)[:LIMIT]]
     problems += _year_problems(hh, raw, header, config_dir) + _county_problems(hh, raw, header, counties)
     problems += _range_problems(hh, raw, header, schema.HOUSEHOLD_COLUMNS) + _date_problems(hh, raw, header)
     blank = hh[list(AMOUNTS)].isna() & ~unreadable[hh.index].to_numpy()[:, None]
@@ -792,7 +789,7 @@ def _households(t: pd.DataFrame, raw: RawTable, header: dict, combined: bool, co
         # Exports leave an income cell empty when the household had none of that income.
         notes.append(f"{int(blank.to_numpy().sum())} empty income/expense cell(s) read as 0 (columns "
                      f"{', '.join(header.get(c, c) for c in AMOUNTS if blank[c].any())}; rows "
-                     f"{_fmt(_rows(raw, blank.any(axis=1)))})")
+                     f"{fmt_rows(rows_of(raw, blank.any(axis=1)))})")
         hh = hh.fillna({c: 0.0 for c in AMOUNTS})
     problems += _income_problems(hh[~unreadable[hh.index]], raw, header)
     computed = schema.net_income(hh)
@@ -870,7 +867,7 @@ def _members(t: pd.DataFrame, raw: RawTable, key: bytes, header: dict, config_di
             digit = pd.to_numeric(ids.str.slice(16, 17), errors="coerce")
             t = t.assign(sex=digit.mod(2).map({1: "male", 0: "female"}).astype("string"))
     pid = header.get("person_id", header.get("personal:id_number", "人编号"))
-    for r in _rows(raw, source.isna())[:LIMIT]:
+    for r in rows_of(raw, source.isna())[:LIMIT]:
         problems.append(Problem(raw.path, r, pid, "person has neither 人编号 nor 证件号码"))
     m = t.assign(person_id=privacy.pseudonymize(source, key, "P"))
     if "public_welfare_post" not in m and "post_months" in m:
@@ -888,7 +885,7 @@ def _members(t: pd.DataFrame, raw: RawTable, key: bytes, header: dict, config_di
         for idx in list(rows)[:LIMIT]:
             where = [int(raw.rows[i]) for i in idx]
             problems.append(Problem(raw.path, where[0], pid,
-                                    f"the same person appears more than once in one year: rows {_fmt(where)}"))
+                                    f"the same person appears more than once in one year: rows {fmt_rows(where)}"))
     problems += _range_problems(m, raw, header, schema.MEMBER_COLUMNS)
     return schema.conform(m, "members").assign(_row=raw.rows[m.index].to_numpy()), problems
 
@@ -937,10 +934,6 @@ def _redact_text(text: str, known: set[str]) -> str:
 
 def _redacted(problems: list[Problem], known: set[str]) -> list[Problem]:
     return [replace(p, message=_redact_text(p.message, known)) for p in problems]
-
-
-def _fmt(rows: list[int], limit: int = 10) -> str:
-    return ", ".join(map(str, rows[:limit])) + (f" ... ({len(rows)} rows)" if len(rows) > limit else "")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1169,7 +1162,7 @@ def _unify_counties(households: pd.DataFrame, reports: list[FileReport], listed:
         source = (f"as in {Path(where['_file'].iloc[0]).name} row {int(where['_row'].iloc[0])}" if len(where)
                   else "as in the list of known counties")
         by_path[file].notes.append(f"county {short!r} is the short form of {full!r} ({source}); read as {full!r}: "
-                                   f"{len(grp)} household-year(s), rows {_fmt(sorted(int(r) for r in grp['_row']))}")
+                                   f"{len(grp)} household-year(s), rows {fmt_rows(sorted(int(r) for r in grp['_row']))}")
     return households.assign(county=households["county"].replace(mapping)), []
 
 
@@ -1294,8 +1287,8 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
             from tqdm.auto import tqdm
             bar = tqdm(total=sum(f.stat().st_size for f in files), desc="ingest", unit="B", unit_scale=True)
         for path in files:
-            report, file_problems = _stream_one(path, key, config_dir, allowed, chunk_rows, parts, bar)
-            reports.append(report)
+            file_reports, file_problems = _stream_one(path, key, config_dir, allowed, chunk_rows, parts, bar)
+            reports += file_reports
             problems += file_problems
         if bar is not None:
             bar.close()
@@ -1334,21 +1327,29 @@ def _group_columns(config_dir):
     return group_of
 
 
-def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, parts: Path, bar
-                ) -> tuple[FileReport, list[Problem]]:
-    """Read one file chunk by chunk, staging each chunk's canonical records under ``parts``."""
-    report, problems = FileReport(str(path)), []
+def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, parts: Path, bar,
+                columns: bool = True) -> tuple[list[FileReport], list[Problem]]:
+    """Read one file chunk by chunk, staging each chunk's canonical records under ``parts``: one report for
+    a text file, one per sheet read for a workbook (as :func:`read_export_tables` gives them). A text file
+    read in columns that turns out not to be plain further down is read again row by row (its staged
+    records dropped first)."""
+    tag = f"f{uuid.uuid4().hex[:8]}"
+    reports: dict[str, FileReport] = {}
+    problems: list[Problem] = []
     widths: dict[str, set[int]] = {}
+    report = FileReport(str(path))
     try:
         if readers.is_text_table(path):
             count = bar.update if bar is not None else None
             chunks = readers.iter_text_chunks(path, chunk_rows, group_of=_group_columns(config_dir),
-                                              count_bytes=count)
+                                              count_bytes=count, columns=columns)
         else:
             chunks = iter(readers.read_tables(path, set(header_index(config_dir))))
             if bar is not None:
                 bar.update(path.stat().st_size)
         for n, raw in enumerate(chunks):
+            report = reports.setdefault(raw.path, FileReport(raw.path, source=str(path) if raw.path != str(path)
+                                                             else ""))
             report.encoding = raw.encoding
             report.rows_in += raw.rows_read
             report.rows_skipped += raw.rows_read - len(raw.frame)
@@ -1368,8 +1369,12 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
                 continue
             for name, frame in (("households", hh), ("members", mem)):
                 if frame is not None and len(frame):
-                    _write_partitioned(frame.assign(_file=str(path)), parts / name,
-                                       basename=f"f{uuid.uuid4().hex[:8]}-{n}-{{i}}.parquet")
+                    _write_partitioned(frame.assign(_file=raw.path), parts / name,
+                                       basename=f"{tag}-{n}-{{i}}.parquet")
+    except readers.NotPlain:
+        for staged in parts.rglob(f"{tag}-*.parquet"):
+            staged.unlink()
+        return _stream_one(path, key, config_dir, counties, chunk_rows, parts, bar, columns=False)
     except DataError as exc:
         problems += exc.problems
     except Exception as exc:  # noqa: BLE001 - as _read_one: a message, never a traceback
@@ -1378,9 +1383,11 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
                                                        f"({_redact_text(f'{type(exc).__name__}: {exc}', set())}); "
                                                        "nothing was written. This is a defect in the suite: please "
                                                        "report it with a description of the file"))
-    if not report.kind:
-        report.kind = "unreadable"
-    return report, problems
+    if not reports:
+        reports[str(path)] = report
+    for report in reports.values():
+        report.kind = report.kind or "unreadable"
+    return list(reports.values()), problems
 
 
 def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allowed: set[str] | None

@@ -39,7 +39,9 @@ Reading in columns
 A plain CSV file (its header in the first row, every row with as many values as the header, no line
 break inside a cell) is read column by column by Arrow's CSV reader, all columns as text, in the calling
 thread; its cells are then Arrow text (:data:`TEXT`), and the checks on them run over whole columns. Any
-other file is read row by row, which finds and names each departure; both give the same cells. Tests
+other file is read row by row, which finds and names each departure; both give the same cells. A large
+plain UTF-8 file read in chunks (:func:`iter_text_chunks`) is read the same way, a block of whole lines at a
+time; a workbook sheet's cells become Arrow text column by column (:func:`_sheet_frame`). Tests
 whose meaning depends on the regular-expression engine (what counts as a space or a digit) run on
 Python strings whichever way a file was read, so that the outcome never depends on the reader.
 """
@@ -58,6 +60,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -192,9 +195,9 @@ def read_tables(path: str | Path, known_headers: set[str] | None = None) -> list
     A text file holds one table. In a workbook, the table is on the first sheet whose header has at least
     :data:`MIN_KNOWN_HEADERS` known column names (``known_headers``, folded; default those of
     ``headers.yaml``), so that a sheet of instructions (填表说明) before it is passed over; every later
-    sheet with the very same header (one sheet per township) is read as part of the same table. When a
-    workbook has several such sheets, each table's ``path`` is ``"<file>, sheet '<name>'"`` so that every
-    row is located in its sheet. Sheets with other data are not read, and the notes say so.
+    sheet with the very same header (one sheet per township) is read as part of the same table. Each
+    table's ``path`` is ``"<file>, sheet '<name>'"`` (:func:`sheet_label`), for a workbook of one sheet
+    too, so that every row is located in its sheet. Sheets with other data are not read, and the notes say so.
     """
     path = Path(path)
     if not path.is_file():
@@ -256,8 +259,8 @@ def _decode(path: Path, data: bytes) -> tuple[str, str, list[str]]:
     if utf8:
         other = [i + 1 for i, ln in enumerate(lines) if not ln.isascii() and not _is_utf8(ln)]
         raise DataError(Problem(str(path), utf8[0] if utf8[0] > other[0] else other[0], None,
-                                f"the file mixes encodings: line(s) {_fmt_rows(utf8, 5)} are UTF-8 but line(s) "
-                                f"{_fmt_rows(other, 5)} are not (GBK?); save the whole file in one encoding"))
+                                f"the file mixes encodings: line(s) {fmt_rows(utf8, 5)} are UTF-8 but line(s) "
+                                f"{fmt_rows(other, 5)} are not (GBK?); save the whole file in one encoding"))
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
@@ -354,31 +357,51 @@ def _columnar(text: str, sep: str) -> pd.DataFrame | None:
     its first row (title rows, a two-row header), some row has more or fewer values than the header, or
     a cell holds a line break. Those files are read row by row, which finds and names each departure;
     for a plain file both readers give the same cells."""
+    width = _plain_width(text, sep)
+    if width is None or "\x00" in text:
+        return None                     # (a NUL character is refused by the row reader, naming its row)
+    try:
+        table = pacsv.read_csv(pa.py_buffer(text.encode("utf-8")), **_arrow_options(width, sep))
+    except (pa.ArrowException, ValueError):
+        return None
+    return _text_frame(table)
+
+
+def _plain_width(text: str, sep: str) -> int | None:
+    """The number of columns when the first rows of ``text`` are plain (the header in the first row, with a
+    name in every column, and the rows under it as wide), else None."""
     try:
         head = list(itertools.islice(_csv_records(Path("-"), io.StringIO(text[:1 << 16], newline=""), sep), HEAD_ROWS))
     except DataError:
         return None
-    if len(head) < 2 or not head[0] or not all(head[0]) or any(len(r) != len(head[0]) for r in head) or "\x00" in text:
-        return None                     # (a NUL character is refused by the row reader, naming its row)
+    if len(head) < 2 or not head[0] or not all(head[0]) or any(len(r) != len(head[0]) for r in head):
+        return None
     width = len(head[0])
     probe = pd.DataFrame([[v.strip(EDGE_CHARS) for v in r] for r in head], dtype=object, columns=range(width))
     notes: list[str] = []
     if _find_header(probe, notes)[:2] != (0, 1) or notes:
         return None
+    return width
+
+
+def _arrow_options(width: int, sep: str) -> dict:
+    """Options of Arrow's CSV reader for a plain file of ``width`` columns: every column as text, empty
+    cells as '', line breaks inside quoted cells allowed (then found and refused to the row reader), in the
+    calling thread."""
     names = [f"c{i}" for i in range(width)]
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
-    except (pa.ArrowException, ValueError):
-        return None
+    return dict(read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
+                convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+
+
+def _text_frame(table) -> pd.DataFrame | None:
+    """An Arrow table or record batch of text as a frame of trimmed :data:`TEXT` columns labelled 0, 1, ...;
+    None when a cell holds a line break or a NUL character (the row reader finds and names those)."""
     columns = {}
-    for i, name in enumerate(names):
-        column = table.column(name)
-        if pc.any(pc.match_substring(column, "\n")).as_py() or pc.any(pc.match_substring(column, "\r")).as_py():
+    for i in range(table.num_columns):
+        column = table.column(i)
+        if any(pc.any(pc.match_substring(column, c)).as_py() for c in ("\n", "\r", "\x00")):
             return None
         columns[i] = pd.Series(pc.utf8_trim(column, characters=EDGE_CHARS), dtype=TEXT)
     return pd.DataFrame(columns)
@@ -479,18 +502,50 @@ def _read_workbook(path: Path, legacy: bool = False) -> list[tuple[str, _Grid]]:
             merged = list(getattr(sheet, "merged_cell_ranges", None) or [])
         except Exception as exc:  # noqa: BLE001
             if n == 0:
-                raise DataError(Problem(str(path), None, None,
+                raise DataError(Problem(sheet_label(path, name), None, None,
                                         f"the Excel file cannot be opened (damaged or truncated?): {exc}")) from None
             continue                     # an unreadable later sheet is reported as not read
-        records = [[_cell_text(v) for v in row] for row in cells]
         pending, errors = checks.get(name, ([], {}))
-        for (r, c), text in errors.items():          # error cells, which the reader gives as empty
-            while len(records) <= r:
-                records.append([])
-            records[r] += [""] * (c + 1 - len(records[r]))
-            records[r][c] = text
-        sheets.append((name, _Grid(records, "xlsx", [], merged=merged, pending=pending)))
+        sheets.append((name, _Grid([], "xlsx", [], merged=merged, pending=pending, frame=_sheet_frame(cells, errors))))
     return sheets
+
+
+def _sheet_frame(cells: list[list], errors: dict[tuple[int, int], str]) -> pd.DataFrame:
+    """A sheet's cells (rows of values as the cell reader gives them) as a frame of trimmed Arrow text
+    (:data:`TEXT`), column by column, each cell as :func:`_cell_text` shows it; ``errors`` (row index,
+    column index) -> text are put in the cells the reader gave as empty."""
+    width = max(max(map(len, cells), default=0), max((c + 1 for _, c in errors), default=0))
+    height = max(len(cells), max((r + 1 for r, _ in errors), default=0))
+    if errors or any(len(row) != width for row in cells):
+        cells = [list(row) + [""] * (width - len(row)) for row in cells] + [[""] * width] * (height - len(cells))
+        for (r, c), text in errors.items():          # error cells, which the reader gives as empty
+            cells[r] = list(cells[r])
+            cells[r][c] = text
+    columns = {j: pd.Series(pc.utf8_trim(_text_column(col), characters=EDGE_CHARS), dtype=TEXT)
+               for j, col in enumerate(zip(*cells))}
+    return pd.DataFrame(columns, index=pd.RangeIndex(height), columns=range(width))
+
+
+def _text_column(values: tuple) -> pa.Array:
+    """One column of cells as Arrow text, as :func:`_cell_text` shows each: text as it is, whole numbers
+    below 1e15 converted all at once (the usual number cell), any other value one by one."""
+    types = np.array(list(map(type, values)), dtype=object)
+    kinds = set(types)
+    if kinds <= {str}:
+        return pa.array(values, type=pa.string())
+    cells = np.array(values, dtype=object)
+    done = types == str
+    if float in kinds:
+        floats = types == float
+        numbers = cells[floats].astype(np.float64)
+        whole = (numbers == np.floor(numbers)) & (np.abs(numbers) < 1e15)
+        at = np.flatnonzero(floats)[whole]
+        cells[at] = numbers[whole].astype(np.int64).astype(str).astype(object)
+        done[at] = True
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        cells[rest] = [_cell_text(v) for v in cells[rest]]
+    return pa.array(cells, type=pa.string())
 
 
 def _workbook_tables(path: Path, sheets: list[tuple[str, _Grid]], known_headers: set[str] | None
@@ -499,12 +554,9 @@ def _workbook_tables(path: Path, sheets: list[tuple[str, _Grid]], known_headers:
     known = known_headers if known_headers is not None else _default_known_headers()
     found = []                                     # (name, grid, header key, known header cells)
     for name, grid in sheets:
-        width = max(map(len, grid.records), default=0)
-        frame = pd.DataFrame([[v.strip(EDGE_CHARS) for v in r] + [""] * (width - len(r)) for r in grid.records],
-                             dtype=object, columns=range(width))
+        frame = grid.frame                         # the cells as Arrow text, as a plain CSV's
         if frame.empty or not (frame != "").any().any():
             continue
-        grid.frame = frame.astype(TEXT)           # the cells as read here (as Arrow text, as a plain CSV's)
         _, _, header = _find_header(frame, [])
         key = tuple(normalize_header(h) for h in header if h)
         found.append((name, grid, key, sum(h in known for h in key)))
@@ -528,10 +580,16 @@ def _workbook_tables(path: Path, sheets: list[tuple[str, _Grid]], known_headers:
                      "own file if they are needed")
     out = []
     for k, (name, grid, _, _) in enumerate(same):
-        label = f"{path}, sheet {name!r}" if len(same) > 1 else str(path)
+        label = sheet_label(path, name)
         grid.notes[:0] = notes if k == 0 else []
         out.append(_split_header(Path(label), grid))
     return out
+
+
+def sheet_label(path: str | Path, sheet: str) -> str:
+    """Where a workbook's rows come from, as every message names it: ``"<file>, sheet '<name>'"`` (also for
+    a workbook of one sheet, so that a refusal names file, sheet, row and column)."""
+    return f"{path}, sheet {sheet!r}"
 
 
 @lru_cache(maxsize=1)
@@ -658,10 +716,10 @@ def _split_header(path: Path, grid: _Grid, row_offset: int = 0, allow_empty: boo
     problems, trailing = _width_problems(path, grid, at, first_data, header, row_offset)
     if trailing:
         notes.append(f"{len(trailing)} row(s) end with empty values beyond the header's columns (extra "
-                     f"separators); dropped: rows {_fmt_rows(trailing)}")
+                     f"separators); dropped: rows {fmt_rows(trailing)}")
     body, filled = _fill_merged(frame.iloc[first_data:], grid.merged, first_data)
     if filled:
-        notes.append(f"cells merged down a column were filled with their value: {_fmt_rows(filled, 6)}")
+        notes.append(f"cells merged down a column were filled with their value: {fmt_rows(filled, 6)}")
     labels, headers, letters = _labels(header)
     problems += [Problem(str(path), r, (headers.get(labels[c]) if c < len(labels) else None) or column_letter(c), msg)
                  for r, c, msg in grid.pending[:50]]
@@ -677,7 +735,7 @@ def _split_header(path: Path, grid: _Grid, row_offset: int = 0, allow_empty: boo
         raise DataError(problems)
     if repeated.any():
         notes.append(f"{int(repeated.sum())} row(s) repeat the header (files joined one after another, e.g. with "
-                     f"copy a+b); skipped: rows {_fmt_rows(body_rows[repeated])}")
+                     f"copy a+b); skipped: rows {fmt_rows(body_rows[repeated])}")
     keep = _data_rows(body, body_rows, notes) & ~repeated
     if not keep.any() and not allow_empty:
         raise DataError(Problem(str(path), at + 1, None, "the file has a header but no data rows"))
@@ -751,14 +809,14 @@ def _data_rows(body: pd.DataFrame, rows: pd.Series, notes: list[str]) -> pd.Seri
     """Rows holding data: blank rows and totals rows are left out, and noted."""
     blank = (body == "").all(axis=1)
     if blank.any():
-        notes.append(f"{int(blank.sum())} blank row(s) skipped: rows {_fmt_rows(rows[blank])}")
+        notes.append(f"{int(blank.sum())} blank row(s) skipped: rows {fmt_rows(rows[blank])}")
     total = _totals_rows(body) & ~blank
     if total.any():
-        notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计, 分类汇总 汇总) removed: rows {_fmt_rows(rows[total])}")
+        notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计, 分类汇总 汇总) removed: rows {fmt_rows(rows[total])}")
     footer = _footer_rows(body) & ~blank & ~total
     if footer.any():
         notes.append(f"{int(footer.sum())} signature or contact line(s) (填表人, 审核人, 联系电话, 填报日期...) "
-                     f"skipped; their content is not repeated here: rows {_fmt_rows(rows[footer])}")
+                     f"skipped; their content is not repeated here: rows {fmt_rows(rows[footer])}")
     return ~blank & ~total & ~footer
 
 
@@ -876,9 +934,22 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def _fmt_rows(rows, limit: int = 10) -> str:
-    values = [str(r) for r in list(rows)[:limit]]
-    return ", ".join(values) + (" ..." if len(rows) > limit else "")
+def rows_of(raw: RawTable, mask: pd.Series) -> list[int]:
+    """The spreadsheet rows of the rows of ``raw.frame`` where ``mask`` (aligned with it) is true."""
+    return [int(r) for r in raw.rows[mask[mask].index]]
+
+
+def fmt_rows(rows, limit: int = 10) -> str:
+    """Rows (or cell ranges) as a message lists them: the first ``limit``, then how many there are in all.
+
+    >>> fmt_rows([2, 5, 9])
+    '2, 5, 9'
+    >>> fmt_rows(range(2, 30), limit=3)
+    '2, 3, 4 ... (28 in all)'
+    """
+    rows = list(rows)
+    more = f" ... ({len(rows)} in all)" if len(rows) > limit else ""
+    return ", ".join(str(r) for r in rows[:limit]) + more
 
 
 # --------------------------------------------------------------------------------------------------
@@ -947,7 +1018,13 @@ def _stream_lines(path: Path, encoding: str, declared: bool, count_bytes=None):
     count_bytes(None)
 
 
-def iter_text_chunks(path: str | Path, chunk_rows: int, group_of=None, count_bytes=None):
+class NotPlain(Exception):
+    """A file read in columns by :func:`iter_text_chunks` turned out, further down, not to be plain (a row
+    of another width, a line break or NUL inside a cell, bytes that are not UTF-8): read it again row by row
+    (``columns=False``), which finds and names each departure."""
+
+
+def iter_text_chunks(path: str | Path, chunk_rows: int, group_of=None, count_bytes=None, columns: bool = True):
     """Read a large CSV file as a series of :class:`RawTable` chunks of about ``chunk_rows`` rows each.
 
     Memory is bounded by the chunk, not the file. Encoding, separator and header are found in the first
@@ -956,6 +1033,11 @@ def iter_text_chunks(path: str | Path, chunk_rows: int, group_of=None, count_byt
     values keep rows together (a household's member rows): rows at the end of a chunk sharing those values
     with the chunk's last row move to the next chunk. ``count_bytes(n)`` is called as bytes are read (for
     a progress bar). Refusals raise :class:`~analysis.errors.DataError` as :func:`read_raw` does.
+
+    A UTF-8 file whose first rows are plain (see :func:`_columnar`) is read in columns by Arrow's streaming
+    CSV reader, unless ``columns`` is false; should a later row not be plain, :class:`NotPlain` is raised
+    (chunks may have been given already: the caller drops them and reads the file again with
+    ``columns=False``). Both ways give the same chunks' cells and row numbers.
     """
     path = Path(path)
     if path.stat().st_size == 0:
@@ -970,6 +1052,10 @@ def iter_text_chunks(path: str | Path, chunk_rows: int, group_of=None, count_byt
     declared = any("declares an encoding" in n for n in declared_notes)
     notes += declared_notes
     sep = _check_text(path, text, notes)
+    width = _plain_width(text, sep) if columns and encoding in ("utf-8", "utf-8-sig") and not declared else None
+    if width is not None:
+        yield from _plain_chunks(path, width, sep, chunk_rows, group_of, count_bytes, encoding, notes)
+        return
     records = _csv_records(path, _stream_lines(path, encoding, declared, count_bytes), sep)
 
     header: list[list[str]] | None = None     # the rows down to the header, repeated above every chunk
@@ -1011,3 +1097,91 @@ def iter_text_chunks(path: str | Path, chunk_rows: int, group_of=None, count_byt
         yield split(pending, 0)
     elif pending or not emitted:
         yield split(pending, start)
+
+
+#: Bytes of a plain file read in columns at a time (whole lines).
+BLOCK_BYTES = 16 << 20
+
+
+def _plain_chunks(path: Path, width: int, sep: str, chunk_rows: int, group_of, count_bytes, encoding: str,
+                  notes: list[str]):
+    """:func:`iter_text_chunks` of a plain UTF-8 file, in columns: blocks of whole lines read by Arrow's CSV
+    reader in the calling thread as :data:`TEXT` frames, cut into chunks as the row reader cuts them (a
+    household's rows kept together), each with the header row put above it. A block that Arrow cannot read
+    (a row of another width; a quoted cell running past the block's end, whose line break the block cut)
+    raises :class:`NotPlain` before any later block is read."""
+    header: pd.DataFrame | None = None
+    group: list[int] = []
+    pending = pd.DataFrame({i: pd.Series([], dtype=TEXT) for i in range(width)})
+    start, emitted = 0, 0
+
+    def split(chunk: pd.DataFrame, first: int) -> RawTable:
+        frame = chunk if header is None else pd.concat([header, chunk], ignore_index=True)
+        grid = _Grid([], encoding, [] if emitted else notes, frame=frame)
+        return _split_header(path, grid, row_offset=first - (0 if header is None else 1),
+                             allow_empty=header is not None)
+
+    for block in _line_blocks(path, count_bytes):
+        try:
+            frame = _text_frame(pacsv.read_csv(pa.py_buffer(block), **_arrow_options(width, sep)))
+        except (pa.ArrowException, ValueError):
+            frame = None
+        if frame is None:
+            raise NotPlain(str(path))
+        pending = pd.concat([pending, frame], ignore_index=True)
+        while len(pending) >= chunk_rows:
+            size = chunk_rows                  # rows counted before a chunk is cut, the header's among them
+            if header is None:
+                raw = split(pending, 0)
+                header = pending.iloc[:1]
+                group = list(group_of(raw)) if group_of else []
+                pending, start, size = pending.iloc[1:].reset_index(drop=True), 1, chunk_rows - 1
+            cut = pending.iloc[:size]
+            hold = _held_back(cut, group)
+            emit, pending = cut.iloc[:len(cut) - hold], pending.iloc[len(cut) - hold:].reset_index(drop=True)
+            yield split(emit.reset_index(drop=True), start)
+            emitted += 1
+            start += len(emit)
+    if header is None:
+        yield split(pending, 0)
+    elif len(pending) or not emitted:
+        yield split(pending, start)
+
+
+def _line_blocks(path: Path, count_bytes=None):
+    """The bytes of a file in blocks of about :data:`BLOCK_BYTES` ending at a line end (a UTF-8 byte-order
+    mark removed)."""
+    count_bytes = _batched(count_bytes)
+    rest = b""
+    with open(path, "rb") as fh:
+        first = True
+        while True:
+            data = fh.read(BLOCK_BYTES)
+            count_bytes(len(data))
+            if first:
+                data, first = data.removeprefix(codecs.BOM_UTF8), False
+            if not data:
+                break
+            data = rest + data
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                rest = data
+                continue
+            rest = data[end:]
+            yield data[:end]
+    count_bytes(None)
+    if rest:
+        yield rest
+
+
+def _held_back(chunk: pd.DataFrame, group: list[int]) -> int:
+    """How many rows at the end of ``chunk`` share the ``group`` values of its last row (0 when that is
+    every row: one group filling the chunk is given whole)."""
+    if not group or chunk.empty:
+        return 0
+    same = np.ones(len(chunk), dtype=bool)
+    for i in group:
+        column = chunk[i]
+        same &= (column == column.iloc[-1]).to_numpy(dtype=bool, na_value=False)
+    differ = np.flatnonzero(~same)
+    return 0 if not len(differ) else len(chunk) - 1 - int(differ[-1])

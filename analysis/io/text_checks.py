@@ -13,10 +13,10 @@ import re
 
 import pandas as pd
 
-from analysis.core.escaping import formula_like, has_markup
+from analysis.core.escaping import FORMULA_START, formula_like, has_markup
 from analysis.errors import Problem
 from analysis.io import schema
-from analysis.io.readers import RawTable
+from analysis.io.readers import RawTable, fmt_rows, rows_of
 
 #: Canonical free-text columns (identifiers are pseudonymised and checked elsewhere).
 TEXT_COLUMNS = tuple(sorted({c.name for table in schema.TABLES.values() for c in table.values()
@@ -34,8 +34,11 @@ def check(raw: RawTable, mapping: dict) -> tuple[list[str], list[Problem]]:
             continue
         text = raw.frame[label].astype("string").fillna("")
         header = raw.headers.get(label, label)
-        for mask, what in ((has_markup(text), "hold markup (an HTML tag)"),
-                           (formula_like(text), "start like a spreadsheet formula (=, +, -, @, tab)")):
+        quick = raw.frame[label].fillna("")     # Arrow text when read in columns: literal tests run in Arrow
+        for mask, what in ((_where(has_markup, text, quick.str.contains("<", regex=False)),
+                            "hold markup (an HTML tag)"),
+                           (_where(formula_like, text, quick.str.startswith(FORMULA_START)),
+                            "start like a spreadsheet formula (=, +, -, @, tab)")):
             if mask.any():
                 values = list(dict.fromkeys(text[mask]))
                 shown = ", ".join(repr(v if len(v) <= 60 else v[:57] + "...") for v in values[:3])
@@ -53,7 +56,16 @@ def check(raw: RawTable, mapping: dict) -> tuple[list[str], list[Problem]]:
     return notes, problems
 
 
+def _where(test, text: pd.Series, maybe: pd.Series) -> pd.Series:
+    """``test(text)``, run only on the values a quick literal look (``maybe``) could not rule out: every
+    value with markup holds '<', every formula-like value starts with a character of FORMULA_START."""
+    maybe = maybe.fillna(False).astype(bool)
+    found = pd.Series(False, index=text.index)
+    if maybe.any():
+        found[maybe] = test(text[maybe]).to_numpy(dtype=bool)
+    return found
+
+
 def _rows(raw: RawTable, mask: pd.Series) -> str:
-    rows = [int(r) for r in raw.rows[mask[mask].index]]
-    more = f" and {len(rows) - _SHOWN} more" if len(rows) > _SHOWN else ""
-    return f"row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows[:_SHOWN]))}{more}"
+    rows = rows_of(raw, mask)
+    return f"row{'s' if len(rows) > 1 else ''} {fmt_rows(rows, _SHOWN)}"

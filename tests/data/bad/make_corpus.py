@@ -309,7 +309,7 @@ def cases(e: pd.DataFrame) -> dict[str, tuple[dict[str, bytes], dict]]:
         refs = [f"{letters[first_at + k]}{r + 1}" for k in range(5)]
         formula[r][net_at] = f"={'+'.join(refs[:4])}-{refs[4]}"
     add("formula_without_values.xlsx", {"formula_without_values.xlsx": xlsx_bytes(formula)}, "refused",
-        "without a saved result", row=2, column="纯收入（元）",
+        "without a saved result", row=2, column="纯收入（元）", sheet="Sheet1",
         case="纯收入 as formulas written by a program that does not calculate (no saved results)")
     add("extra_sheet.xlsx", {"extra_sheet.xlsx": xlsx_bytes(frame_rows(e), extra={"2023": frame_rows(e.iloc[:3])})},
         "refused", "in more than one file or sheet", row=2, column="户编号", sheet="Sheet1",
@@ -536,7 +536,7 @@ def offices(e: pd.DataFrame, add) -> None:
     errors = frame_rows(e)
     errors[row_of(e, h2, 2022) - 1][cols.index("工资性收入")] = "#N/A"
     add("excel_error_cells.xlsx", {"excel_error_cells.xlsx": xlsx_bytes(errors)}, "refused",
-        "the Excel error #N/A", row=row_of(e, h2, 2022), column="工资性收入",
+        "the Excel error #N/A", row=row_of(e, h2, 2022), column="工资性收入", sheet="Sheet1",
         case="an error cell (#N/A) in a workbook, which a reader gives as empty")
     text_error = e.copy()
     text_error.loc[(e["户编号"] == h4) & (e["年度"] == "2021"), "人均纯收入（元）"] = "#DIV/0!"
@@ -618,19 +618,19 @@ def offices(e: pd.DataFrame, add) -> None:
     errors = [list(r) for r in typed]
     errors[row_of(e, h2, 2022) - 1][cols.index("工资性收入")] = "#VALUE!"
     add("excel_error_cells.xls", {"excel_error_cells.xls": xls_bytes(errors)}, "refused",
-        "the Excel error #VALUE!", row=row_of(e, h2, 2022), column="工资性收入",
+        "the Excel error #VALUE!", row=row_of(e, h2, 2022), column="工资性收入", sheet="Sheet1",
         case="an error cell (#VALUE!) in a legacy .xls workbook, which the bundled reader gives as empty")
     errors = [list(r) for r in typed]
     errors[row_of(e, h4, 2021) - 1][cols.index("人均纯收入（元）")] = XlsFormulaError("#DIV/0!")
     add("excel_error_formula.xls", {"excel_error_formula.xls": xls_bytes(errors)}, "refused",
-        "the Excel error #DIV/0!", row=row_of(e, h4, 2021), column="人均纯收入（元）",
+        "the Excel error #DIV/0!", row=row_of(e, h4, 2021), column="人均纯收入（元）", sheet="Sheet1",
         case="a formula whose saved result is #DIV/0! in a legacy .xls workbook")
     for code in ("#REF!", "#NAME?", "#NUM!", "#NULL!"):
         errors = frame_rows(e)
         errors[row_of(e, h0, 2021) - 1][cols.index("转移性收入")] = code
         name = f"excel_error_{code.strip('#!?/').lower()}.xlsx"
         add(name, {name: xlsx_bytes(errors)}, "refused", f"the Excel error {code}", row=row_of(e, h0, 2021),
-            column="转移性收入", case=f"an error cell ({code}) in a workbook")
+            column="转移性收入", sheet="Sheet1", case=f"an error cell ({code}) in a workbook")
     add("compound_not_workbook.xls", {"compound_not_workbook.xls": _ole(b"\x00" * 4096, "EncryptedPackage")},
         "refused", "cannot be read", case="a compound document without a workbook (as a password-protected one)")
     two = short.copy()
