@@ -46,7 +46,7 @@ from analysis.studies.spec import Spec
 RESULTS = "results"
 STEPS_FILE = "steps.json"
 #: Environment variables that change what a step computes (recorded in every fingerprint).
-ENVIRONMENT = ("ANALYSIS_CONFIG_DIR", "ANALYSIS_BOOTSTRAP_REPLICATES", "ANALYSIS_HONEST_MBAR")
+ENVIRONMENT = ("ANALYSIS_CONFIG_DIR", "ANALYSIS_BOOTSTRAP_REPLICATES", "ANALYSIS_HONEST_MBAR", "ANALYSIS_HONEST")
 
 
 class StudyTables(dict):

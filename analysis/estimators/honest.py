@@ -45,6 +45,16 @@ MBAR_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 MBAR_ENV = "ANALYSIS_HONEST_MBAR"
 
 
+#: Environment variable that turns the sensitivity analysis of a build off (``off``): the test suite's small
+#: builds, where the package's fixed-length interval search is slow on noisy designs.
+ENABLED_ENV = "ANALYSIS_HONEST"
+
+
+def enabled() -> bool:
+    """Whether builds compute the bounds (:data:`ENABLED_ENV` is not ``off``)."""
+    return os.environ.get(ENABLED_ENV, "on").strip().lower() != "off"
+
+
 def mbar_grid() -> tuple[float, ...]:
     """The Mbar values of the relative-magnitudes sensitivity: :data:`MBAR_ENV` if set, else :data:`MBAR_GRID`."""
     value = os.environ.get(MBAR_ENV, "").strip()

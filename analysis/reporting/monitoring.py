@@ -198,7 +198,7 @@ def km_median(curve: pd.DataFrame) -> tuple[float, bool]:
 
 
 def _elimination_sentence(ctx: Context) -> str:
-    row = last_row(ctx.slice(county_table(ctx, "monitoring_elimination")))
+    row = last_row(_elimination_frame(ctx))   # blanked as in the table, complements included
     if row is None or not all_present(row["elimination_rate"]) or not _publishable(row["targets"], row["eliminated"]):
         return ""
     text = labels.text("monitoring.summary.elimination", ctx.lang, last=int(row["year"]),
@@ -587,9 +587,15 @@ def _elimination_frame(ctx: Context) -> pd.DataFrame:
     table = ctx.slice(county_table(ctx, "monitoring_elimination"))
     cols = ["year", "targets", "eliminated", "elimination_rate", "eliminated_in_year", "assisted", "natural",
             "months_mean", "months_median"]
-    return _suppress(table[cols], {"targets": ["elimination_rate"], "eliminated": ["elimination_rate"],
-                                   "eliminated_in_year": ["months_mean", "months_median"],
-                                   "assisted": [], "natural": []})
+    # eliminated and not-yet-eliminated add up to the targets, by assistance and naturally to the year's
+    # eliminations: a small count is blanked with a complement (or its total), so it cannot be recovered
+    k = min_households()
+    frame = table[cols].assign(_left=table["targets"] - table["eliminated"])
+    frame = suppress_parts(frame, ["eliminated", "_left"], k=k, total="targets",
+                           dependents={"eliminated": ["elimination_rate"], "targets": ["elimination_rate"]})
+    frame = suppress_parts(frame, ["assisted", "natural"], k=k, total="eliminated_in_year",
+                           dependents={"eliminated_in_year": ["months_mean", "months_median"]})
+    return frame.drop(columns="_left")
 
 
 def elimination_table(ctx: Context):
@@ -604,8 +610,11 @@ def elimination_table(ctx: Context):
 def _failed_frame(ctx: Context) -> pd.DataFrame:
     table = ctx.slice(county_table(ctx, "monitoring_failed_eliminations_summary"))
     cols = ["year", "eliminations", "failed", "failed_share", *FAILED_FLAGS]
-    return _suppress(table[cols], {"eliminations": ["failed_share"], "failed": ["failed_share"],
-                                   **{f: [] for f in FAILED_FLAGS}})
+    # questionable and accepted eliminations add up to the eliminations: blanked with a complement
+    frame = suppress_parts(table[cols].assign(_ok=table["eliminations"] - table["failed"]), ["failed", "_ok"],
+                           k=min_households(), total="eliminations",
+                           dependents={"failed": ["failed_share"], "eliminations": ["failed_share"]})
+    return _suppress(frame.drop(columns="_ok"), {f: [] for f in FAILED_FLAGS})
 
 
 def failed_table(ctx: Context):

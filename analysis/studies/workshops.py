@@ -427,6 +427,8 @@ def sensitivity_tables(villages: pd.DataFrame, openings: pd.DataFrame, spec: Wor
     effect in the opening year (event time 0) gets robust intervals under smoothness (M from 0 to the
     data-driven bound) and, for the prefecture only (seconds per value), relative magnitudes (Mbar in
     :func:`analysis.estimators.honest.mbar_grid`); a county's ``breakdown_mbar`` and ``mbar_max`` are NaN.
+    With ``ANALYSIS_HONEST=off`` (:func:`analysis.estimators.honest.enabled`) the tables are empty and the
+    page says the analysis is unavailable.
 
     Returns
     -------
@@ -441,7 +443,7 @@ def sensitivity_tables(villages: pd.DataFrame, openings: pd.DataFrame, spec: Wor
     first = int(years.min()) if first is None else first
     last = int(years.max()) if last is None else last
     grids, summaries = [], []
-    for prefecture, part in villages.groupby("prefecture", sort=True, observed=True):
+    for prefecture, part in villages.groupby("prefecture", sort=True, observed=True) if honest.enabled() else ():
         design = workshop_panel(part, openings, first, last, spec)
         names = sorted(part["county"].dropna().unique())
         scopes = [(None, design)] + [(c, design.county(c)) for c in names if counties is None or c in counties]
