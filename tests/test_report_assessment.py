@@ -322,7 +322,8 @@ def test_notebook_runs_for_one_county(small_processed, tmp_path, lang):
     assert ("人均纯收入实际增速" in text) == (lang == "zh")
     assert ("90%排名区间" in text) == (lang == "zh")
     workbook = pd.ExcelFile(tmp_path / "reports" / region / "05-post-assessment.xlsx", engine="openpyxl")
-    assert workbook.sheet_names == ["scorecard", "scores", "intervals", "sensitivity", "说明" if lang == "zh" else "Notes"]
+    assert workbook.sheet_names == ["scorecard", "scores", "intervals", "sensitivity",
+                                    *(["指标说明", "说明"] if lang == "zh" else ["Definitions", "Notes"])]
     card = pd.read_excel(workbook, sheet_name="scorecard")
     assert len(card) == 5 * len(assessment.load_system().indicators)
 

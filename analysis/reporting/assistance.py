@@ -78,7 +78,7 @@ def assistance_summary(ctx: Context) -> Markdown:
         text += join_sentence(ctx, labels.text("assistance.eliminations", ctx.lang, first=ctx.first, last=ctx.last,
                                        eliminations=count_text(done, ctx.lang), without=count_text(without, ctx.lang)))
     top = _pooled_risks(ctx)
-    top = top[top["targets"] >= k].nlargest(2, "targets")
+    top = top[top["targets"].astype("float64") >= k].sort_values("targets", ascending=False, kind="stable").head(2)
     if len(top):
         names = labels.text("assistance.and", ctx.lang).join(top["label"])
         text += join_sentence(ctx, labels.text("assistance.main_risks", ctx.lang, first=ctx.first, last=ctx.last,
