@@ -74,7 +74,7 @@ def assistance_summary(ctx: Context) -> Markdown:
         text = labels.text("assistance.summary_few", ctx.lang, last=last, k=k)
     elim = table[table["group"] == "targets"]
     done, without = int(elim["eliminated_in_year"].sum()), int(elim["eliminated_without_measure"].sum())
-    if _publishable_split(done, without):
+    if done and _publishable_split(done, without):
         text += join_sentence(ctx, labels.text("assistance.eliminations", ctx.lang, first=ctx.first, last=ctx.last,
                                        eliminations=count_text(done, ctx.lang), without=count_text(without, ctx.lang)))
     top = _pooled_risks(ctx)
