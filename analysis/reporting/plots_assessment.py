@@ -87,15 +87,20 @@ def rank_intervals(table: pd.DataFrame, highlight: str | None, year: int, level:
                label=labels.text("assessment.legend_point", lang))
     ax.set_yticks(y, labels=t["county"].astype(str))
     _emphasise(ax, highlight)
-    ax.set_xticks(np.arange(1, n + 1))
-    ax.set_xlim(0.4, n + 0.6)
-    ax.set_ylim(-0.7, len(t) - 0.3)
-    ax.grid(axis="y", visible=False)
-    ax.set_xlabel(labels.text("assessment.axis_rank", lang))
+    _rank_axis(ax, n, len(t), lang)
     key = "fig_ranks" if with_intervals else "fig_ranks_no_interval"
     ax.set_title(labels.text(f"assessment.{key}", lang, year=year, level=level))
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / _height(len(t))), ncols=2)
     return finish(fig)
+
+
+def _rank_axis(ax, n: int, rows: int, lang: str) -> None:
+    """Ranks 1..n along x (rank 1 on the left), one row per county along y."""
+    ax.set_xticks(np.arange(1, n + 1))
+    ax.set_xlim(0.4, n + 0.6)
+    ax.set_ylim(-0.7, rows - 0.3)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(labels.text("assessment.axis_rank", lang))
 
 
 def rank_stability(sensitivity: pd.DataFrame, highlight: str | None, year: int, lang: str = "zh"):
@@ -121,11 +126,7 @@ def rank_stability(sensitivity: pd.DataFrame, highlight: str | None, year: int, 
                label=labels.text("assessment.legend_configured", lang))
     ax.set_yticks(range(len(counties)), labels=[str(c) for c in counties])
     _emphasise(ax, highlight)
-    ax.set_xticks(np.arange(1, n + 1))
-    ax.set_xlim(0.4, n + 0.6)
-    ax.set_ylim(-0.7, len(counties) - 0.3)
-    ax.grid(axis="y", visible=False)
-    ax.set_xlabel(labels.text("assessment.axis_rank", lang))
+    _rank_axis(ax, n, len(counties), lang)
     ax.set_title(labels.text("assessment.fig_rank_stability", lang, year=year,
                              k=sensitivity["scenario"].nunique() - 1))
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / _height(len(counties))),
