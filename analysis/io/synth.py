@@ -524,13 +524,14 @@ def _ground_truth(t: pd.DataFrame, seed: int, counties: int, households_per_coun
 
 
 def write(out_dir: str | Path, seed: int = 0, counties: int = 7, households_per_county: int = 400,
-          years: tuple[int, ...] = YEARS, xlsx_counties: int = 1, gbk_counties: int = 1) -> list[Path]:
+          years: tuple[int, ...] = YEARS, xlsx_counties: int = 1, gbk_counties: int = 1,
+          oracle_replicates: int = ORACLE_REPLICATES) -> list[Path]:
     """Write the synthetic prefecture as raw exports, one file per county, plus its ground truth.
 
     Most counties are UTF-8 CSV; ``gbk_counties`` are GBK-encoded CSV and ``xlsx_counties`` are XLSX,
     as offices send them. Files are written to temporary names and renamed when complete.
     """
-    region = generate(seed, counties, households_per_county, years)
+    region = generate(seed, counties, households_per_county, years, oracle_replicates)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
