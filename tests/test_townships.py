@@ -218,3 +218,15 @@ def test_prefecture_notebook_runs(small_processed, prefecture, tmp_path):
     assert len(images) >= 4   # key series, scores, ranks, township growth
     assert "County total" in json.dumps(nb, ensure_ascii=False)
     assert (folder / "06-prefecture.xlsx").exists()
+
+
+def test_prefecture_word_report_has_the_township_section(small_processed, prefecture):
+    from analysis.publish import documents
+    ctx = townships.context(region=prefecture, years=[2020, 2024], data_dir=str(small_processed), lang="en")
+    counties = documents.prefecture_outline(ctx)[0]
+    [section] = [s for s in counties.children if s.key == "townships"]
+    shown = [call() for call in section.items]
+    assert [type(x).__name__ for x in shown] == ["Markdown", "Styler", "Figure"]
+    writer = documents.Writer(documents.Document(str(documents.TEMPLATE)), "en", "source")
+    writer.section(section)
+    assert writer.doc.paragraphs[0].text.endswith("Townships") and len(writer.doc.tables) == 1
