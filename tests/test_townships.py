@@ -112,7 +112,8 @@ def _table(households, targets, panel, labour, county="县", year=2024) -> pd.Da
 def test_small_township_is_blanked_with_a_complement():
     # households: T1 = 3 is small; the smallest other township (T2 = 10) is blanked with it.
     # targets: T1 = 1 and T3 = 2 are small and together 3 < 5: T4 (7) goes too; the county's 10 stays.
-    # growth of T3 rests on 4 households present in both years; T4's employment rate on 3 persons.
+    # growth of T3 rests on 4 households present in both years; T4's employment rate on 3 persons, hidden
+    # with the smallest other labour force (T1's 6, blanked already); the county's workers stay.
     table = pd.concat([_table([3, 10, 12, 20], [1, 0, 2, 7], [3, 10, 4, 20], [6, 20, 24, 3]),
                        _table([30, 40], [6, 8], [30, 40], [50, 60], county="乙县")], ignore_index=True)
     out = townships.disclosed(table, k=5).set_index(["county", table["township"].fillna("total")])
@@ -124,7 +125,8 @@ def test_small_township_is_blanked_with_a_complement():
     assert out.loc[("县", "total"), "households_targets"] == 10 and out.loc[("县", "total"), "households"] == 45
     assert out.loc[("县", "T3"), list(townships.GROWTH)].isna().all()
     assert out.loc[("县", "T4"), "growth_real"] == 0.05
-    assert pd.isna(out.loc[("县", "T4"), "employment_rate"]) and out.loc[("县", "T3"), "employment_rate"] == 0.6
+    assert out.loc[("县", "T4"), list(townships.EMPLOYMENT)].isna().all()
+    assert out.loc[("县", "T3"), "employment_rate"] == 0.6 and out.loc[("县", "total"), "labour_force_employed"] == 53
     # nothing small in the other county: nothing blanked
     assert out.loc["乙县", list(townships.MEASURES)].notna().all().all()
 
@@ -179,6 +181,7 @@ def test_pages_blank_small_cells(small_processed, prefecture):
     assert shown.loc[few, "share_households_targets"].isna().all()
     assert _recoverable(shown, raw, "households", k) == []
     assert _recoverable(shown, raw, "households_targets", k) == []
+    assert _recoverable(shown.assign(labour_force=shown["labour_force_employed"]), raw, "labour_force", k) == []
     page = townships.township_table(ctx).to_html()
     assert "–" in page and "全县合计" in page
     assert townships.township_summary(ctx).data.startswith(f"{ctx.last}年")

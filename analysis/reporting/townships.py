@@ -10,9 +10,11 @@ the county pages). Townships are small, so what a page shows passes :func:`discl
   :func:`analysis.core.disclosure.suppress_parts`);
 * the count of monitoring targets (and its share) is treated in the same way, its parts being the
   townships' counts of targets and its total the county's;
-* growth rests on the households present in both years and the employment rate on the labour force
-  (persons): each is blanked when that count is below k (:func:`analysis.core.disclosure.suppress_small`).
-  Neither count is shown, so neither can be recovered from the county's figure.
+* the employment rate and the count of workers rest on the labour force (persons): they are blanked when
+  it counts fewer than k persons, with complements in the same way, since the county's workers are shown;
+* growth rests on the households present in both years: it is blanked when they are fewer than k
+  (:func:`analysis.core.disclosure.suppress_small`); a ratio of two years' incomes, it cannot be recovered
+  from the county's growth.
 
 Examples
 --------
@@ -94,11 +96,12 @@ def disclosed(table: pd.DataFrame, k: int | None = None) -> pd.DataFrame:
             out[c] = out[c].astype("Int64")
     whole = _hidden_parts(out, "households", k)
     targets = _hidden_parts(out, "households_targets", k) | whole
+    work = _hidden_parts(out, "labour_force", k) | whole
     out.loc[whole, list(MEASURES)] = pd.NA
     out.loc[targets, list(TARGETS)] = pd.NA
+    out.loc[work, list(EMPLOYMENT)] = pd.NA
     out = suppress_small(out, "panel_households", k=k, columns=list(GROWTH), flag="_growth")
-    out = suppress_small(out, "labour_force", k=k, columns=list(EMPLOYMENT), flag="_employment")
-    return out.drop(columns=["_growth", "_employment"]).assign(suppressed=whole.to_numpy())
+    return out.drop(columns="_growth").assign(suppressed=whole.to_numpy())
 
 
 def _stored(ctx: Context, year: int | None = None) -> pd.DataFrame:
