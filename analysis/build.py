@@ -38,7 +38,7 @@ from analysis.config import DATA_PROCESSED, PACKAGE_CONFIG, visit_capacity
 from analysis.core.files import atomic_write, sha256_file, text_hash, tree_hash, write_parquet
 from analysis.errors import ParameterError
 from analysis.io import data
-from analysis.measures import dynamics, indicators, labour, warning_validation
+from analysis.measures import dynamics, indicators, labour, townships, warning_validation
 from analysis.studies import monitoring as monitoring_study
 from analysis.studies import post_assessment, training, workshops
 from analysis.studies.spec import Spec
@@ -164,6 +164,10 @@ def _workshop_sensitivity(inputs: Inputs, spec: workshops.WorkshopSpec) -> dict[
                                         workshops.workshop_openings(inputs.data_dir), spec)
 
 
+def _townships(inputs: Inputs, spec: None) -> dict[str, pd.DataFrame]:
+    return {"township_indicators": townships.township_indicators(inputs.households, inputs.members)}
+
+
 def _dynamics(inputs: Inputs, spec: None) -> dict[str, pd.DataFrame]:
     replicates = os.environ.get(ENVIRONMENT[1])
     return dynamics.tables(inputs.households, n_boot=int(replicates) if replicates else dynamics.N_BOOT)
@@ -273,6 +277,7 @@ STEPS: tuple[Step, ...] = (
     Step("warning_validation", ("monitoring_warning_rolling", "monitoring_warning_reliability"), _warning_validation,
          (warning_validation,), ("households", "members", "sources.json"),
          spec=monitoring_study.MonitoringSpec()),
+    Step("townships", ("township_indicators",), _townships, (townships,)),
 )
 
 
