@@ -189,7 +189,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="render the notebooks for each region into reports/")
     s.add_argument("--region", default="all", help="a county or prefecture name, or 'all' (default)")
     s.add_argument("--notebook", default="all", help="e.g. 01-income-growth, 01, or 'all' (default: 01-05 for "
-                                                     "counties and prefectures, 06 for prefectures)")
+                                                     "counties, 06 for prefectures)")
     s.add_argument("--jobs", type=int, default=None, help="parallel runs (default: number of cores)")
     s.add_argument("--lang", default="zh", choices=["zh", "en"])
     s.add_argument("--data-dir", type=Path, default=DATA_PROCESSED)
