@@ -54,11 +54,10 @@ def test_elimination_and_questionable_tables_hide_no_part_the_total_gives_away(s
         left = (raw["targets"] - raw["eliminated"]).to_numpy()
         for i in range(len(frame)):
             row = frame.iloc[i]
-            if pd.notna(row["targets"]):
-                # with the total shown, a shown count of eliminated households means neither it nor the
-                # remainder (targets not yet eliminated) is a small group
-                if pd.notna(row["eliminated"]):
-                    assert not 0 < left[i] < 5 and not 0 < raw["eliminated"].iloc[i] < 5, region
+            # with the total shown, a shown count of eliminated households means neither it nor the
+            # remainder (targets not yet eliminated) is a small group
+            if pd.notna(row["targets"]) and pd.notna(row["eliminated"]):
+                assert not 0 < left[i] < 5 and not 0 < raw["eliminated"].iloc[i] < 5, region
             if pd.notna(row["eliminated_in_year"]):
                 hidden = [c for c in ("assisted", "natural") if pd.isna(row[c])]
                 assert len(hidden) != 1, region
@@ -68,3 +67,67 @@ def test_elimination_and_questionable_tables_hide_no_part_the_total_gives_away(s
         for i in range(len(failed)):
             if pd.notna(failed["eliminations"].iloc[i]) and pd.notna(failed["failed"].iloc[i]):
                 assert not 0 < ok[i] < 5, region
+
+
+# ---- two-way tables (the transition matrix) --------------------------------------------------------
+def _determined(values: np.ndarray, hidden: np.ndarray, rows_known, cols_known) -> np.ndarray:
+    """Blanked cells fixed by the known line totals (exact: the cell's unit vector lies in the row space
+    of the line equations over the blanked cells)."""
+    cells = list(zip(*np.nonzero(hidden), strict=True))
+    if not cells:
+        return np.zeros(0, bool)
+    eq = [[1.0 if i == r else 0.0 for i, _ in cells] for r in range(values.shape[0]) if rows_known[r]]
+    eq += [[1.0 if j == c else 0.0 for _, j in cells] for c in range(values.shape[1]) if cols_known[c]]
+    a = np.array(eq) if eq else np.zeros((0, len(cells)))
+    rank = np.linalg.matrix_rank(a) if len(a) else 0
+    return np.array([np.linalg.matrix_rank(np.vstack([a, np.eye(len(cells))[n]])) == rank for n in range(len(cells))])
+
+
+def test_two_way_suppression_by_hand():
+    from analysis.core.disclosure import suppress_cells, unprotected_lines
+    t = pd.DataFrame([[20, 3, 9], [8, 30, 0], [6, 7, 12]], index=list("abc"), columns=list("xyz"))
+    assert suppress_cells(t, k=5).to_numpy().tolist() == [[False, True, True], [False, False, False],
+                                                          [False, True, True]]
+    # row a counts 3 households in all: withheld whole, zeros included (where they went is the secret).
+    # Columns x, y, z then hold one blank each: (b, x) protects x; row b then needs (b, y), which also
+    # protects y; z takes (c, 40) and row c then (c, y), whose column already holds two blanks
+    t = pd.DataFrame([[3, 0, 0], [10, 20, 0], [0, 6, 40]], index=list("abc"), columns=list("xyz"))
+    hidden = suppress_cells(t, k=5)
+    assert hidden.to_numpy().tolist() == [[True, True, True], [True, True, False], [False, True, True]]
+    rows, cols = unprotected_lines(t, hidden, k=5)
+    assert list(rows) == [] and list(cols) == []
+    # a cell another table blanks is blanked here too, with its complements
+    forced = pd.DataFrame(False, index=t.index, columns=t.columns)
+    forced.loc["c", "z"] = True
+    t2 = pd.DataFrame([[30, 10, 8], [10, 20, 9], [7, 6, 40]], index=list("abc"), columns=list("xyz"))
+    hidden = suppress_cells(t2, k=5, hidden=forced)
+    assert hidden.loc["c", "z"] and hidden.sum(axis=1).isin([0, 2, 3]).all() and hidden.sum(axis=0).isin([0, 2, 3]).all()
+    assert not suppress_cells(pd.DataFrame([[0, 5], [7, 0]]), k=5).to_numpy().any()   # zeros and k itself shown
+    # a single cell and its total: nothing can protect it, the total must go
+    one = pd.DataFrame([[7, 0], [0, 9]], index=["a", "b"], columns=["x", "y"])
+    forced = pd.DataFrame([[True, False], [False, False]], index=one.index, columns=one.columns)
+    hidden = suppress_cells(one, k=5, hidden=forced)
+    assert hidden.to_numpy().tolist() == [[True, True], [True, True]]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_two_way_suppression_leaves_no_cell_recoverable(seed):
+    """Random tables: every line holds no blank or at least two worth k households; with every row and
+    column total known, no blanked non-zero cell is fixed by them (exact, by linear algebra)."""
+    from analysis.core.disclosure import fixed_cells, suppress_cells, unprotected_lines
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(x) for x in rng.integers(2, 6, size=2))
+    values = rng.choice([0, 0, 1, 2, 3, 4, 6, 9, 15, 40], size=shape)
+    t = pd.DataFrame(values)
+    mask = suppress_cells(t, k=5).to_numpy()
+    assert not (~mask & (values > 0) & (values < 5)).any()        # every small cell is blanked
+    rows, cols = unprotected_lines(t, pd.DataFrame(mask), k=5)
+    assert list(rows) == [] and list(cols) == []
+    for axis in (0, 1):
+        total = values.sum(axis=axis)
+        count, weight = mask.sum(axis=axis), np.where(mask, values, 0).sum(axis=axis)
+        assert ((count == 0) | ((count >= 2) & (weight >= 5)) | (total < 5)).all()   # small or empty lines aside
+    if values.sum() >= 5:   # (a table of fewer than k households in all is one small count)
+        fixed = _determined(values, mask, np.ones(shape[0], bool), np.ones(shape[1], bool))
+        assert not (fixed & (values[mask] > 0)).any(), (values, mask)
+        assert not (fixed_cells(values, mask) & (values > 0)).any()
