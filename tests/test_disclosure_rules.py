@@ -131,3 +131,84 @@ def test_two_way_suppression_leaves_no_cell_recoverable(seed):
         fixed = _determined(values, mask, np.ones(shape[0], bool), np.ones(shape[1], bool))
         assert not (fixed & (values[mask] > 0)).any(), (values, mask)
         assert not (fixed_cells(values, mask) & (values > 0)).any()
+
+
+def test_transition_matrix_and_return_table_on_the_page_hide_no_recoverable_cell(small_processed):
+    from analysis.io import data
+    from analysis.reporting import monitoring as rm
+    from analysis.reporting import page
+    for region in data.list_regions(small_processed):
+        ctx = page.context(region, [2020, 2024], str(small_processed), "zh")
+        cells = rm.protected_transitions(ctx)
+        raw = rm._transitions(ctx)
+        for year_from, pair in cells.groupby("year_from"):
+            true = rm.transition_matrix(raw, int(year_from))
+            shown = pair.pivot(index="status_from", columns="status_to", values="households").reindex(
+                index=true.index, columns=true.columns)
+            hidden = shown.isna().to_numpy()
+            values = true.to_numpy()
+            assert (shown.to_numpy()[~hidden] == values[~hidden]).all(), region     # shown cells are the true ones
+            assert hidden[(values > 0) & (values < 5)].all(), region
+            if values.sum() >= 5:
+                known = np.ones(values.shape[0], bool), np.ones(values.shape[1], bool)
+                assert not (_determined(values, hidden, *known) & (values[hidden] > 0)).any(), (region, year_from)
+            shares = pair.set_index(["status_from", "status_to"])["share"]
+            assert shares[pair.set_index(["status_from", "status_to"])["households"].isna()].isna().all()
+        returns = rm._returns_frame(ctx)
+        truth = ctx.slice(rm.county_table(ctx, "monitoring_return_rates")).set_index("year")
+        for _, row in returns.iterrows():
+            t = truth.loc[row["year"]]
+            # returned / not returned after elimination: a shown count with its total shown is no small group
+            if pd.notna(row["eliminated_prev"]) and pd.notna(row["returned_after_elimination"]):
+                assert not 0 < t["eliminated_prev"] - t["returned_after_elimination"] < 5, region
+            if pd.notna(row["exited_pool"]) and pd.notna(row["exited_returned"]):
+                assert not 0 < t["exited_pool"] - t["exited_returned"] < 5, region
+            assert pd.isna(row["return_rate_exited"]) or pd.notna(row["exited_returned"])
+            if pd.notna(row["exited_fell_below"]):
+                only_fell = t["exited_returned"] - t["exited_newly_monitored"]
+                both = t["exited_fell_below"] + t["exited_newly_monitored"] - t["exited_returned"]
+                assert all(v == 0 or v >= 5 for v in (only_fell, both)), region
+            # the matrix shows the same count of households returned after elimination, or blanks it too
+            cell = cells[(cells["year_to"] == row["year"]) & (cells["status_from"] == "eliminated")
+                         & (cells["status_to"] == "returned")]
+            if len(cell):
+                assert pd.isna(cell["households"].iloc[0]) == pd.isna(row["returned_after_elimination"]), region
+        sentence = rm._return_sentence(ctx)
+        last = returns.sort_values("year").iloc[-1] if len(returns) else None
+        if last is not None and pd.isna(last["returned_after_elimination"]):
+            assert "再次纳入监测" not in sentence, sentence      # no count beside a blank
+
+
+def test_return_parts_by_hand(monkeypatch):
+    """A hand-built return table: the breakdown and the complements blank as documented."""
+    from analysis.reporting import monitoring as rm
+    table = pd.DataFrame({"prefecture": "p", "county": "c", "year": [2022, 2023, 2024],
+                          "eliminated_prev": [10, 3, 20], "returned_after_elimination": [8, 0, 6],
+                          "return_rate_eliminated": [0.8, 0.0, 0.3], "exited_pool": [100, 100, 100],
+                          "exited_fell_below": [6, 12, 3], "exited_newly_monitored": [6, 10, 1],
+                          "exited_returned": [12, 12, 4], "return_rate_exited": [0.12, 0.12, 0.04],
+                          "return_rate_exited_persons": [0.1, 0.1, 0.05]})
+
+    class Ctx:
+        region, first, last, study = "c", 2020, 2024, None
+
+        @staticmethod
+        def slice(frame):
+            return frame
+    monkeypatch.setattr(rm, "county_table", lambda ctx, name: table)
+    out = rm._return_parts(Ctx()).set_index("year")
+    # 2022: 8 of 10 returned, 2 did not (small): both blanked, the total stays
+    assert pd.isna(out.loc[2022, "returned_after_elimination"]) and out.loc[2022, "eliminated_prev"] == 10
+    assert pd.isna(out.loc[2022, "return_rate_eliminated"])
+    # 2022 exited: 12 returned = 6 only fell + 6 only newly + 0 both: breakdown shown
+    assert out.loc[2022, "exited_fell_below"] == 6 and out.loc[2022, "exited_newly_monitored"] == 6
+    # 2023: 3 eliminated, none returned, 3 stayed (small, nothing to pair it with): the total goes (a zero
+    # stays: it says nothing of any household)
+    assert pd.isna(out.loc[2023, "eliminated_prev"]) and out.loc[2023, "returned_after_elimination"] == 0
+    # 2023 exited: 12 = 2 only fell + 0 only newly + 10 both: a group of 2 -> breakdown blanked, total shown
+    assert pd.isna(out.loc[2023, "exited_fell_below"]) and pd.isna(out.loc[2023, "exited_newly_monitored"])
+    assert out.loc[2023, "exited_returned"] == 12
+    # 2024: 4 returned (small): returned, the rate and the breakdown blanked, with a complement
+    assert pd.isna(out.loc[2024, "exited_returned"]) and pd.isna(out.loc[2024, "return_rate_exited"])
+    assert pd.isna(out.loc[2024, "exited_fell_below"]) and pd.isna(out.loc[2024, "return_rate_exited_persons"])
+    assert out.loc[2024, "exited_pool"] == 100   # the 96 not returned are the complement (not shown anyway)
