@@ -35,3 +35,18 @@ def small_processed(small_raw, tmp_path_factory):
     ingest.ingest([small_raw], out_dir=out)
     build.build(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def published_county(small_processed, tmp_path_factory):
+    """One county of the small prefecture as published, rendered once for every test reading published
+    artifacts: its five pages (zh) with their workbooks, and its Word report. Returns (reports, county)."""
+    from analysis.io import data
+    from analysis.publish import documents, pipeline
+    reports = tmp_path_factory.mktemp("published") / "reports"
+    county = data.list_regions(small_processed, "county")[0]
+    summary = pipeline.run(regions=[county], notebooks="all", jobs=2, output_dir=reports, data_dir=small_processed,
+                           prepare=None, progress=False)
+    assert summary.exit_code == 0, summary.describe()
+    documents.write(county, "zh", small_processed, reports / county)
+    return reports, county
