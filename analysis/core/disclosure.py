@@ -1,7 +1,11 @@
 """Disclosure control: blank table cells that describe too few households. The one home of it.
 
 Every table a page, workbook or document shows passes through :func:`suppress_small` with
-``k = analysis.config.min_households()`` (``publication.yaml``).
+``k = analysis.config.min_households()`` (``publication.yaml``); counts that add up to a shown total also
+through :func:`suppress_parts` (one dimension) or :func:`suppress_cells` (a two-way table with known row
+and column totals), and nested series through :func:`suppress_differences`, so that no blank can be
+recovered by subtraction. ``tests/test_published_artifacts.py`` reads every published artifact back and
+checks the result.
 """
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ def suppress_small(table: pd.DataFrame, count_col: str, k: int = 5, columns: Seq
     DataFrame
         A copy of ``table`` with the cells blanked (integer columns become nullable ``Int64``) and the
         ``flag`` column. Complementary suppression (hiding further cells so that a blanked one cannot be
-        recovered from totals) is not done: publish totals with care.
+        recovered from totals) is not done here: see :func:`suppress_parts` and :func:`suppress_cells`.
     """
     if count_col not in table.columns:
         raise ValueError(f"count_col {count_col!r} is not a column of the table; "
