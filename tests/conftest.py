@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -35,3 +36,50 @@ def small_processed(small_raw, tmp_path_factory):
     ingest.ingest([small_raw], out_dir=out)
     build.build(out)
     return out
+
+
+def _render_county(processed, reports) -> str:
+    """Render one county's five pages (zh), workbooks and Word report into ``reports``; returns the county."""
+    from analysis.io import data
+    from analysis.publish import documents, pipeline
+    county = data.list_regions(processed, "county")[0]
+    summary = pipeline.run(regions=[county], notebooks="all", jobs=2, output_dir=reports, data_dir=processed,
+                           prepare=None, progress=False)
+    assert summary.exit_code == 0, summary.describe()
+    documents.write(county, "zh", processed, reports / county)
+    return county
+
+
+@pytest.fixture(scope="session")
+def published_county(small_processed, tmp_path_factory):
+    """One county of the small prefecture as published, rendered once for every test reading published
+    artifacts: its five pages (zh) with their workbooks, and its Word report. Returns (reports, county).
+
+    Under pytest-xdist each worker has its own session: the first worker to get here renders into the
+    run's shared temporary folder and the others wait for it (a lock file made with O_EXCL), so the pages
+    are rendered once per run however the test files are distributed (the small prefecture is the same in
+    every worker: fixed seed and key)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        reports = tmp_path_factory.mktemp("published") / "reports"
+        return reports, _render_county(small_processed, reports)
+    shared = tmp_path_factory.getbasetemp().parent / "published-county"
+    done, failed = shared / "county.txt", shared / "failed.txt"
+    try:
+        os.close(os.open(tmp_path_factory.getbasetemp().parent / "published-county.lock",
+                         os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:               # another worker renders: wait for it
+        deadline = time.monotonic() + 1800
+        while not (done.exists() or failed.exists()) and time.monotonic() < deadline:
+            time.sleep(1)
+        if not done.exists():
+            pytest.fail(f"the worker rendering the published county failed: "
+                        f"{failed.read_text() if failed.exists() else 'timed out'}")
+        return shared / "reports", done.read_text(encoding="utf-8")
+    try:
+        county = _render_county(small_processed, shared / "reports")
+    except BaseException as exc:
+        shared.mkdir(parents=True, exist_ok=True)
+        failed.write_text(repr(exc)[:2000], encoding="utf-8")
+        raise
+    done.write_text(county, encoding="utf-8")
+    return shared / "reports", county

@@ -15,16 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def published(small_processed, tmp_path_factory):
-    """The monitoring and income pages of one county of the small prefecture, as published."""
-    from analysis.io import data
-    from analysis.publish import pipeline
-    reports = tmp_path_factory.mktemp("published") / "reports"
-    county = data.list_regions(small_processed, "county")[0]
-    summary = pipeline.run(regions=[county], notebooks=["01", "04"], jobs=2, output_dir=reports,
-                           data_dir=small_processed, prepare=None, progress=False)
-    assert summary.exit_code == 0, summary.describe()
-    return reports, county
+def published(published_county):
+    """The pages of one county of the small prefecture, as published (the session's rendering)."""
+    return published_county
 
 
 def _household_ids(processed: Path) -> set[str]:

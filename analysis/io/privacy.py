@@ -8,7 +8,6 @@ or from the file ``.pseudonym_key`` at the project root, created on first use an
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -223,12 +222,54 @@ def personal_columns_by_content(frame: pd.DataFrame, sample: int = 500, min_name
     return {col: kind for col, kind in kinds.items() if kind}
 
 
-SCANNED = (".parquet", ".html", ".htm", ".ipynb", ".csv", ".json", ".md", ".txt", ".xlsx")
+SCANNED = (".parquet", ".html", ".htm", ".ipynb", ".csv", ".json", ".md", ".txt", ".xlsx", ".docx", ".pdf")
+PDFTOTEXT_MISSING = "not read: pdftotext is not installed (Debian/Ubuntu: apt-get install poppler-utils)"
+
+
+class Unreadable(Exception):
+    """A file the scanner cannot read (the message says why)."""
+
+
+def docx_text(path: Path) -> str:
+    """All text of a Word document: paragraphs, table cells (nested tables too), headers and footers."""
+    from docx import Document
+    doc = Document(str(path))
+
+    def block(container) -> list[str]:
+        out = [p.text for p in container.paragraphs]
+        for table in container.tables:
+            for row in table.rows:
+                for cell in row.cells:
+                    out += block(cell)
+        return out
+    parts = block(doc)
+    for section in doc.sections:
+        for part in (section.header, section.footer, section.first_page_header, section.first_page_footer):
+            parts += block(part)
+    return "\n".join(p for p in parts if p)
+
+
+def pdf_text(path: Path) -> str:
+    """The text of a PDF by ``pdftotext`` (poppler); :class:`Unreadable` when it is not installed or fails."""
+    import shutil
+    import subprocess
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        raise Unreadable(PDFTOTEXT_MISSING)
+    done = subprocess.run([tool, "-enc", "UTF-8", str(path), "-"], capture_output=True, timeout=300, check=False)
+    if done.returncode != 0:
+        raise Unreadable(f"not read: pdftotext failed ({done.stderr.decode('utf-8', 'replace').strip()[:200]})")
+    return done.stdout.decode("utf-8", errors="replace")
 
 
 def _cells(path: Path) -> tuple[set[str], str]:
-    """The distinct text cells of a table file (Parquet, XLSX), or the whole text of any other file."""
+    """The distinct text cells of a table file (Parquet, XLSX), or the whole text of any other file (a Word
+    document's paragraphs and tables, a PDF's text by ``pdftotext``)."""
     suffix = path.suffix.lower()
+    if suffix == ".docx":
+        return set(), docx_text(path)
+    if suffix == ".pdf":
+        return set(), pdf_text(path)
     if suffix == ".parquet":
         frame = pd.read_parquet(path)
         cells: set[str] = set()
@@ -256,12 +297,15 @@ def _substrings(text: str, lengths: list[int]) -> set[str]:
     return out
 
 
-def scan(paths, known: set[str] | None = None) -> list[tuple[str, str, str]]:
+def scan(paths, known: set[str] | None = None, unread: list[tuple[str, str]] | None = None
+         ) -> list[tuple[str, str, str]]:
     """Find resident ID numbers (valid check character), mobile numbers and any ``known`` values (e.g. the
-    names of the raw exports) in the data and report files under ``paths``.
+    names of the raw exports) in the data and report files under ``paths`` (Parquet, XLSX, HTML, notebooks,
+    text, Word documents and, with ``pdftotext`` installed, PDFs).
 
     Table files are checked cell by cell (a known value must fill a cell); other files as text.
-    Returns ``(file, kind, masked value)`` for each finding; an empty list means nothing was found.
+    Returns ``(file, kind, masked value)`` for each finding; an empty list means nothing was found. Files
+    that could not be read (a PDF without ``pdftotext``) are appended to ``unread`` as ``(file, reason)``.
     """
     known = {k for k in (known or set()) if len(k) >= 2}
     lengths = sorted({len(k) for k in known})
@@ -269,7 +313,12 @@ def scan(paths, known: set[str] | None = None) -> list[tuple[str, str, str]]:
     for p in map(Path, paths):
         files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SCANNED) if p.is_dir() else [p]
     for f in files:
-        cells, text = _cells(f)
+        try:
+            cells, text = _cells(f)
+        except Unreadable as exc:
+            if unread is not None:
+                unread.append((str(f), str(exc)))
+            continue
         blob = text or "\n".join(cells)
         for kind, value in find_identifiers(blob):
             findings.append((str(f), kind, _mask(value, 4)))

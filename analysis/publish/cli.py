@@ -6,7 +6,8 @@ synth          generate the synthetic sample prefecture as raw exports (with gro
 ingest         read exports (CSV/XLSX) into the canonical Parquet tables, pseudonymised and checked
 build          compute every result table for all regions once
 regions        list the regions in the processed data
-audit-privacy  scan processed data and reports for names, ID numbers and phone numbers
+audit-privacy  scan processed data and reports (pages, workbooks, Word documents and, with pdftotext, PDFs)
+               for names, ID numbers and phone numbers
 run            build, then execute the notebooks per region with papermill into HTML reports, then the
                Word and PDF reports (``--no-documents`` to leave them out)
 documents      write only the Word and PDF reports of counties and prefectures from the stored result tables
@@ -125,10 +126,14 @@ def _follow_up(args) -> int:
 def _audit(args) -> int:
     from analysis.io import privacy
     known = privacy.raw_identities(args.raw) if args.raw else None
-    findings = privacy.scan(args.paths, known)
+    unread: list[tuple[str, str]] = []
+    findings = privacy.scan(args.paths, known, unread=unread)
     for file, kind, value in findings[:200]:
         print(f"{file}: {kind} {value}")
-    print(f"{len(findings)} personal value(s) found" if findings else "no personal data found")
+    for file, reason in unread:
+        print(f"{file}: {reason}", file=sys.stderr)
+    print(f"{len(findings)} personal value(s) found" if findings else "no personal data found" +
+          (f" in the files read; {len(unread)} file(s) not read (see above)" if unread else ""))
     return 1 if findings else 0
 
 
@@ -172,7 +177,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--level", default="county", choices=["county", "prefecture"])
     s.set_defaults(func=_regions)
 
-    s = sub.add_parser("audit-privacy", help="scan processed data and reports for personal data")
+    s = sub.add_parser("audit-privacy", help="scan processed data and reports (also .docx, and .pdf with "
+                                             "pdftotext) for personal data")
     s.add_argument("paths", nargs="+", type=Path, help="folders or files to scan (e.g. data/processed reports)")
     s.add_argument("--raw", nargs="*", type=Path, help="raw exports whose names/IDs/phones must not appear")
     s.set_defaults(func=_audit)

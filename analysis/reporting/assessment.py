@@ -683,6 +683,8 @@ def assessment_tables(ctx: AssessmentContext) -> dict[str, pd.DataFrame]:
     card = _hidden(_load(ctx, "assessment_scorecard")).drop(columns="withheld")
     if ctx.level == "county":
         card = card[card["county"] == ctx.region]
+    # the count of event households behind a rate is itself a household count: blanked under k
+    card = card.assign(events=card["events"].astype("Float64").mask(card["events"].between(1, min_households() - 1)))
     intervals = _load(ctx, "assessment_intervals").drop(columns=["level"], errors="ignore")
     return {name: _localised(table.reset_index(drop=True), ctx.lang)
             for name, table in (("scorecard", card), ("scores", _load(ctx, "assessment_scores")),

@@ -26,7 +26,13 @@ from scipy import stats
 
 from analysis import build, config
 from analysis.config import min_events, min_households
-from analysis.core.disclosure import suppress_differences, suppress_parts, suppress_small
+from analysis.core.disclosure import (
+    suppress_cells,
+    suppress_differences,
+    suppress_parts,
+    suppress_small,
+    unprotected_lines,
+)
 from analysis.measures.monitoring import TARGET_TYPES, auc, risk_rules
 from analysis.reporting import labels, plots_monitoring, text
 from analysis.reporting.page import Context
@@ -216,13 +222,14 @@ def _elimination_sentence(ctx: Context) -> str:
 
 
 def _return_sentence(ctx: Context) -> str:
-    row = last_row(ctx.slice(county_table(ctx, "monitoring_return_rates")))
+    row = last_row(_returns_frame(ctx))   # blanked as in the table, complements included
     if row is None or not all_present(row["return_rate_exited"]) \
             or not _publishable(row["exited_pool"], row["exited_returned"]):
         return ""
+    shown = all_present(row["eliminated_prev"], row["returned_after_elimination"]) and row["eliminated_prev"] > 0
     after = labels.text("monitoring.summary.returns_after", ctx.lang, returned=count_text(
         row["returned_after_elimination"], ctx.lang), eliminated=count_text(row["eliminated_prev"], ctx.lang)) \
-        if row["eliminated_prev"] > 0 else labels.text("monitoring.summary.end", ctx.lang)
+        if shown else labels.text("monitoring.summary.end", ctx.lang)
     return labels.text("monitoring.summary.returns", ctx.lang, last=int(row["year"]),
                        exited=row["return_rate_exited"], after=after)
 
@@ -661,35 +668,114 @@ def transition_matrix(table: pd.DataFrame, year_from: int) -> pd.DataFrame:
     return matrix.reindex(index=list(STATUS_ORDER), columns=list(STATUS_ORDER)).fillna(0).astype("int64")
 
 
-def transition_figure(ctx: Context):
-    """Heatmap of status transitions between the latest pair of years (cells under 5 households hidden)."""
+def _return_parts(ctx: Context) -> pd.DataFrame:
+    """The county's return rows with each part of a shown total blanked with its complement
+    (:func:`analysis.core.disclosure.suppress_parts`): returned and not returned after elimination add up
+    to the households eliminated the year before, returned and not returned poverty-exited households to
+    the pool. The breakdown of returns (fell below the threshold, newly monitored; a household can be
+    both) is shown only when the three groups it implies (only fell, only newly monitored, both) are
+    each zero or at least :func:`analysis.config.min_households` and the returns are shown."""
+    table = ctx.slice(county_table(ctx, "monitoring_return_rates"))
+    k = min_households()
+    frame = table.assign(_stayed=table["eliminated_prev"] - table["returned_after_elimination"],
+                         _clear=table["exited_pool"] - table["exited_returned"])
+    frame = suppress_parts(frame, ["returned_after_elimination", "_stayed"], k=k, total="eliminated_prev",
+                           dependents={"returned_after_elimination": ["return_rate_eliminated"],
+                                       "eliminated_prev": ["return_rate_eliminated"]})
+    frame = suppress_parts(frame, ["exited_returned", "_clear"], k=k, total="exited_pool",
+                           dependents={c: ["return_rate_exited", "return_rate_exited_persons"]
+                                       for c in ("exited_returned", "exited_pool")})
+    back, fell, newly = (table[c].astype("float64") for c in ("exited_returned", "exited_fell_below",
+                                                              "exited_newly_monitored"))
+    groups = pd.concat([back - newly, back - fell, fell + newly - back], axis=1)
+    breakdown = frame["exited_returned"].notna() & ((groups == 0) | (groups >= k)).all(axis=1)
+    for c in ("exited_fell_below", "exited_newly_monitored"):
+        frame[c] = frame[c].astype("Int64").where(breakdown)
+    return frame.drop(columns=["_stayed", "_clear"])
+
+
+def protected_transitions(ctx: Context) -> pd.DataFrame:
+    """Every cell of the transition matrix of each pair of the report's years (zeros included), with the
+    blanked cells missing: ``year_from``, ``year_to``, ``status_from``, ``status_to``, ``households``,
+    ``share`` (of the row), ``blanked`` and ``row_withheld`` (the row's total must not be shown: its blanks
+    could not be protected otherwise).
+
+    The row and column totals of a matrix are known to readers (households by status in each year), so
+    cells are blanked by two-way complementary suppression (:func:`analysis.core.disclosure.suppress_cells`):
+    no blank follows from its row or column. The cell eliminated -> returned is the return table's count of
+    households returned after elimination: blanked here whenever that table blanks it (and read back by
+    it). A row's shares are shown only where its cell is, and not at all for a row whose total is withheld.
+    """
     table = _transitions(ctx)
+    returns = _return_parts(ctx).set_index("year")
+    k = min_households()
+    frames = []
+    for year_from in sorted(table["year_from"].unique()):   # one small matrix per pair of years
+        matrix = transition_matrix(table, int(year_from))
+        forced = pd.DataFrame(False, index=matrix.index, columns=matrix.columns)
+        if year_from + 1 in returns.index and pd.isna(returns.loc[year_from + 1, "returned_after_elimination"]):
+            forced.loc["eliminated", "returned"] = True
+        hidden = suppress_cells(matrix, k=k, hidden=forced)
+        rows, _ = unprotected_lines(matrix, hidden, k=k)
+        total = matrix.sum(axis=1)
+        share = matrix.div(total.where(total > 0), axis=0).mask(hidden)
+        share.loc[list(rows)] = np.nan
+        long = pd.DataFrame({"households": matrix.astype("float64").mask(hidden).stack(future_stack=True),
+                             "share": share.stack(future_stack=True),
+                             "blanked": hidden.stack(future_stack=True)})
+        long["row_withheld"] = long.index.get_level_values(0).isin(list(rows))
+        long.index = long.index.set_names(["status_from", "status_to"])
+        frames.append(long.reset_index().assign(year_from=int(year_from), year_to=int(year_from) + 1))
+    cols = ["year_from", "year_to", "status_from", "status_to", "households", "share", "blanked", "row_withheld"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def transition_figure(ctx: Context):
+    """Heatmap of status transitions between the latest pair of years, drawn from the same blanked cells as
+    the table (:func:`protected_transitions`): a blanked cell shows '–' and no colour."""
+    table = protected_transitions(ctx)
     if table.empty:
         return page_message(ctx, "monitoring.too_few")
     year_from = int(table["year_from"].max())
+    pair = table[table["year_from"] == year_from]
     names = [labels.text(f"monitoring.statuses.{s}", ctx.lang) for s in STATUS_ORDER]
-    return plots_monitoring.transition_heatmap(transition_matrix(table, year_from), names, year_from,
-                                               year_from + 1, min_households(), ctx.lang)
+
+    def grid(col: str) -> pd.DataFrame:
+        return pair.pivot(index="status_from", columns="status_to", values=col).reindex(
+            index=list(STATUS_ORDER), columns=list(STATUS_ORDER))
+    return plots_monitoring.transition_heatmap(grid("households"), grid("share"), names, year_from, year_from + 1,
+                                               labels.text("monitoring.footnote", ctx.lang, k=min_households()),
+                                               ctx.lang)
 
 
 def _transitions_frame(ctx: Context) -> pd.DataFrame:
-    table = _transitions(ctx)
-    out = table[["year_from", "year_to", "status_from", "status_to", "households", "share"]].copy()
+    """The transitions as published: observed transitions and blanked cells (a blanked zero is listed
+    blank like any other blank; other zeros are left out, as before)."""
+    table = protected_transitions(ctx)
+    out = table[table["blanked"] | (table["households"] > 0)].drop(columns=["blanked", "row_withheld"])
+    out = out.reset_index(drop=True)
     for col in ("status_from", "status_to"):
         out[col] = out[col].map(lambda s: labels.text(f"monitoring.statuses.{s}", ctx.lang))
-    return _suppress(out, {"households": ["share"]})
+    return out
 
 
 def _returns_frame(ctx: Context) -> pd.DataFrame:
-    table = ctx.slice(county_table(ctx, "monitoring_return_rates"))
+    """Return rows as published: :func:`_return_parts`, with the count of households returned after
+    elimination blanked wherever the transition matrix blanks its cell (eliminated -> returned)."""
+    frame = _return_parts(ctx)
     cols = ["year", "eliminated_prev", "returned_after_elimination", "return_rate_eliminated", "exited_pool",
             "exited_fell_below", "exited_newly_monitored", "exited_returned", "return_rate_exited",
             "return_rate_exited_persons"]
-    return _suppress(table[cols], {"eliminated_prev": ["return_rate_eliminated"],
-                                   "returned_after_elimination": ["return_rate_eliminated"],
-                                   "exited_pool": ["return_rate_exited", "return_rate_exited_persons"],
-                                   "exited_returned": ["return_rate_exited", "return_rate_exited_persons"],
-                                   "exited_fell_below": [], "exited_newly_monitored": []})
+    cells = protected_transitions(ctx)
+    cell = cells[(cells["status_from"] == "eliminated") & (cells["status_to"] == "returned")]
+    blanked = frame["year"].isin(cell.loc[cell["blanked"], "year_to"])
+    withheld = frame["year"].isin(cell.loc[cell["row_withheld"], "year_to"])   # the matrix row's total
+    for c in ("returned_after_elimination", "return_rate_eliminated"):
+        frame[c] = frame[c].mask(blanked | withheld)
+    frame["eliminated_prev"] = frame["eliminated_prev"].mask(withheld)
+    return frame[cols]
 
 
 def return_table(ctx: Context):

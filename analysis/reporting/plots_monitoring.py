@@ -185,30 +185,32 @@ def survival(curve: pd.DataFrame, prefecture: pd.DataFrame, region_name: str, mi
     return finish(fig)
 
 
-def transition_heatmap(matrix: pd.DataFrame, names: list[str], year_from: int, year_to: int, k: int,
-                       lang: str = "zh"):
-    """Row shares of status transitions; cells under ``k`` households show '<k' and no colour."""
-    counts = matrix.to_numpy()
-    rows = counts.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(rows > 0, counts / rows, np.nan)
-    small = (counts > 0) & (counts < k)
-    shown = np.where(small | (counts == 0), np.nan, share)
-    fig, ax = plt.subplots(figsize=(7, 4.6))
-    sns.heatmap(pd.DataFrame(shown, index=names, columns=names), cmap="Blues", vmin=0, vmax=1, cbar=False,
-                linewidths=1, linecolor="white", ax=ax)
+def transition_heatmap(counts: pd.DataFrame, shares: pd.DataFrame, names: list[str], year_from: int, year_to: int,
+                       note: str, lang: str = "zh"):
+    """Row shares of status transitions, from the published (blanked) cells: a blanked cell (missing count)
+    shows '–' and no colour, a zero '0'; ``note`` (what '–' means) goes under the figure."""
+    n = counts.to_numpy(dtype="float64")
+    share = shares.to_numpy(dtype="float64")
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    sns.heatmap(pd.DataFrame(np.where(n > 0, share, np.nan), index=names, columns=names), cmap="Blues", vmin=0,
+                vmax=1, cbar=False, linewidths=1, linecolor="white", ax=ax)
     ax.grid(False)
     ax.set_facecolor("#f4f4f4")
-    for (i, j), n in np.ndenumerate(counts):
-        note = f"<{k}" if small[i, j] else "0" if n == 0 else f"{share[i, j]:.0%}\n({n:,})"
-        dark = not small[i, j] and n > 0 and share[i, j] > 0.6
-        ax.text(j + 0.5, i + 0.5, note, ha="center", va="center", fontsize=9,
-                color="white" if dark else "#333333")
+    for (i, j), value in np.ndenumerate(n):
+        if np.isnan(value):
+            label = "–"
+        elif value == 0:
+            label = "0"
+        else:
+            label = f"{share[i, j]:.0%}\n({value:,.0f})" if not np.isnan(share[i, j]) else f"({value:,.0f})"
+        dark = not np.isnan(share[i, j]) and value > 0 and share[i, j] > 0.6
+        ax.text(j + 0.5, i + 0.5, label, ha="center", va="center", fontsize=9, color="white" if dark else "#333333")
     ax.set_title(labels.text("monitoring.figures.transitions", lang, year_from=year_from, year_to=year_to),
                  fontsize=10)
     ax.set_ylabel(labels.text("columns.status_from", lang))
     ax.set_xlabel(labels.text("columns.status_to", lang))
     ax.tick_params(axis="y", rotation=0)
+    ax.text(0, -0.2, note, transform=ax.transAxes, fontsize=7, color="#555555", ha="left", va="top", wrap=True)
     return finish(fig)
 
 
