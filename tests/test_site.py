@@ -244,7 +244,8 @@ def test_labels_have_the_same_keys_in_both_languages():
 NOTEBOOKS = ["01-income-growth", "02-employment"]
 
 
-def hand_built_site(folder, *, files=("report-zh.docx", "report-zh.pdf", "report-en.docx", "01-income-growth.xlsx")):
+def hand_built_site(folder, *, files=("report-zh.docx", "report-zh.pdf", "report-en.docx", "01-income-growth.xlsx",
+                                     "02-employment-sensitivity.xlsx", "01-income-growth-extra.xlsx")):
     """Two counties of one prefecture: 北岭县 with two pages (one failed) and the given files, 东阳县 with one
     page and no files, 示例市 with only its Word report."""
     for region in ("北岭县", "东阳县", "示例市"):
@@ -346,7 +347,10 @@ def test_index_links_are_report_titles_and_files_that_exist(tmp_path):
     # the prefecture's row comes first; the page's language first, the other one marked
     assert documents == [("示例市/report-zh.docx", "Word"), ("北岭县/report-zh.docx", "Word"),
                          ("北岭县/report-zh.pdf", "PDF"), ("北岭县/report-en.docx", "Word（英文）")]
-    assert [unquote(a["href"]) for a in found if a["class"] == "excel"] == ["北岭县/01-income-growth.xlsx"]
+    # every workbook of a page, the page's own first; a further one by its name in the labels, else numbered
+    assert [(unquote(a["href"]), a["text"]) for a in found if a["class"] == "excel"] == [
+        ("北岭县/01-income-growth.xlsx", "Excel"), ("北岭县/01-income-growth-extra.xlsx", "Excel：2"),
+        ("北岭县/02-employment-sensitivity.xlsx", "Excel：敏感性分析")]
     assert 'title="农村居民收入增长评估（Excel 数据表）"' in page
     assert '<span class="mark bad">失败</span>' in page  # the failed page keeps a visible mark
 
@@ -356,7 +360,7 @@ def test_index_links_are_report_titles_and_files_that_exist(tmp_path):
     page = site.write_index(tmp_path, lang="zh", **built).read_text("utf-8")
     hrefs = {unquote(a["href"]) for a in anchors(page).anchors}
     assert "北岭县/report-zh.pdf" not in hrefs and "北岭县/01-income-growth.xlsx" not in hrefs
-    assert "北岭县/report-zh.docx" in hrefs
+    assert {"北岭县/report-zh.docx", "北岭县/01-income-growth-extra.xlsx"} <= hrefs
 
 
 def test_run_log_is_folded_below_the_region_table(tmp_path):

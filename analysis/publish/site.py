@@ -358,8 +358,7 @@ def _row_pages(region: str, pages: pd.DataFrame, files: pd.DataFrame, notebooks:
                lang: str) -> list[dict]:
     """A region's pages in ``notebooks`` order (then any others): title, link, status mark, Excel link."""
     mine = pages[pages["region"] == region]
-    excel = files[(files["region"] == region) & (files["kind"] == "xlsx")]
-    excel = dict(zip(excel["notebook"], excel["path"]))
+    books = files[(files["region"] == region) & (files["kind"] == "xlsx")]
     known = [nb for nb in notebooks if nb in set(mine["notebook"])]
     ordered = known + sorted(set(mine["notebook"]) - set(known))
     by_notebook = {r["notebook"]: r for r in mine.to_dict("records")}
@@ -368,7 +367,22 @@ def _row_pages(region: str, pages: pd.DataFrame, files: pd.DataFrame, notebooks:
         row, title = by_notebook[nb], notebook_title(nb, lang)
         out.append({"title": title, "href": _href(row["html"]), "status": row["status"],
                     "status_name": L["status_names"][row["status"]], "good": row["status"] in ("ok", "skipped"),
-                    "excel": _href(excel.get(nb, "")), "excel_title": L["excel_of"].format(title=title)})
+                    "workbooks": _workbooks(nb, title, books[books["notebook"] == nb]["path"], L)})
+    return out
+
+
+def _workbooks(notebook: str, title: str, paths, L: dict) -> list[dict]:
+    """A page's workbooks: its own (``<notebook>.xlsx``) first, as "Excel", then each further one by its
+    name in ``workbooks`` of the labels (else numbered)."""
+    own = f"{notebook}.xlsx"
+    ordered = sorted(paths, key=lambda p: (Path(p).name != own, Path(p).name))
+    out = []
+    for i, path in enumerate(ordered, start=1 if any(Path(p).name == own for p in paths) else 2):
+        stem = Path(path).stem
+        part = "" if stem == notebook else L["workbooks"].get(stem, str(i))
+        label = L["excel"] if not part else L["excel_part"].format(part=part)
+        out.append({"href": _href(path), "label": label,
+                    "title": L["excel_of"].format(title=title if not part else f"{title} · {part}")})
     return out
 
 
@@ -411,8 +425,10 @@ def _href(relative) -> str:
 
 def find_files(output_dir: str | Path, regions, notebooks) -> pd.DataFrame:
     """The Word, PDF and Excel files of ``regions`` under ``output_dir`` (columns :data:`FILE_COLUMNS`):
-    ``<region>/report-<lang>.docx`` and ``.pdf``, ``<region>/<notebook>.xlsx``; only files that exist."""
+    ``<region>/report-<lang>.docx`` and ``.pdf``, and a page's workbooks ``<region>/<notebook>.xlsx`` and
+    ``<region>/<notebook>-<part>.xlsx`` (``notebook`` names the page); only files that exist."""
     output_dir, found = Path(output_dir), []
+    by_length = sorted(dict.fromkeys(str(n) for n in notebooks), key=len, reverse=True)
     for region in dict.fromkeys(str(r) for r in regions):
         folder = output_dir / region
         if not folder.is_dir():
@@ -420,8 +436,10 @@ def find_files(output_dir: str | Path, regions, notebooks) -> pd.DataFrame:
         for lang in LANGS:
             found += [(region, kind, "", lang, f"{region}/report-{lang}.{kind}") for kind in ("docx", "pdf")
                       if (folder / f"report-{lang}.{kind}").is_file()]
-        found += [(region, "xlsx", nb, "", f"{region}/{nb}.xlsx") for nb in dict.fromkeys(notebooks)
-                  if (folder / f"{nb}.xlsx").is_file()]
+        for book in sorted(folder.glob("*.xlsx")):
+            page = next((nb for nb in by_length if book.stem == nb or book.stem.startswith(f"{nb}-")), None)
+            if page is not None and not book.name.startswith("."):
+                found.append((region, "xlsx", page, "", f"{region}/{book.name}"))
     return pd.DataFrame(found, columns=list(FILE_COLUMNS))
 
 
