@@ -365,7 +365,7 @@ def test_index_explains_itself(report_site, page):
     assert banner["height"] > 20 and 0 <= banner["top"] < VIEWPORT[1] / 2, banner
     assert banner["display"] != "none" and banner["visibility"] == "visible" and "SYNTHETIC" in banner["text"]
     assert page.js("document.querySelector('h1').textContent").startswith("示例市")
-    hidden = "document.getElementById('run-table').getClientRects().length === 0"
+    hidden = "!document.getElementById('run-table').checkVisibility()"
     assert page.js("!document.getElementById('run-log').open") and page.js(hidden)
     page.click("#run-log > summary")
     page.wait_until("document.getElementById('run-log').open")
