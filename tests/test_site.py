@@ -485,3 +485,18 @@ def test_regions_table_with_user_overrides(tmp_path, monkeypatch):
     (data / "sources.json").write_text('{"synthetic": true}', encoding="utf-8")
     assert places.synthetic(data) is True
     assert site.data_facts(data)["synthetic"] is True and len(site.data_facts(data)["places"]) == 3
+
+
+def test_editing_place_names_reruns_no_build_step(tmp_path, monkeypatch):
+    """English names only word the pages: the result tables' fingerprints ignore them (not the thresholds)."""
+    from analysis import build
+    from analysis.config import PACKAGE_CONFIG
+    config = tmp_path / "config"
+    config.mkdir()
+    monkeypatch.setenv("ANALYSIS_CONFIG_DIR", str(config))
+    before = build.fingerprints(tmp_path / "data")
+    (config / "place_names.csv").write_text("name,name_en\n北岭县,North Ridge County\n", encoding="utf-8")
+    assert build.fingerprints(tmp_path / "data") == before
+    (config / "thresholds.csv").write_text((PACKAGE_CONFIG / "thresholds.csv").read_text(encoding="utf-8") + "\n",
+                                           encoding="utf-8")
+    assert build.fingerprints(tmp_path / "data") != before
