@@ -3,22 +3,47 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := requirements.lock
+LOCK_STAMP := $(VENV)/.lock-stamp
+# the tool that writes the lock lives apart from the project's environment (make lock)
+UV_VERSION := 0.13.9
+LOCK_TOOLS := $(VENV)/lock-tools
+UV     := $(LOCK_TOOLS)/bin/uv
 SAMPLE := data/raw/sample
 JOBS   ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help env fonts browser office sample data build report test test-all lab bench clean
+.PHONY: help env lock fonts browser office sample data build report test test-all lab bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# requirements.lock pins every package (exact versions with hashes); a changed lock rebuilds .venv from
+# scratch, so it holds exactly the locked packages. The project itself is then installed on top, built with
+# the locked setuptools, and `pip check` fails if the lock no longer covers pyproject.toml.
+$(LOCK_STAMP): $(LOCK)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	@touch $(LOCK_STAMP)
+
+$(STAMP): $(LOCK_STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip check || { echo "$(LOCK) does not cover pyproject.toml: run 'make lock'" >&2; exit 1; }
 	@touch $(STAMP)
 
-env: $(STAMP) ## create .venv and install the project with its dependencies
+env: $(STAMP) ## create .venv and install the locked versions (requirements.lock) and the project
+
+# uv resolves for every platform at once (--universal) in seconds and writes the hash of every file of each
+# release; an existing lock's pins are kept unless LOCK_ARGS says otherwise (--upgrade, --upgrade-package X).
+LOCK_ARGS ?=
+$(UV):
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+lock: $(UV) ## refresh requirements.lock from pyproject.toml (LOCK_ARGS=--upgrade to move every pin)
+	$(UV) pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
+	  --custom-compile-command "make lock" --quiet $(LOCK_ARGS) -o $(LOCK)
 
 fonts: ## make sure a CJK font is installed (Debian/Ubuntu: fonts-noto-cjk), so Chinese renders
 	@fc-list :lang=zh 2>/dev/null | grep -q . || { \

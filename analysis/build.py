@@ -34,11 +34,11 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from analysis.config import DATA_PROCESSED, PACKAGE_CONFIG
+from analysis.config import DATA_PROCESSED, PACKAGE_CONFIG, visit_capacity
 from analysis.core.files import atomic_write, sha256_file, text_hash, tree_hash, write_parquet
 from analysis.errors import ParameterError
 from analysis.io import data
-from analysis.measures import dynamics, indicators, labour, warning_validation
+from analysis.measures import dynamics, indicators, labour, townships, warning_validation
 from analysis.studies import monitoring as monitoring_study
 from analysis.studies import post_assessment, training, workshops
 from analysis.studies.spec import Spec
@@ -164,14 +164,32 @@ def _workshop_sensitivity(inputs: Inputs, spec: workshops.WorkshopSpec) -> dict[
                                         workshops.workshop_openings(inputs.data_dir), spec)
 
 
+def _townships(inputs: Inputs, spec: None) -> dict[str, pd.DataFrame]:
+    return {"township_indicators": townships.township_indicators(inputs.households, inputs.members)}
+
+
 def _dynamics(inputs: Inputs, spec: None) -> dict[str, pd.DataFrame]:
     replicates = os.environ.get(ENVIRONMENT[1])
     return dynamics.tables(inputs.households, n_boot=int(replicates) if replicates else dynamics.N_BOOT)
 
 
 def _warning_validation(inputs: Inputs, spec: monitoring_study.MonitoringSpec) -> dict[str, pd.DataFrame]:
-    return {"monitoring_warning_rolling": warning_validation.rolling_origin(
-        inputs.households, inputs.members, rules=spec.risk_rules or None, near_band=spec.near_band)}
+    """Rolling-origin validation per prefecture (the oracle of synthetic data joins a single prefecture)."""
+    sources = inputs.data_dir / "sources.json"
+    truth = json.loads(sources.read_text(encoding="utf-8")).get("truth", {}) if sources.is_file() else {}
+    households, members = inputs.households, inputs.members
+    prefectures = households["prefecture"].dropna().unique()
+    rolling, reliability = [], []
+    for prefecture in prefectures:
+        mine = households[households["prefecture"] == prefecture]
+        preds = warning_validation.predictions(mine, members[members["household_id"].isin(mine["household_id"])],
+                                               rules=spec.risk_rules or None, near_band=spec.near_band)
+        oracle = truth.get("warning_oracle") if len(prefectures) == 1 else None
+        rolling.append(warning_validation.measures(preds, visit_capacity(), oracle=oracle)
+                       .assign(prefecture=prefecture))
+        reliability.append(warning_validation.reliability(preds).assign(prefecture=prefecture))
+    return {"monitoring_warning_rolling": pd.concat(rolling, ignore_index=True),
+            "monitoring_warning_reliability": pd.concat(reliability, ignore_index=True)}
 
 
 def _workshop_rerun(data_dir: Path, spec, prefecture: str, county: str, first: int, last: int):
@@ -256,8 +274,10 @@ STEPS: tuple[Step, ...] = (
     Step("poverty_dynamics", tuple(f"dynamics_{t}{s}" for t in ("chronic", "flows", "growth", "components")
                                    for s in ("", "_prefecture")),
          _dynamics, (dynamics,), ("households",)),
-    Step("warning_validation", ("monitoring_warning_rolling",), _warning_validation, (warning_validation,),
+    Step("warning_validation", ("monitoring_warning_rolling", "monitoring_warning_reliability"), _warning_validation,
+         (warning_validation,), ("households", "members", "sources.json"),
          spec=monitoring_study.MonitoringSpec()),
+    Step("townships", ("township_indicators",), _townships, (townships,)),
 )
 
 
@@ -366,7 +386,9 @@ def fingerprints(data_dir: str | Path | None = None) -> dict[str, str]:
                 hashes[name] = _input_hash(name, folder, out)
             parts.append(f"{name}={hashes[name]}")
         spec = s.spec.key() if s.spec is not None else ""
-        out[s.name] = text_hash(s.name, *parts, spec, code_hash(s.code), *config, *environment)
+        # the step's own function in this file decides numbers too (what it passes on, how it splits regions)
+        own = inspect.getsource(s.run)
+        out[s.name] = text_hash(s.name, *parts, spec, code_hash(s.code), own, *config, *environment)
     return out
 
 

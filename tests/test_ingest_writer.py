@@ -57,7 +57,7 @@ def test_hundreds_of_ingests_all_exit_normally(tmp_path):
     third run reads in chunks, the other path that stages Parquet files."""
     from analysis.io import synth
     raw = tmp_path / "raw"
-    synth.write(raw, seed=3, counties=7, households_per_county=8)
+    synth.write(raw, seed=3, counties=7, households_per_county=8, oracle_replicates=0)
     runs = int(os.environ.get("ANALYSIS_EXIT_LOOP_RUNS", "300"))
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "ANALYSIS_PSEUDONYM_KEY": "exit-loop-key"}
 

@@ -368,7 +368,7 @@ def test_one_household_moves_no_composite_by_more_than_two_points(tmp_path):
     more than 2 points of 100."""
     from analysis.io import ingest, synth
     from analysis.studies import assessment as asm
-    synth.write(tmp_path / "raw", seed=0)
+    synth.write(tmp_path / "raw", seed=0, oracle_replicates=0)
     ingest.ingest([tmp_path / "raw"], out_dir=tmp_path / "processed")
     h, m = data.load("households", tmp_path / "processed"), data.load("members", tmp_path / "processed")
     flips = asm.flip_changes(h, m, asm.load_system())

@@ -279,7 +279,7 @@ def test_notebooks_render_for_a_tiny_prefecture_saying_what_cannot_be_estimated(
     still render and say so."""
     from analysis.io import ingest, synth
     from analysis import build
-    synth.write(tmp_path / "raw", seed=11, counties=2, households_per_county=8)
+    synth.write(tmp_path / "raw", seed=11, counties=2, households_per_county=8, oracle_replicates=0)
     ingest.ingest([tmp_path / "raw"], out_dir=tmp_path / "processed")
     build.build(tmp_path / "processed")
     emp, _ = _run("02-employment", tmp_path / "processed", tmp_path, "en")

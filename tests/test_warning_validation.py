@@ -49,3 +49,112 @@ def test_origins_use_only_earlier_years():
     score = first[(first["origin"] == origin) & (first["model"] == "score")].iloc[0]
     assert score["auc"] == pytest.approx(monitoring.auc(test["fell"], test["risk_points"]), nan_ok=True)
     assert score["events"] == int(test["fell"].sum())
+
+
+def _preds(origins=(2021, 2022)) -> pd.DataFrame:
+    """Hand-built predictions: two counties, two origins, one model."""
+    rows = []
+    for origin in origins:
+        for county, ys in (("A", [1, 0, 0, 1]), ("B", [0, 1, 0, 0])):
+            for i, y in enumerate(ys):
+                rows.append({"outcome": "fell", "origin": origin, "train_from": 2020, "model": "score", "y": bool(y),
+                             "rank": float(4 - i + (origin - 2021) * 0.5), "prob": 0.1 * (4 - i), "group": county})
+    return pd.DataFrame(rows)
+
+
+def test_pooled_rows_are_the_measures_of_the_stacked_predictions():
+    preds = _preds()
+    table = wv.measures(preds, capacity=1)
+    pooled = table[table["origin"].isna()].iloc[0]
+    assert pooled["n"] == 16 and pooled["events"] == 6
+    assert pooled["auc"] == pytest.approx(monitoring.auc(preds["y"], preds["rank"]))
+    # capacity counts per county and origin: 2 counties x 2 origins x 1 visit, the top of each is visited
+    assert pooled["visited"] == 4
+    assert pooled["precision_at_capacity"] == pytest.approx(2 / 4)   # A's top is an event, B's top is not
+    assert pooled["recall_at_capacity"] == pytest.approx(2 / 6)
+    per_origin = table[table["origin"] == 2021].iloc[0]
+    assert per_origin["n"] == 8 and per_origin["visited"] == 2
+
+
+def test_oracle_rows_and_ratio():
+    preds = _preds()
+    oracle = {"by_origin": [{"outcome": "fell", "origin": 2021, "n": 8, "events": 3, "auc": 0.8},
+                            {"outcome": "fell", "origin": 2020, "n": 8, "events": 3, "auc": 0.9},  # not tested
+                            {"outcome": "fell", "origin": None, "n": 16, "events": 6, "auc": 0.75}]}
+    table = wv.measures(preds, capacity=1, oracle=oracle)
+    assert set(table.loc[table["model"] == "oracle", "origin"].astype("object").where(
+        table.loc[table["model"] == "oracle", "origin"].notna(), None)) == {2021, None}
+    score = table[(table["model"] == "score") & (table["origin"] == 2021)].iloc[0]
+    assert score["auc_vs_oracle"] == pytest.approx(score["auc"] / 0.8)
+    pooled = table[(table["model"] == "score") & table["origin"].isna()].iloc[0]
+    assert pooled["auc_vs_oracle"] == pytest.approx(pooled["auc"] / 0.75)
+    # origin 2022 has no oracle row: no ratio
+    assert table[(table["model"] == "score") & (table["origin"] == 2022)]["auc_vs_oracle"].isna().all()
+
+
+def test_reliability_bins_add_up():
+    preds = _preds()
+    curve = wv.reliability(preds, bins=4)
+    assert curve["n"].sum() == len(preds) and curve["events"].sum() == int(preds["y"].sum())
+    assert (curve["event_rate"] == curve["events"] / curve["n"]).all()
+
+
+def test_synthetic_oracle_leaves_the_sample_unchanged():
+    from analysis.io import synth
+    plain = synth.generate(seed=3, counties=1, households_per_county=40, oracle_replicates=0)
+    with_oracle = synth.generate(seed=3, counties=1, households_per_county=40, oracle_replicates=20)
+    pd.testing.assert_frame_equal(plain.export, with_oracle.export)
+    rows = with_oracle.ground_truth["warning_oracle"]["by_origin"]
+    assert {r["origin"] for r in rows} == {2020, 2021, 2022, 2023, None}
+    assert all(r["auc"] is None or 0 <= r["auc"] <= 1 for r in rows)
+
+
+def test_synthetic_truth_travels_only_with_synthetic_files(tmp_path):
+    from analysis.io import ingest
+    (tmp_path / "ground_truth.json").write_text('{"warning_oracle": {"by_origin": []}, "seed": 1}', encoding="utf-8")
+    synthetic = tmp_path / "SYNTHETIC_x.csv"
+    real = tmp_path / "county.csv"
+    assert ingest.synthetic_truth([synthetic]) == {"warning_oracle": {"by_origin": []}}
+    assert ingest.synthetic_truth([synthetic, real]) is None
+    assert ingest.synthetic_truth([]) is None
+
+
+@pytest.mark.skipif(not (SAMPLE / "results" / "monitoring_warning_rolling.parquet").exists(),
+                    reason="needs the built sample (make build)")
+def test_sample_oracle_matches_the_validated_populations():
+    """The generator's oracle was scored on the same households and events as the validation, and is a ceiling."""
+    import json
+    if "truth" not in json.loads((SAMPLE / "sources.json").read_text(encoding="utf-8")):
+        pytest.skip("the sample was generated before its oracle was: make sample again (rm -r data/raw/sample)")
+    table = pd.read_parquet(SAMPLE / "results" / "monitoring_warning_rolling.parquet")
+    oracle = table[table["model"] == "oracle"]
+    assert len(oracle) == 2 * (table["origin"].nunique() + 1)   # both outcomes, every origin and pooled
+    for _, row in oracle.iterrows():
+        same = table[(table["outcome"] == row["outcome"]) & (table["model"] == "score")
+                     & ((table["origin"] == row["origin"]) if pd.notna(row["origin"]) else table["origin"].isna())]
+        assert (same["n"].iloc[0], same["events"].iloc[0]) == (row["n"], row["events"])
+    pooled = table[table["origin"].isna()].set_index(["outcome", "model"])["auc"]
+    for outcome in wv.OUTCOMES:
+        assert pooled[(outcome, "oracle")] >= max(pooled[(outcome, m)] for m in wv.MODELS) - 0.02
+
+
+@pytest.mark.skipif(not (SAMPLE / "results" / "monitoring_warning_reliability.parquet").exists(),
+                    reason="needs the built sample (make build)")
+def test_page_withholds_figures_on_few_events_and_small_bins():
+    from analysis.config import min_events, min_households
+    from analysis.reporting import page, warning
+    ctx = page.context(region="北岭县", years=[2020, 2024], data_dir=SAMPLE, lang="en")
+    rolling = warning.rolling_data(ctx)
+    stored = pd.read_parquet(SAMPLE / "results" / "monitoring_warning_rolling.parquet")
+    few = (stored["events"] < min_events()).to_numpy()
+    assert few.any() and rolling.loc[few, "auc"].isna().all() and rolling.loc[~few & (stored["model"] != "oracle").to_numpy(),
+                                                                              "auc"].notna().all()
+    curve = warning.reliability_data(ctx)
+    full = pd.read_parquet(SAMPLE / "results" / "monitoring_warning_reliability.parquet")
+    k = min_households()
+    for (_, _), bins in curve.groupby(["outcome", "model"]):
+        hidden = full.loc[bins.index, "events"][~bins["shown"]]
+        assert ((bins["events"] >= k) | (bins["events"] == 0) | bins["events"].isna()).all()
+        # no lone blank, and the blanked bins together count k or more events (or none at all)
+        assert len(hidden) == 0 or (len(hidden) >= 2 and hidden.sum() >= k)
+    assert not curve["shown"].all()

@@ -186,6 +186,16 @@ def official_workers(config_dir: str | Path | None = None) -> dict:
     return {"household_types": list(types), "include_monitoring_targets": monitored, "working_age": tuple(age)}
 
 
+def visit_capacity(config_dir: str | Path | None = None) -> int:
+    """Households a county's staff can visit in a year on the early warning's list (``risk_score.yaml``,
+    ``visit_capacity``): the early-warning validation counts precision and recall at this many visits."""
+    value = load_yaml("risk_score.yaml", config_dir).get("visit_capacity", 20)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(Problem(str(config_path("risk_score.yaml", config_dir)), None, "visit_capacity",
+                                f"must be a whole number of households >= 1, not {value!r}"))
+    return value
+
+
 def min_events(config_dir: str | Path | None = None) -> int:
     """Fewest events a published model figure (AUC, precision, recall) may rest on (``publication.yaml``)."""
     value = load_yaml("publication.yaml", config_dir).get("min_events", 10)

@@ -1013,7 +1013,7 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     result = IngestResult(households, members, reports)
     if write:
         write_tables({"households": households, "members": members}, out,
-                     report=result.report(), sources=_sources(reports, before))
+                     report=result.report(), sources=_sources(reports, before), truth=synthetic_truth(before))
     if report_path is not None:
         atomic_write(report_path, result.report())
     return result
@@ -1186,7 +1186,7 @@ def _member_geography(members: pd.DataFrame, households: pd.DataFrame) -> pd.Dat
 # Writing
 
 def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, report: str | None = None,
-                 sources: list[dict] | None = None) -> None:
+                 sources: list[dict] | None = None, truth: dict | None = None) -> None:
     """Write canonical tables as Parquet partitioned by county, replacing earlier ones atomically.
 
     Each table is first written completely under a staging folder beside its destination, then renamed
@@ -1202,7 +1202,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, report: s
         if report is not None:
             extras["ingest_report.md"] = report
         if sources is not None:
-            extras["sources.json"] = _sources_json(sources)
+            extras["sources.json"] = _sources_json(sources, truth)
         for name, content in extras.items():
             (staging / name).write_text(content, encoding="utf-8")
         for name in tables:
@@ -1222,9 +1222,32 @@ def _sources(reports: list[FileReport], before: dict[str, str]) -> list[dict]:
     return [{"file": Path(p).name, "sha256": before.get(str(p), ""), "rows_in": n} for p, n in rows.items()]
 
 
-def _sources_json(sources: list[dict]) -> str:
-    return json.dumps({"synthetic": all(s["file"].startswith("SYNTHETIC") for s in sources), "files": sources},
-                      ensure_ascii=False, indent=1)
+#: What of a synthetic set's ``ground_truth.json`` travels into ``sources.json`` (aggregates only: the
+#: generator's own measures that analyses are compared with, such as the early warning's oracle AUC).
+TRUTH_KEYS = ("warning_oracle",)
+
+
+def synthetic_truth(files) -> dict | None:
+    """The aggregate ground truth of synthetic inputs: ``ground_truth.json`` beside files named SYNTHETIC*.
+
+    None unless every input file is synthetic and exactly one folder of them holds a ground truth.
+    """
+    paths = [Path(f) for f in files]
+    if not paths or not all(p.name.startswith("SYNTHETIC") for p in paths):
+        return None
+    found = {p.parent / "ground_truth.json" for p in paths if (p.parent / "ground_truth.json").is_file()}
+    if len(found) != 1:
+        return None
+    truth = json.loads(found.pop().read_text(encoding="utf-8"))
+    return {k: truth[k] for k in TRUTH_KEYS if k in truth} or None
+
+
+def _sources_json(sources: list[dict], truth: dict | None = None) -> str:
+    synthetic = all(s["file"].startswith("SYNTHETIC") for s in sources)
+    content = {"synthetic": synthetic, "files": sources}
+    if synthetic and truth:
+        content["truth"] = truth
+    return json.dumps(content, ensure_ascii=False, indent=1)
 
 
 def _write_partitioned(frame: pd.DataFrame, path: Path, basename: str | None = None) -> None:
@@ -1302,7 +1325,8 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
         result = IngestResult(None, None, reports, *counts)
         if write:
             (staging / "ingest_report.md").write_text(result.report(), encoding="utf-8")
-            (staging / "sources.json").write_text(_sources_json(_sources(reports, before)), encoding="utf-8")
+            (staging / "sources.json").write_text(_sources_json(_sources(reports, before), synthetic_truth(before)),
+                                                  encoding="utf-8")
             for name in ("households", "members"):
                 replace_dir(staging / name, out / name)
             for name in ("ingest_report.md", "sources.json"):

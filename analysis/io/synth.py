@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
+from scipy.stats import mannwhitneyu
 
 from analysis.core.files import atomic_path
 from analysis.io.privacy import id_check_char
@@ -47,6 +48,7 @@ VILLAGE_SYLLABLES = list("上下前后东西南北大小李王张刘陈杨赵黄
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅玉兰海燕志强春")
 YEARS = (2020, 2021, 2022, 2023, 2024)
+ORACLE_REPLICATES = 100  # draws of each next year behind the early warning's oracle (true risk)
 THRESHOLDS = {2020: 6000, 2021: 6000, 2022: 6500, 2023: 7000, 2024: 7500}  # as analysis/config/thresholds.csv
 
 # Embedded effects (the ground truth).
@@ -164,7 +166,8 @@ def _year_members(rng, m: pd.DataFrame, hh: pd.DataFrame, year: int) -> tuple[pd
     p0 = 0.2 + 0.6 / (1 + np.exp(-x)) + 0.012 * (year - 2020) + house["village_effect"].to_numpy()
     wy = house["workshop_year"].to_numpy()
     exposure = np.where((wy > 0) & (year >= wy), year - wy, -1)
-    ws = np.vectorize(lambda e: WORKSHOP_EFFECT.get(min(e, 3), 0.0) if e >= 0 else 0.0)(exposure)
+    effect_by_exposure = np.array([WORKSHOP_EFFECT.get(e, 0.0) for e in range(4)])
+    ws = np.where(exposure >= 0, effect_by_exposure[np.clip(exposure, 0, 3)], 0.0)
     tr = np.where(female, TRAIN_EFFECT_EMP, TRAIN_EFFECT_EMP_MEN)
     u = ndtr(WORK_PERSISTENCE * m["work_draw"].to_numpy()
              + np.sqrt(1 - WORK_PERSISTENCE ** 2) * rng.normal(0, 1, len(m)))
@@ -177,7 +180,8 @@ def _year_members(rng, m: pd.DataFrame, hh: pd.DataFrame, year: int) -> tuple[pd
     months = np.where(employed, rng.integers(6, 13, len(m)), 0)
     loc = np.where(by_workshop, "in_county", m["location_pref"].to_numpy())
     growth = WAGE_GROWTH ** (year - 2020)
-    monthly = np.vectorize(MONTHLY_WAGE_2020.get)(loc) * growth * rng.lognormal(0, 0.15, len(m))
+    monthly = np.select([loc == place for place in MONTHLY_WAGE_2020], list(MONTHLY_WAGE_2020.values())) \
+        * growth * rng.lognormal(0, 0.15, len(m))
     workshop_job = employed & (by_workshop | ((loc == "in_county") & (wy > 0) & (year >= wy) & (rng.random(len(m)) < 0.15)))
     monthly = np.where(workshop_job, WORKSHOP_WAGE_2020 * growth, monthly)
     # Public-welfare posts for weak labour of poverty-exited households who do not otherwise work.
@@ -293,8 +297,7 @@ def _monitoring_step(rng, rec: pd.DataFrame, pe: np.ndarray, state: pd.DataFrame
     risks = np.stack([rec["illness"], rec["schooling"] & rigid, rec["disaster"], rec["accident"],
                       rec["labor_count"] == 0, (rec["workers"] == 0) & (rec["labor_count"] > 0)], axis=1)
     labels = np.array(["因病", "因学", "因自然灾害", "因意外事故", "缺劳动力", "务工就业不稳"])
-    risk_text = [";".join(labels[r]) for r in risks]
-    st.loc[found, "risks"] = np.array(risk_text, dtype=object)[found]
+    st.loc[found, "risks"] = np.array([";".join(labels[r]) for r in risks[found]], dtype=object)
     aid = np.where(rec["labor_count"] > 0, "就业帮扶;产业帮扶", "综合保障")
     aid = np.where(rec["illness"], np.char.add(aid.astype(str), ";健康帮扶"), aid)
     st.loc[found, "aid"] = aid[found]
@@ -312,7 +315,7 @@ def _monitoring_step(rng, rec: pd.DataFrame, pe: np.ndarray, state: pd.DataFrame
 
 
 def generate(seed: int = 0, counties: int = 7, households_per_county: int = 400,
-             years: tuple[int, ...] = YEARS) -> SynthRegion:
+             years: tuple[int, ...] = YEARS, oracle_replicates: int = ORACLE_REPLICATES) -> SynthRegion:
     """Generate the synthetic prefecture (deterministic for ``seed``).
 
     Returns the person-row export with Chinese headers and the ground truth of the embedded effects.
@@ -326,18 +329,93 @@ def generate(seed: int = 0, counties: int = 7, households_per_county: int = 400,
                          index=range(n))
     state["start"] = pd.to_datetime(state["start"])
     state["elim_date"] = pd.to_datetime(state["elim_date"])
-    frames, truths = [], []
+    frames, truths, oracle = [], [], []
     ids = _identities(rng, m, hh)
+    risk, before = None, None
     for year in years:
         mem, truth = _year_members(rng, m, hh, year)
         rec = _household_year(rng, hh, mem, m, year, state)
         state = _monitoring_step(rng, rec, hh["poverty_exited"].to_numpy(), state, year)
+        if risk is not None:
+            oracle += _oracle_scores(risk, before, rec, state, year)
+        if year != years[-1] and oracle_replicates:
+            risk = _true_risk(seed, hh, m, state, year + 1, oracle_replicates)
+            before = {"ratio": rec["net_income_pc"].to_numpy() / THRESHOLDS[year],
+                      "monitored": state["monitored"].to_numpy()}
         frames.append(_export_rows(hh, m, mem, rec, state, ids, year))
         truths.append(truth.assign(year=year, village=hh["village"].to_numpy()[m["hh"]],
                                    workshop_year=hh["workshop_year"].to_numpy()[m["hh"]]))
     export = pd.concat(frames, ignore_index=True)
-    return SynthRegion(export, _ground_truth(pd.concat(truths, ignore_index=True), seed, counties,
-                                             households_per_county, years))
+    truth = _ground_truth(pd.concat(truths, ignore_index=True), seed, counties, households_per_county, years)
+    truth["warning_oracle"] = {
+        "estimand": "AUC of each household's true probability of the event in year t+1 given the generator's "
+                    "whole state at the end of year t (latent traits included), against the realised event",
+        "probability": f"Monte Carlo over {oracle_replicates} replicate draws of year t+1 from that state",
+        "pooled": "origin null: every origin but the first (which a rolling-origin validation only trains on)",
+        "outcomes": {"fell": "per-capita net income at or above the monitoring threshold in t, below it in t+1",
+                     "newly_identified": "not a monitoring target in t, identified as one in t+1"},
+        "by_origin": _oracle_auc(oracle)}
+    return SynthRegion(export, truth)
+
+
+def _true_risk(seed: int, hh: pd.DataFrame, m: pd.DataFrame, state: pd.DataFrame, year: int,
+               replicates: int) -> dict[str, np.ndarray]:
+    """Each household's probability of falling below the threshold and of being newly identified in ``year``.
+
+    The generator's own year (members, incomes, identification) is drawn ``replicates`` times from the state
+    at the end of the year before, on copies of the prefecture stacked end to end, with a random stream of
+    its own (the sample's draws are not disturbed).
+    """
+    n, k = len(hh), len(m)
+    rng = np.random.default_rng([seed, 104_729, year])
+    hh = hh[["size", "poverty_exited", "business_level", "income_level", "assistance_reached", "village_effect",
+             "workshop_year"]]
+    m = m[["hh", "birth_year", "edu", "health", "sex", "poverty_exited", "person_effect", "work_draw",
+           "location_pref"]].astype({"health": "category", "sex": "category", "location_pref": "category"})
+    state = state[["monitored", "eliminated", "type", "start", "elim_date", "elim_mode", "risks", "aid", "returns"]]
+    fell, new = np.zeros(n), np.zeros(n)
+    chunk = max(1, min(replicates, 2_000_000 // max(k, 1)))
+    done = 0
+    while done < replicates:
+        r = min(chunk, replicates - done)
+        offset = np.repeat(np.arange(r) * n, k)
+        hh_r = pd.concat([hh] * r, ignore_index=True)
+        m_r = pd.concat([m] * r, ignore_index=True)
+        m_r["hh"] = m_r["hh"].to_numpy() + offset
+        state_r = pd.concat([state] * r, ignore_index=True)
+        mem, _ = _year_members(rng, m_r, hh_r, year)
+        rec = _household_year(rng, hh_r, mem, m_r, year, state_r)
+        after = _monitoring_step(rng, rec, hh_r["poverty_exited"].to_numpy(), state_r, year)
+        fell += (rec["net_income_pc"].to_numpy() < THRESHOLDS[year]).reshape(r, n).sum(axis=0)
+        new += (after["monitored"].to_numpy() & ~state_r["monitored"].to_numpy()).reshape(r, n).sum(axis=0)
+        done += r
+    return {"fell": fell / replicates, "newly_identified": new / replicates}
+
+
+def _oracle_scores(risk: dict, before: dict, rec: pd.DataFrame, state: pd.DataFrame, year: int) -> list[dict]:
+    """The true risk and the realised event for the transition into ``year``, on the populations the
+    validation uses (above the threshold in t for ``fell``, not monitored in t for ``newly_identified``)."""
+    event = {"fell": rec["net_income_pc"].to_numpy() < THRESHOLDS[year],
+             "newly_identified": state["monitored"].to_numpy() & ~before["monitored"]}
+    at_risk = {"fell": before["ratio"] >= 1, "newly_identified": ~before["monitored"]}
+    return [{"outcome": outcome, "origin": year - 1, "y": event[outcome][at_risk[outcome]],
+             "p": risk[outcome][at_risk[outcome]]} for outcome in ("fell", "newly_identified")]
+
+
+def _oracle_auc(scored: list[dict]) -> list[dict]:
+    """The oracle's AUC by outcome and origin, then pooled (``origin`` None) over the origins a rolling-origin
+    validation tests: all but the first, which only trains."""
+    def row(outcome, origin, y, p):
+        n1, n0 = int(y.sum()), int((~y).sum())
+        value = float(mannwhitneyu(p[y], p[~y]).statistic / (n1 * n0)) if n1 and n0 else None
+        return {"outcome": outcome, "origin": origin, "n": len(y), "events": n1, "auc": value}
+    rows = [row(s["outcome"], s["origin"], s["y"], s["p"]) for s in scored]
+    for outcome in dict.fromkeys(s["outcome"] for s in scored):
+        mine = [s for s in scored if s["outcome"] == outcome][1:]
+        if not mine:
+            continue
+        rows.append(row(outcome, None, np.concatenate([s["y"] for s in mine]), np.concatenate([s["p"] for s in mine])))
+    return rows
 
 
 def _identities(rng, m: pd.DataFrame, hh: pd.DataFrame) -> pd.DataFrame:
@@ -446,13 +524,14 @@ def _ground_truth(t: pd.DataFrame, seed: int, counties: int, households_per_coun
 
 
 def write(out_dir: str | Path, seed: int = 0, counties: int = 7, households_per_county: int = 400,
-          years: tuple[int, ...] = YEARS, xlsx_counties: int = 1, gbk_counties: int = 1) -> list[Path]:
+          years: tuple[int, ...] = YEARS, xlsx_counties: int = 1, gbk_counties: int = 1,
+          oracle_replicates: int = ORACLE_REPLICATES) -> list[Path]:
     """Write the synthetic prefecture as raw exports, one file per county, plus its ground truth.
 
     Most counties are UTF-8 CSV; ``gbk_counties`` are GBK-encoded CSV and ``xlsx_counties`` are XLSX,
     as offices send them. Files are written to temporary names and renamed when complete.
     """
-    region = generate(seed, counties, households_per_county, years)
+    region = generate(seed, counties, households_per_county, years, oracle_replicates)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -34,10 +34,11 @@ from analysis.measures.frames import row_thresholds
 from analysis.measures.monitoring import fit_logit, auc, risk_score
 
 MODELS = ("score", "logit", "baseline")
+RELIABILITY_BINS = 5
 OUTCOMES = ("fell", "newly_identified")
 CALIBRATION_BINS = 10
 COLUMNS = ["outcome", "origin", "train_from", "model", "n", "events", "auc", "pr_auc", "calibration_error",
-           "capacity", "visited", "precision_at_capacity", "recall_at_capacity"]
+           "capacity", "visited", "precision_at_capacity", "recall_at_capacity", "auc_vs_oracle"]
 
 
 def average_precision(outcome, score) -> float:
@@ -65,17 +66,18 @@ def calibration(outcome, prob, bins: int = CALIBRATION_BINS) -> tuple[pd.DataFra
     Returns
     -------
     (DataFrame, float)
-        ``bin``, ``n``, ``mean_prob``, ``event_rate`` per bin; ECE = sum_b n_b / N |mean_prob_b - event_rate_b|.
+        ``bin``, ``n``, ``events``, ``mean_prob``, ``event_rate`` per bin; ECE = sum_b n_b / N |mean_prob_b - event_rate_b|.
     """
     y = np.asarray(outcome, dtype=float)
     p = np.asarray(prob, dtype=float)
     ok = ~np.isnan(p)
     if not ok.any():
-        return pd.DataFrame(columns=["bin", "n", "mean_prob", "event_rate"]), float("nan")
+        return pd.DataFrame(columns=["bin", "n", "events", "mean_prob", "event_rate"]), float("nan")
     ranks = pd.Series(p[ok]).rank(method="first").to_numpy()
     codes = np.minimum((ranks - 1) * bins // ok.sum(), bins - 1).astype(int)
     table = pd.DataFrame({"bin": codes, "p": p[ok], "y": y[ok]}).groupby("bin").agg(
-        n=("p", "size"), mean_prob=("p", "mean"), event_rate=("y", "mean")).reset_index()
+        n=("p", "size"), events=("y", "sum"), mean_prob=("p", "mean"), event_rate=("y", "mean")).reset_index()
+    table["events"] = table["events"].astype(int)
     ece = float((table["n"] / table["n"].sum() * (table["mean_prob"] - table["event_rate"]).abs()).sum())
     return table, ece
 
@@ -121,9 +123,49 @@ def _population(pairs: pd.DataFrame, outcome: str) -> pd.DataFrame:
     return pairs[pairs["ratio"] >= 1] if outcome == "fell" else pairs[~pairs["monitored"]]
 
 
+def _predictions(pairs: pd.DataFrame, outcome: str, near_band: float, group: str) -> pd.DataFrame:
+    """Out-of-sample predictions of every model for every origin: one row per household x origin x model."""
+    pts = [c for c in pairs.columns if c.startswith("pts_")]
+    data = _population(pairs, outcome)
+    years = sorted(int(y) for y in data["year"].unique())
+    parts = []
+    for origin in years[1:]:
+        train, test = data[data["year"] < origin], data[data["year"] == origin]
+        y_train = train[outcome].astype(bool)
+        if y_train.nunique() < 2:
+            continue
+        model, keep = fit_logit(train[pts], y_train)
+        p_logit = model.predict(sm.add_constant(test[keep].astype(float), has_constant="add")).to_numpy() \
+            if model is not None else np.full(len(test), np.nan)
+        ranking = {"score": test["risk_points"].to_numpy(float), "logit": p_logit,
+                   "baseline": -test["ratio"].to_numpy(float)}
+        probability = {"score": _rate_map(train["risk_points"], y_train, test["risk_points"]),
+                       "logit": p_logit,
+                       "baseline": _rate_map(train["ratio"] < near_band, y_train, test["ratio"] < near_band)}
+        for name in MODELS:
+            parts.append(pd.DataFrame({"outcome": outcome, "origin": origin, "train_from": years[0], "model": name,
+                                       "y": test[outcome].astype(bool).to_numpy(), "rank": ranking[name],
+                                       "prob": probability[name], "group": test[group].to_numpy()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["outcome", "origin", "train_from", "model", "y", "rank", "prob", "group"])
+
+
+def _measures(pred: pd.DataFrame, capacity: int) -> dict:
+    """The validation measures of one set of predictions (one origin, or all origins pooled)."""
+    y = pred["y"].to_numpy(bool)
+    # capacity is per county and year: pooled predictions are ranked within county x origin
+    visited, precision, recall = at_capacity(y, pred["rank"], pred["group"].astype(str) + "|"
+                                             + pred["origin"].astype(str), capacity)
+    return {"n": len(pred), "events": int(y.sum()), "auc": auc(y, pred["rank"]),
+            "pr_auc": average_precision(y, pred["rank"]), "calibration_error": calibration(y, pred["prob"])[1],
+            "capacity": int(capacity), "visited": visited, "precision_at_capacity": precision,
+            "recall_at_capacity": recall}
+
+
 def rolling_origin(households: pd.DataFrame, members: pd.DataFrame | None = None, rules: dict | None = None,
                    thresholds=None, capacity: int = 20, near_band: float = 1.5,
-                   outcomes: tuple[str, ...] = OUTCOMES, group: str = "county") -> pd.DataFrame:
+                   outcomes: tuple[str, ...] = OUTCOMES, group: str = "county", oracle: dict | None = None
+                   ) -> pd.DataFrame:
     """Rolling-origin validation of the score, the refitted Logit and the baseline rule.
 
     Parameters
@@ -138,44 +180,94 @@ def rolling_origin(households: pd.DataFrame, members: pd.DataFrame | None = None
         ``fell`` and/or ``newly_identified``.
     group : str
         Column of the unit whose capacity is counted (the county).
+    oracle : dict, optional
+        As in :func:`measures`.
 
     Returns
     -------
     DataFrame
-        One row per outcome x origin year t (the test transition t -> t+1) x model, with :data:`COLUMNS`;
-        ``train_from`` is the first year of the training transitions. An origin needs at least one earlier
-        transition with both outcomes present.
+        :func:`measures` of :func:`predictions`.
     """
+    check_capacity(capacity)
+    return measures(predictions(households, members, rules, thresholds, near_band, outcomes, group), capacity,
+                    oracle)
+
+
+def check_capacity(capacity) -> None:
+    """Refuse a visiting capacity that is not a whole number of households >= 1."""
     if isinstance(capacity, bool) or not isinstance(capacity, int | np.integer) or capacity < 1:
         raise ParameterError(f"capacity must be a whole number of households >= 1; got {capacity!r}")
-    unknown = sorted(set(outcomes) - set(OUTCOMES))
-    if unknown:
-        raise ParameterError(f"outcomes must be among {list(OUTCOMES)}; got {unknown}")
-    pairs = transitions(households, members, rules, thresholds)
-    pts = [c for c in pairs.columns if c.startswith("pts_")]
+
+
+def measures(preds: pd.DataFrame, capacity: int = 20, oracle: dict | None = None) -> pd.DataFrame:
+    """The validation measures of :func:`predictions`, per origin and with every origin pooled.
+
+    Parameters
+    ----------
+    preds : DataFrame
+        :func:`predictions`.
+    capacity : int
+        Households each county can visit in a year.
+    oracle : dict, optional
+        The generator's true-risk AUCs of synthetic data (``ground_truth.json``'s ``warning_oracle``, carried
+        into ``sources.json``): rows of ``outcome``, ``origin`` (None for the origins pooled), ``n``,
+        ``events``, ``auc``. Added as model ``oracle``; each model's AUC divided by the oracle's is
+        ``auc_vs_oracle``.
+
+    Returns
+    -------
+    DataFrame
+        One row per outcome x origin year t (the test transition t -> t+1) x model, then one row per outcome x
+        model with every origin's predictions pooled (``origin`` missing), with :data:`COLUMNS`; ``train_from``
+        is the first year of the training transitions.
+    """
+    check_capacity(capacity)
     rows = []
-    for outcome in outcomes:
-        data = _population(pairs, outcome)
-        years = sorted(int(y) for y in data["year"].unique())
-        for origin in years[1:]:
-            train, test = data[data["year"] < origin], data[data["year"] == origin]
-            y_train, y_test = train[outcome].astype(bool), test[outcome].astype(bool)
-            if y_train.nunique() < 2:
-                continue
-            model, keep = fit_logit(train[pts], y_train)
-            p_logit = model.predict(sm.add_constant(test[keep].astype(float), has_constant="add")).to_numpy() \
-                if model is not None else np.full(len(test), np.nan)
-            flag_train, flag_test = train["ratio"] < near_band, test["ratio"] < near_band
-            ranking = {"score": test["risk_points"].to_numpy(float), "logit": p_logit,
-                       "baseline": -test["ratio"].to_numpy(float)}
-            probability = {"score": _rate_map(train["risk_points"], y_train, test["risk_points"]),
-                           "logit": p_logit, "baseline": _rate_map(flag_train, y_train, flag_test)}
-            for name in MODELS:
-                visited, precision, recall = at_capacity(y_test, ranking[name], test[group], capacity)
-                rows.append({"outcome": outcome, "origin": origin, "train_from": years[0], "model": name,
-                             "n": len(test), "events": int(y_test.sum()), "auc": auc(y_test, ranking[name]),
-                             "pr_auc": average_precision(y_test, ranking[name]),
-                             "calibration_error": calibration(y_test, probability[name])[1],
-                             "capacity": int(capacity), "visited": visited, "precision_at_capacity": precision,
-                             "recall_at_capacity": recall})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    for (outcome, origin, model), pred in preds.groupby(["outcome", "origin", "model"], sort=False):
+        rows.append({"outcome": outcome, "origin": origin, "train_from": pred["train_from"].iloc[0], "model": model,
+                     **_measures(pred, capacity)})
+    for (outcome, model), pred in preds.groupby(["outcome", "model"], sort=False):
+        rows.append({"outcome": outcome, "origin": pd.NA, "train_from": pred["train_from"].iloc[0], "model": model,
+                     **_measures(pred, capacity)})
+    table = pd.DataFrame(rows, columns=COLUMNS[:-1]).astype({"origin": "Int64"})
+    if oracle:
+        table = pd.concat([table, _oracle_rows(oracle, table)], ignore_index=True).astype({"origin": "Int64"})
+    truth = table[table["model"] == "oracle"].set_index(["outcome", "origin"])["auc"].astype(float)
+    key = pd.MultiIndex.from_frame(table[["outcome", "origin"]])
+    table["auc_vs_oracle"] = table["auc"].to_numpy(float) / truth.reindex(key).to_numpy(float)
+    table.loc[table["model"] == "oracle", "auc_vs_oracle"] = np.nan
+    return table[COLUMNS].reset_index(drop=True)
+
+
+def predictions(households: pd.DataFrame, members: pd.DataFrame | None = None, rules: dict | None = None,
+                thresholds=None, near_band: float = 1.5, outcomes: tuple[str, ...] = OUTCOMES,
+                group: str = "county") -> pd.DataFrame:
+    """Every model's out-of-sample predictions at every origin (household-level: never published).
+
+    Columns ``outcome``, ``origin``, ``train_from``, ``model``, ``y`` (the event), ``rank`` (higher = warned
+    first), ``prob`` (predicted probability), ``group``.
+    """
+    pairs = transitions(households, members, rules, thresholds)
+    frames = [_predictions(pairs, outcome, near_band, group) for outcome in outcomes]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _oracle_rows(oracle: dict, table: pd.DataFrame) -> pd.DataFrame:
+    """The oracle's rows for the outcomes and origins the table has (pooled: ``origin`` None)."""
+    rows = pd.DataFrame(oracle["by_origin"] if isinstance(oracle, dict) else oracle)
+    if rows.empty:
+        return pd.DataFrame(columns=table.columns)
+    rows["origin"] = rows["origin"].astype("Int64")
+    rows = rows.assign(model="oracle", train_from=pd.NA, capacity=pd.NA)
+    have = table[["outcome", "origin"]].drop_duplicates().astype({"origin": "Int64"})
+    return rows.merge(have, on=["outcome", "origin"]).reindex(columns=table.columns)
+
+
+def reliability(preds: pd.DataFrame, bins: int = RELIABILITY_BINS) -> pd.DataFrame:
+    """The reliability curve of each model with every origin's predictions (:func:`predictions`) pooled:
+    equal-count bins of the predicted probability with their mean probability, observed event rate and
+    event count (for disclosure control)."""
+    frames = [calibration(pred["y"], pred["prob"], bins)[0].assign(outcome=outcome, model=model)
+              for (outcome, model), pred in preds.groupby(["outcome", "model"], sort=False)]
+    return pd.concat(frames, ignore_index=True)[["outcome", "model", "bin", "n", "events", "mean_prob",
+                                                  "event_rate"]]

@@ -71,6 +71,7 @@ from analysis.reporting import (
     page,
     prefecture,
     text,
+    townships,
     training,
 )
 from analysis.studies import assessment as assessment_study
@@ -179,8 +180,10 @@ def _assessment_section(actx: assessment.AssessmentContext) -> Section:
 
 
 def prefecture_outline(actx: assessment.AssessmentContext) -> list[Section]:
-    """The sections of a prefecture's report: the counties side by side, the ranking, problems, advice."""
-    counties = Section("sections.counties", (lambda: prefecture.key_series_figure(actx),))
+    """The sections of a prefecture's report: the counties side by side with their townships, the ranking,
+    problems, advice."""
+    counties = Section("sections.counties", (lambda: prefecture.key_series_figure(actx),), children=(
+        Section("townships", _calls(townships, ("township_summary", "township_table", "growth_figure"), actx)),))
     return [counties, _assessment_section(actx), *_problems_sections(actx), _appendix(actx)]
 
 

@@ -61,6 +61,9 @@ ENGINES = ("warm", "plain")
 BUILTIN_PARAMETERS = ("region", "lang", "data_dir", "output_dir")
 STATE_FILE = ".run-state.json"
 NOTEBOOK_FILE = re.compile(r"^(\d{2})-([A-Za-z0-9][\w-]*)\.ipynb$")
+#: Region levels a notebook can be written for. A notebook declares its level in its metadata,
+#: ``{"analysis": {"level": "prefecture"}}``; without it, a notebook is a county's.
+LEVELS = ("county", "prefecture")
 # Characters that would make a region name leave its folder under reports/ (or name a hidden file).
 _UNSAFE = re.compile(r"[/\\\0:]")
 
@@ -180,6 +183,26 @@ def select_notebooks(names: str | Iterable[str], available: Mapping[str, Path]) 
                                  "(the number or the name alone also works)")
         chosen[hits[0]] = available[hits[0]]
     return dict(sorted(chosen.items()))
+
+
+def notebook_level(path: str | Path) -> str:
+    """The region level a notebook is written for (its metadata ``analysis.level``; default ``county``)."""
+    level = nbformat.read(str(path), as_version=4).metadata.get("analysis", {}).get("level", LEVELS[0])
+    if level not in LEVELS:
+        raise ParameterError(f"notebook {Path(path).name} declares level {level!r}; levels: {', '.join(LEVELS)}")
+    return level
+
+
+def region_levels(data_dir: str | Path) -> dict[str, str]:
+    """Every region of the processed data with its level: the counties, then the prefectures (when the data
+    record them)."""
+    from analysis.io.data import list_regions
+    levels = dict.fromkeys(list_regions(data_dir), "county")
+    try:
+        prefectures = list_regions(data_dir, "prefecture")
+    except (ValueError, KeyError):   # a households table without a prefecture column
+        prefectures = []
+    return {**levels, **{p: "prefecture" for p in prefectures if p not in levels}}
 
 
 def check_region_name(region: str, output_dir: str | Path) -> str:
@@ -529,7 +552,9 @@ def run(regions: str | Iterable[str] = "all", notebooks: str | Iterable[str] = "
         regions' results in one vectorized pass). It runs every time, because the skip decision hashes
         the data it writes.
     progress : show a progress bar over runs.
-    valid_regions : the allowed region names (default: ``analysis.io.data.list_regions(data_dir)``).
+    valid_regions : the allowed region names, all counties (default: the counties and prefectures of the data,
+        :func:`region_levels`). Each region runs the selected notebooks written for its level
+        (:func:`notebook_level`): ``"all"`` gives a county the county notebooks and a prefecture its own.
     engine : ``"warm"`` (a kernel kept per worker, see :mod:`analysis.publish.kernels`) or ``"plain"`` (a fresh
         kernel per notebook, papermill's default behaviour).
     scores : optional table (``region`` column plus e.g. composite score, rank interval, grade) shown in
@@ -597,6 +622,8 @@ class _Plan:
     data_dir: Path
     output_dir: Path
     notebooks_dir: Path
+    #: Which selected notebooks each region runs (those written for its level).
+    pairs: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _plan(regions, notebooks, *, lang, jobs, data_dir, output_dir, notebooks_dir, parameters, timeout, engine,
@@ -609,12 +636,16 @@ def _plan(regions, notebooks, *, lang, jobs, data_dir, output_dir, notebooks_dir
     chosen = select_notebooks(notebooks, find_notebooks(notebooks_dir))
     declared = declared_parameters(chosen)
     extra = check_parameters(parameters, declared)
-    if valid_regions is None:
-        from analysis.io.data import list_regions
-        valid_regions = list_regions(data_dir)
-    region_list = select_regions(regions, list(valid_regions), output_dir)
+    levels = region_levels(data_dir) if valid_regions is None else dict.fromkeys(valid_regions, "county")
+    region_list = select_regions(regions, list(levels), output_dir)
+    written_for = {stem: notebook_level(path) for stem, path in chosen.items()}
+    pairs = {r: [s for s in chosen if written_for[s] == levels[r]] for r in region_list}
+    if not any(pairs.values()):
+        raise ParameterError(f"none of the notebooks {', '.join(chosen)} is written for the region(s) "
+                             f"{', '.join(region_list)}: " + "; ".join(
+                                 f"{s} is for a {written_for[s]}" for s in chosen))
     return _Plan(region_list, chosen, declared, extra, lang, jobs, timeout, engine, data_dir, output_dir,
-                 notebooks_dir)
+                 notebooks_dir, pairs)
 
 
 @dataclass(frozen=True)
@@ -640,6 +671,8 @@ def _schedule(plan: _Plan, inputs: _Inputs, state: dict, *, force: bool, retry_f
     tasks, skipped, fingerprints = [], {}, {}
     for region in plan.regions:
         for stem, path in plan.notebooks.items():
+            if stem not in plan.pairs[region]:
+                continue
             values = {"region": region, "lang": plan.lang, "data_dir": str(plan.data_dir),
                       "output_dir": str(plan.output_dir / region), **plan.extra}
             params = {k: v for k, v in values.items() if k in plan.declared[stem]}

@@ -6,7 +6,8 @@ embedded), and every file is written atomically (a temporary name in the same fo
 
 The manifest records what is needed to trace any figure back and re-run it (the practice of Wilson et al.
 2017, "Good enough practices in scientific computing", and of the DIME Analytics Data Handbook): a hash of
-the input data, the parameters, the package versions, the git commit and the run's start and end time.
+the input data, the parameters, the package versions with the hash of the lock file that pinned them
+(``requirements.lock``, installed by ``make env``), the git commit and the run's start and end time.
 
 Examples
 --------
@@ -35,7 +36,7 @@ import yaml
 
 from analysis.config import PROJECT_ROOT
 from analysis.core.escaping import from_spreadsheet_text, spreadsheet_frame
-from analysis.core.files import atomic_write, tree_hash
+from analysis.core.files import atomic_write, sha256_file, tree_hash
 from analysis.errors import ParameterError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -52,7 +53,9 @@ PACKAGES = ("county-evaluation", "pandas", "numpy", "scipy", "statsmodels", "pyf
             "matplotlib", "seaborn", "pyarrow", "duckdb", "polars", "papermill", "nbconvert", "nbclient",
             "nbformat", "ipykernel", "jupyter_client", "jinja2", "dask", "distributed")
 MANIFEST_KEYS = ("data_hash", "data_dir", "data_files", "parameters", "notebooks", "code_hash", "python",
-                 "platform", "packages", "git_commit", "started", "finished")
+                 "platform", "packages", "lock_file", "lock_hash", "git_commit", "started", "finished")
+#: The lock file of exact package versions with hashes that ``make env`` installs (``make lock`` writes it).
+LOCK_FILE = PROJECT_ROOT / "requirements.lock"
 RUN_COLUMNS = ("region", "notebook", "status", "duration_s", "error", "failing_cell", "html", "attempts")
 #: The files of a region the index links to besides its pages: what ``files`` of :func:`render_index` holds.
 FILE_COLUMNS = ("region", "kind", "notebook", "lang", "path")
@@ -141,6 +144,13 @@ def package_versions(packages=PACKAGES) -> dict[str, str]:
     return versions
 
 
+def lock_hash(path: str | Path = LOCK_FILE) -> str:
+    """SHA-256 of the lock file at ``path`` (hex), or 'missing' when there is none (an installed copy of the
+    package without its checkout)."""
+    path = Path(path)
+    return sha256_file(path) if path.is_file() else "missing"
+
+
 def git_commit(root: str | Path = PROJECT_ROOT) -> str:
     """``git rev-parse HEAD`` of the checkout at ``root`` (with ``-dirty`` if files differ), else 'unknown'."""
     try:
@@ -155,8 +165,10 @@ def git_commit(root: str | Path = PROJECT_ROOT) -> str:
 
 def build_manifest(*, data_dir, data_digest: str, data_files: int, parameters: Mapping,
                    notebooks: Mapping[str, str], code_hash: str, started: datetime, finished: datetime,
-                   commit: str | None = None, packages: Mapping[str, str] | None = None) -> dict:
-    """The run manifest (keys :data:`MANIFEST_KEYS`), JSON-ready."""
+                   commit: str | None = None, packages: Mapping[str, str] | None = None,
+                   lock_file: str | Path = LOCK_FILE) -> dict:
+    """The run manifest (keys :data:`MANIFEST_KEYS`), JSON-ready; ``lock_file`` is the lock of package
+    versions whose name and SHA-256 (:func:`lock_hash`) it records."""
     versions = dict(packages or package_versions())
     return {
         "data_hash": data_digest,
@@ -168,6 +180,8 @@ def build_manifest(*, data_dir, data_digest: str, data_files: int, parameters: M
         "python": versions.pop("python", platform.python_version()),
         "platform": platform.platform(),
         "packages": versions,
+        "lock_file": Path(lock_file).name,
+        "lock_hash": lock_hash(lock_file),
         "git_commit": commit if commit is not None else git_commit(),
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),

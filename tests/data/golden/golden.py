@@ -37,9 +37,10 @@ def result_tables(processed: Path) -> dict[str, pd.DataFrame]:
 
 
 def page_tables(processed: Path) -> dict[str, dict[str, pd.DataFrame]]:
-    """The tables of each page (as written to its workbook) for ``COUNTY`` and, on page 05, its prefecture."""
+    """The tables of each page (as written to its workbook) for ``COUNTY`` and, on page 05, its prefecture;
+    the prefecture page's township table (06)."""
     from analysis import build
-    from analysis.reporting import assessment, employment, income, monitoring, page, training
+    from analysis.reporting import assessment, employment, income, monitoring, page, townships, training
     from analysis.studies.monitoring import MonitoringSpec
     from analysis.studies.post_assessment import AssessmentSpec
     from analysis.studies.training import TrainingSpec
@@ -54,6 +55,8 @@ def page_tables(processed: Path) -> dict[str, dict[str, pd.DataFrame]]:
         actx = assessment.context(region=region, years=YEARS, data_dir=str(processed), lang="en")
         actx = actx.using(build.study("assessment", AssessmentSpec(), **actx.where))
         pages[f"05-{actx.level}"] = assessment.assessment_tables(actx)
+    pages["06"] = townships.township_tables(townships.context(region=ctx.prefecture, years=YEARS,
+                                                               data_dir=str(processed), lang="en"))
     return pages
 
 
