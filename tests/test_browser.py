@@ -27,7 +27,7 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 # Families that carry Chinese glyphs; anything else drawing Han characters means a fallback (boxes or a
 # font without the glyphs).
 CJK_FAMILY = re.compile(r"CJK|Noto (Sans|Serif) (SC|TC)|WenQuanYi|Source Han|YaHei|PingFang|SimHei|SimSun|"
-                        r"AR PL|Droid Sans Fallback", re.I)
+                        r"AR PL|Droid Sans Fallback", re.IGNORECASE)
 # Elements that make the browser fetch something when the page loads.
 ASSET_ATTRIBUTES = ("script[src]", "link[href]", "img[src]", "iframe[src]", "source[src]", "video[src]",
                     "audio[src]", "embed[src]", "object[data]")
@@ -345,7 +345,7 @@ def test_no_request_leaves_the_machine(report_site, page):
         page.goto(path.as_uri())
         assets = page.js(f"Array.from(document.querySelectorAll({json.dumps(query)}))"
                          ".map(e => e.getAttribute('src') || e.getAttribute('href') || e.getAttribute('data'))")
-        remote = [a for a in assets if re.match(r"\s*(https?:)?//", a, re.I)]
+        remote = [a for a in assets if re.match(r"\s*(https?:)?//", a, re.IGNORECASE)]
         assert remote == [], f"{path.name} of {path.parent.name} loads remote assets: {remote}"
         requests = page.requested_urls()
         assert requests, "no request was recorded at all: the network log is not working"
@@ -355,7 +355,7 @@ def test_no_request_leaves_the_machine(report_site, page):
 
 def test_index_explains_itself(report_site, page):
     """The banner says the data are synthetic at the top of the screen; the run log waits folded below."""
-    reports, scores = report_site
+    reports, _ = report_site
     _index(page, reports)
     banner = page.js("(() => { const e = document.getElementById('synthetic-banner'); if (!e) return null;"
                      "const r = e.getBoundingClientRect(), s = getComputedStyle(e);"
@@ -373,12 +373,13 @@ def test_index_explains_itself(report_site, page):
     assert page.script_errors() == []
 
 
-SANS = re.compile(r"Sans|Arial|Helvetica", re.I)
+SANS = re.compile(r"Sans|Arial|Helvetica", re.IGNORECASE)
 
 
 def test_english_pages_use_a_sans_font(report_site, page, tmp_path):
     """The English index (re-rendered from the same run) and an English page, drawn by the platform fonts."""
     import nbformat
+
     from analysis.publish import pipeline, site
     reports, scores = report_site
     english = tmp_path / "reports"

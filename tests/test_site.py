@@ -8,6 +8,7 @@ import platform
 import re
 import shutil
 import subprocess
+from datetime import UTC
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
@@ -16,12 +17,12 @@ import pandas as pd
 import pytest
 
 from analysis.core.files import atomic_write
-from analysis.publish import site
 from analysis.errors import ParameterError
+from analysis.publish import site
 
 # a 1 x 1 PNG
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
-EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|import\(\s*["']https?://""", re.I)
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|import\(\s*["']https?://""", re.IGNORECASE)
 
 
 class Links(HTMLParser):
@@ -128,8 +129,8 @@ def test_data_hash_covers_parquet_paths_and_contents(tmp_path):
 
 
 def test_manifest_has_every_key(tmp_path):
-    from datetime import datetime, timezone
-    start = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
+    from datetime import datetime
+    start = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
     manifest = site.build_manifest(data_dir=tmp_path, data_digest="abc", data_files=2, parameters={"lang": "zh"},
                                    notebooks={"01-a": "h"}, code_hash="c", started=start, finished=start)
     assert set(manifest) == set(site.MANIFEST_KEYS)
@@ -396,7 +397,7 @@ def test_local_time_names_its_zone():
     from zoneinfo import ZoneInfo
     assert site.local_time("2026-11-29T14:31:05+00:00", ZoneInfo("Asia/Shanghai")) == "2026-11-29 22:31 CST (UTC+08:00)"
     assert site.local_time("2026-07-01T12:00:00+08:00", ZoneInfo("Europe/Berlin")) == "2026-07-01 06:00 CEST (UTC+02:00)"
-    assert site.local_time(datetime(2026, 1, 1, 0, 0, tzinfo=timezone.utc), timezone(timedelta(hours=-3))) == \
+    assert site.local_time(datetime(2026, 1, 1, 0, 0, tzinfo=UTC), timezone(timedelta(hours=-3))) == \
         "2025-12-31 21:00 UTC-03:00"  # a zone without a letter abbreviation: the offset says it
     assert site.local_time("not a time") == "not a time" and site.local_time("") == ""
 
@@ -461,6 +462,7 @@ def test_romanised_place_names():
 def test_regions_table_with_user_overrides(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     from analysis.reporting import places
     data = tmp_path / "processed"
     for county, years in (("北岭县", [2021, 2023]), ("东阳县", [2020, 2024])):
@@ -500,3 +502,24 @@ def test_editing_place_names_reruns_no_build_step(tmp_path, monkeypatch):
     (config / "thresholds.csv").write_text((PACKAGE_CONFIG / "thresholds.csv").read_text(encoding="utf-8") + "\n",
                                            encoding="utf-8")
     assert build.fingerprints(tmp_path / "data") != before
+
+
+def test_runner_titles_pages_in_english_and_links_the_region_pages():
+    """The runner gives each page its title and navigation bar (the region's pages of this run and earlier)."""
+    from analysis.publish.pipeline import RenderTask, RunResult, _with_navigation
+    places = pd.DataFrame({"region": ["北岭县"], "level": ["county"], "prefecture": ["示例市"],
+                           "name_en": ["Beiling County"], "first_year": [2020], "last_year": [2024]})
+    task = RenderTask("北岭县", "02-employment", "in.ipynb", "out", "nb", {}, "en", None, "warm", "h", "c",
+                      "北岭县/02-employment.html")
+    skipped = {("北岭县", "01-income-growth"): RunResult("北岭县", "01-income-growth", "skipped", 0.0)}
+    state = {"runs": {"北岭县/05-post-assessment": {"region": "北岭县", "notebook": "05-post-assessment",
+                                                   "html": "北岭县/05-post-assessment.html"},
+                      "东阳县/03-training-impact": {"region": "东阳县", "notebook": "03-training-impact",
+                                                  "html": "东阳县/03-training-impact.html"}}}
+    (done,) = _with_navigation([task], skipped, state, "en", places)
+    assert done.title == "Employment · Beiling County"
+    hrefs = re.findall(r'href="([^"]+)"', done.nav)
+    assert hrefs == ["../index.html", "01-income-growth.html", "05-post-assessment.html"]  # not 东阳县's page
+    assert "Beiling County" in done.nav and "北岭县" not in done.nav
+    (zh,) = _with_navigation([task], skipped, state, "zh", places)
+    assert zh.title == "务工就业评估 · 北岭县" and ">返回总目录<" in zh.nav
