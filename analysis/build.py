@@ -359,9 +359,10 @@ def _input_hash(name: str, data_dir: Path, digests: Mapping[str, str]) -> str:
 
 def _config_hash(folder: Path) -> str:
     """Hash of the configuration files that change numbers: every YAML and CSV file of ``folder`` but the
-    message catalogues (``messages*.yaml``), which only word the pages."""
+    message catalogues (``messages*.yaml``) and the English place names (``place_names.csv``), which only
+    word the pages."""
     files = sorted(p for pattern in ("*.yaml", "*.csv") for p in folder.glob(pattern)
-                   if p.is_file() and not p.name.startswith("messages"))
+                   if p.is_file() and not p.name.startswith("messages") and p.name != "place_names.csv")
     return text_hash(*(f"{p.name}:{sha256_file(p)}" for p in files))
 
 

@@ -27,7 +27,7 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 # Families that carry Chinese glyphs; anything else drawing Han characters means a fallback (boxes or a
 # font without the glyphs).
 CJK_FAMILY = re.compile(r"CJK|Noto (Sans|Serif) (SC|TC)|WenQuanYi|Source Han|YaHei|PingFang|SimHei|SimSun|"
-                        r"AR PL|Droid Sans Fallback", re.I)
+                        r"AR PL|Droid Sans Fallback", re.IGNORECASE)
 # Elements that make the browser fetch something when the page loads.
 ASSET_ATTRIBUTES = ("script[src]", "link[href]", "img[src]", "iframe[src]", "source[src]", "video[src]",
                     "audio[src]", "embed[src]", "object[data]")
@@ -223,19 +223,28 @@ def _region_page(reports: Path, region: str) -> Path:
 
 # ----------------------------------------------------------------------------------------------- tests
 def test_every_index_link_opens_an_existing_page_of_its_region(report_site, page):
+    from analysis.publish import site
     reports, scores = report_site
     _index(page, reports)
-    links = page.js("Array.from(document.querySelectorAll('a[href]')).map(a => ({url: a.href, "
-                    "region: a.closest('tr') ? a.closest('tr').cells[0].textContent.trim() : ''}))")
+    links = page.js("Array.from(document.querySelectorAll('a[href]')).map(a => ({url: a.href, kind: a.className, "
+                    "text: a.textContent.trim(), inRunLog: !!a.closest('details'), "
+                    "region: a.closest('tr') ? a.closest('tr').cells[0].getAttribute('data-sort') || "
+                    "a.closest('tr').cells[0].textContent.trim() : ''}))")
     assert links, "the index links to no page"
     for link in links:
         assert _local_file(link["url"]).is_file(), f"the index links to a missing file: {link['url']}"
-    # every county gets its page linked, from the region table and from the run summary
+    # every county gets its page linked, named by the report's title, from the region table and the run log
     expected = {str(_region_page(reports, r)) for r in scores["region"]}
-    assert {str(_local_file(link["url"])) for link in links} == expected
-    assert len(links) == 2 * len(expected)
+    pages = [link for link in links if link["url"].endswith(".html")]
+    assert {str(_local_file(link["url"])) for link in pages} == expected
+    assert len(pages) == 2 * len(expected) and sum(link["inRunLog"] for link in pages) == len(expected)
+    assert {link["text"] for link in pages} == {site.notebook_title(NOTEBOOK, "zh")}
+    # and the page's Excel workbook, which notebook 01 writes beside it
+    workbooks = [link for link in links if link["kind"] == "excel"]
+    assert {str(_local_file(link["url"])) for link in workbooks} == {
+        str(_region_page(reports, r).with_suffix(".xlsx")) for r in scores["region"]}
     for link in links:  # each link sits in the row of the region whose page it opens
-        assert _local_file(link["url"]) == _region_page(reports, link["region"])
+        assert _local_file(link["url"]).parent == reports / link["region"]
 
     for region in scores["region"]:
         page.goto(_region_page(reports, region).as_uri())
@@ -261,8 +270,8 @@ def test_clicking_a_header_sorts_the_region_table(report_site, page, column):
     _index(page, reports)
     score_columns = [c for c in scores.columns if c != "region"]
     headers = page.js("Array.from(document.querySelectorAll('#region-table thead th')).map(h => h.textContent)")
-    # the region table is laid out as: region, the score columns in the given order, one column per notebook
-    assert len(headers) == 1 + len(score_columns) + 1
+    # the region table is laid out as: region, the score columns in the given order, the pages, the files
+    assert len(headers) == 1 + len(score_columns) + 2
     position = 1 + score_columns.index(column)
     header = f"#region-table thead th:nth-child({position + 1})"
 
@@ -336,12 +345,64 @@ def test_no_request_leaves_the_machine(report_site, page):
         page.goto(path.as_uri())
         assets = page.js(f"Array.from(document.querySelectorAll({json.dumps(query)}))"
                          ".map(e => e.getAttribute('src') || e.getAttribute('href') || e.getAttribute('data'))")
-        remote = [a for a in assets if re.match(r"\s*(https?:)?//", a, re.I)]
+        remote = [a for a in assets if re.match(r"\s*(https?:)?//", a, re.IGNORECASE)]
         assert remote == [], f"{path.name} of {path.parent.name} loads remote assets: {remote}"
         requests = page.requested_urls()
         assert requests, "no request was recorded at all: the network log is not working"
         outside = [u for u in requests if urlparse(u).scheme not in LOCAL_SCHEMES]
         assert outside == [], f"{path.parent.name}/{path.name} requested {outside}"
+
+
+def test_index_explains_itself(report_site, page):
+    """The banner says the data are synthetic at the top of the screen; the run log waits folded below."""
+    reports, _ = report_site
+    _index(page, reports)
+    banner = page.js("(() => { const e = document.getElementById('synthetic-banner'); if (!e) return null;"
+                     "const r = e.getBoundingClientRect(), s = getComputedStyle(e);"
+                     "return {top: r.top, height: r.height, text: e.textContent, display: s.display,"
+                     "visibility: s.visibility}; })()")
+    assert banner is not None, "the sample's index carries no SYNTHETIC banner"
+    assert banner["height"] > 20 and 0 <= banner["top"] < VIEWPORT[1] / 2, banner
+    assert banner["display"] != "none" and banner["visibility"] == "visible" and "SYNTHETIC" in banner["text"]
+    assert page.js("document.querySelector('h1').textContent").startswith("示例市")
+    hidden = "!document.getElementById('run-table').checkVisibility()"
+    assert page.js("!document.getElementById('run-log').open") and page.js(hidden)
+    page.click("#run-log > summary")
+    page.wait_until("document.getElementById('run-log').open")
+    assert not page.js(hidden)
+    assert page.script_errors() == []
+
+
+SANS = re.compile(r"Sans|Arial|Helvetica", re.IGNORECASE)
+
+
+def test_english_pages_use_a_sans_font(report_site, page, tmp_path):
+    """The English index (re-rendered from the same run) and an English page, drawn by the platform fonts."""
+    import nbformat
+
+    from analysis.publish import pipeline, site
+    reports, scores = report_site
+    english = tmp_path / "reports"
+    shutil.copytree(reports, english)
+    pipeline.rebuild_index(english, lang="en", scores=scores)
+    region = scores["region"].iloc[0]
+    nb = nbformat.read(english / region / f"{NOTEBOOK}.ipynb", as_version=4)
+    title = site.page_title("en", NOTEBOOK, "Test County")
+    nav = site.page_nav("en", notebooks=[NOTEBOOK], current=NOTEBOOK, region="Test County")
+    _region_page(english, region).write_text(site.notebook_html(nb, lang="en", title=title, nav=nav),
+                                             encoding="utf-8")
+    _index(page, english)
+    assert page.js("document.title").startswith("Shili City")
+    for selector in ("h1", ".explain", "#region-table thead th", "a.report"):
+        families = [f["familyName"] for f in page.platform_fonts(selector)]
+        assert families and all(SANS.search(name) for name in families), f"{selector}: {families}"
+    page.goto(_region_page(english, region).as_uri())
+    assert page.js("document.title") == "Rural income growth · Test County"
+    for selector in (".site-nav a", ".jp-RenderedMarkdown p", ".jp-RenderedHTMLCommon table td"):
+        if page.js(f"document.querySelector({json.dumps(selector)}) === null"):
+            continue
+        families = [f["familyName"] for f in page.platform_fonts(selector)]
+        assert families and all(SANS.search(name) for name in families), f"{selector}: {families}"
 
 
 def _check_png(path: Path) -> None:

@@ -8,6 +8,7 @@ import platform
 import re
 import shutil
 import subprocess
+from datetime import UTC
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
@@ -16,12 +17,12 @@ import pandas as pd
 import pytest
 
 from analysis.core.files import atomic_write
-from analysis.publish import site
 from analysis.errors import ParameterError
+from analysis.publish import site
 
 # a 1 x 1 PNG
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
-EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|import\(\s*["']https?://""", re.I)
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|import\(\s*["']https?://""", re.IGNORECASE)
 
 
 class Links(HTMLParser):
@@ -128,8 +129,8 @@ def test_data_hash_covers_parquet_paths_and_contents(tmp_path):
 
 
 def test_manifest_has_every_key(tmp_path):
-    from datetime import datetime, timezone
-    start = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
+    from datetime import datetime
+    start = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
     manifest = site.build_manifest(data_dir=tmp_path, data_digest="abc", data_files=2, parameters={"lang": "zh"},
                                    notebooks={"01-a": "h"}, code_hash="c", started=start, finished=start)
     assert set(manifest) == set(site.MANIFEST_KEYS)
@@ -238,3 +239,287 @@ def test_labels_have_the_same_keys_in_both_languages():
     assert set(site.labels("zh")["status_names"]) == {"ok", "failed", "skipped", "timeout", "killed"}
     with pytest.raises(ParameterError, match="zh"):
         site.labels("fr")
+
+
+# ------------------------------------------------------------------------- an index that explains itself
+NOTEBOOKS = ["01-income-growth", "02-employment"]
+
+
+def hand_built_site(folder, *, files=("report-zh.docx", "report-zh.pdf", "report-en.docx", "01-income-growth.xlsx",
+                                     "02-employment-sensitivity.xlsx", "01-income-growth-extra.xlsx")):
+    """Two counties of one prefecture: 北岭县 with two pages (one failed) and the given files, 东阳县 with one
+    page and no files, 示例市 with only its Word report."""
+    for region in ("北岭县", "东阳县", "示例市"):
+        (folder / region).mkdir()
+    for page in ("北岭县/01-income-growth.html", "北岭县/02-employment.html", "东阳县/01-income-growth.html"):
+        (folder / page).write_text("page", encoding="utf-8")
+    for name in files:
+        (folder / "北岭县" / name).write_bytes(b"file")
+    (folder / "示例市" / "report-zh.docx").write_bytes(b"file")
+    pages = pd.DataFrame({"region": ["北岭县", "北岭县", "东阳县"], "notebook": [*NOTEBOOKS, NOTEBOOKS[0]],
+                          "status": ["ok", "failed", "skipped"],
+                          "html": ["北岭县/01-income-growth.html", "北岭县/02-employment.html",
+                                   "东阳县/01-income-growth.html"]})
+    runs = pd.DataFrame([{"region": "北岭县", "notebook": "02-employment", "status": "failed", "duration_s": 2.0,
+                          "error": "KeyError: 'year'", "failing_cell": "f()", "html": "北岭县/02-employment.html",
+                          "attempts": 1}])
+    places = pd.DataFrame({"region": ["示例市", "东阳县", "北岭县"], "level": ["prefecture", "county", "county"],
+                           "prefecture": ["示例市"] * 3, "name_en": ["Shili City", "Dongyang County", "Beiling County"],
+                           "first_year": [2020, 2020, 2021], "last_year": [2024, 2024, 2023]})
+    manifest = {"data_hash": "h" * 64, "data_dir": "/d", "data_files": 3, "code_hash": "c", "git_commit": "g",
+                "started": "2026-11-29T14:20:05+00:00", "finished": "2026-11-29T14:31:40+00:00",
+                "parameters": {"lang": "zh"}, "notebooks": {"01-income-growth": "n"},
+                "packages": {"pandas": pd.__version__}}
+    return {"pages": pages, "runs": runs, "places": places, "manifest": manifest, "notebooks": NOTEBOOKS}
+
+
+class Anchors(HTMLParser):
+    """Every ``<a href>`` with its text, and the ids of elements inside ``<details>``."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchors, self.in_details, self.details_ids, self._open = [], 0, set(), None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "details":
+            self.in_details += 1
+        if self.in_details and "id" in attrs:
+            self.details_ids.add(attrs["id"])
+        if tag == "a" and "href" in attrs:
+            self._open = {"href": attrs["href"], "class": attrs.get("class", ""), "text": ""}
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "details":
+            self.in_details -= 1
+        if tag == "a" and self._open is not None:
+            self.anchors.append(self._open)
+            self._open = None
+
+
+def anchors(page: str) -> Anchors:
+    parser = Anchors()
+    parser.feed(page)
+    return parser
+
+
+@pytest.fixture
+def shanghai_time(monkeypatch):
+    """The machine's local zone set to China Standard Time for the test (restored afterwards)."""
+    time = pytest.importorskip("time")
+    if not hasattr(time, "tzset"):
+        pytest.skip("the local time zone can only be switched on Unix")
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("synthetic", [True, False])
+def test_index_names_prefecture_period_and_the_synthetic_data(tmp_path, synthetic, shanghai_time):
+    page = site.write_index(tmp_path, lang="zh", synthetic=synthetic, **hand_built_site(tmp_path)).read_text("utf-8")
+    assert "<title>示例市 巩固拓展脱贫攻坚成果 评估报告</title>" in page
+    assert "<h1>示例市 巩固拓展脱贫攻坚成果 评估报告</h1>" in page
+    assert "地区：示例市（2 个县）" in page and "评估期：2020–2024年" in page  # the counties' years, 2020 to 2024
+    assert ('id="synthetic-banner"' in page) is synthetic
+    assert ("示例数据 SYNTHETIC" in page) is synthetic
+    # 14:31:40 UTC is 22:31 in China; the manifest keeps its ISO time with offset
+    assert "生成时间：2026-11-29 22:31 CST (UTC+08:00)" in page
+    assert '<time datetime="2026-11-29T14:20:05+00:00">2026-11-29 22:20 CST (UTC+08:00)</time>' in page
+
+
+def test_index_links_are_report_titles_and_files_that_exist(tmp_path):
+    built = hand_built_site(tmp_path)
+    page = site.write_index(tmp_path, lang="zh", **built).read_text("utf-8")
+    found = anchors(page).anchors
+    for a in found:
+        assert (tmp_path / unquote(a["href"])).is_file(), a
+    reports = [(unquote(a["href"]), a["text"]) for a in found if a["class"] == "report"]
+    assert reports == [("东阳县/01-income-growth.html", "农村居民收入增长评估"),
+                       ("北岭县/01-income-growth.html", "农村居民收入增长评估"),
+                       ("北岭县/02-employment.html", "务工就业评估")]
+    assert not any(a["text"] in site.labels("zh")["status_names"].values() for a in found)  # no "成功" links
+    documents = [(unquote(a["href"]), a["text"]) for a in found if a["class"].startswith("document")]
+    # the prefecture's row comes first; the page's language first, the other one marked
+    assert documents == [("示例市/report-zh.docx", "Word"), ("北岭县/report-zh.docx", "Word"),
+                         ("北岭县/report-zh.pdf", "PDF"), ("北岭县/report-en.docx", "Word（英文）")]
+    # every workbook of a page, the page's own first; a further one by its name in the labels, else numbered
+    assert [(unquote(a["href"]), a["text"]) for a in found if a["class"] == "excel"] == [
+        ("北岭县/01-income-growth.xlsx", "Excel"), ("北岭县/01-income-growth-extra.xlsx", "Excel：2"),
+        ("北岭县/02-employment-sensitivity.xlsx", "Excel：敏感性分析")]
+    assert 'title="农村居民收入增长评估（Excel 数据表）"' in page
+    assert '<span class="mark bad">失败</span>' in page  # the failed page keeps a visible mark
+
+    # files that are not there are not linked
+    for name in ("report-zh.pdf", "01-income-growth.xlsx"):
+        (tmp_path / "北岭县" / name).unlink()
+    page = site.write_index(tmp_path, lang="zh", **built).read_text("utf-8")
+    hrefs = {unquote(a["href"]) for a in anchors(page).anchors}
+    assert "北岭县/report-zh.pdf" not in hrefs and "北岭县/01-income-growth.xlsx" not in hrefs
+    assert {"北岭县/report-zh.docx", "北岭县/01-income-growth-extra.xlsx"} <= hrefs
+
+
+def test_run_log_is_folded_below_the_region_table(tmp_path):
+    page = site.write_index(tmp_path, lang="zh", **hand_built_site(tmp_path)).read_text("utf-8")
+    parsed = anchors(page)
+    assert {"run-summary", "run-table", "manifest", "notebook-table", "package-table"} <= parsed.details_ids
+    assert "region-table" not in parsed.details_ids
+    assert page.index('id="region-table"') < page.index('<details class="run-log"') < page.index('id="run-table"')
+    assert "<details open" not in page  # folded until opened
+    # the run table names its page by title too
+    assert [a["text"] for a in parsed.anchors if not a["class"]] == ["务工就业评估"]
+
+
+def test_english_index_uses_english_names_titles_and_a_sans_font(tmp_path):
+    page = site.write_index(tmp_path, lang="en", **hand_built_site(tmp_path)).read_text("utf-8")
+    assert "<h1>Shili City: evaluation of consolidated poverty-alleviation gains</h1>" in page
+    assert "Area: Shili City (2 counties)" in page and "Period: 2020–2024" in page
+    found = anchors(page).anchors
+    assert [a["text"] for a in found if a["class"] == "report"] == ["Rural income growth", "Rural income growth",
+                                                                   "Employment"]
+    assert [a["text"] for a in found if a["class"].startswith("document")] == [
+        "Word (Chinese)", "Word", "Word (Chinese)", "PDF (Chinese)"]
+    cells = re.findall(r'<tr[^>]*>\s*<td data-sort="([^"]*)">', page)  # the region table's first column
+    assert cells == ["Shili City", "Dongyang County", "Beiling County"]
+    assert "北岭县" not in page.split('id="region-table"')[1].split("</table>")[0]
+    latin = '"Noto Sans", "DejaVu Sans", "Liberation Sans", "Helvetica Neue", "Arial", "Noto Sans CJK SC"'
+    assert re.search(r"body \{ font-family: " + re.escape(latin), page)
+    assert "serif;" not in page.replace("sans-serif;", "")
+
+
+def test_local_time_names_its_zone():
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+    assert site.local_time("2026-11-29T14:31:05+00:00", ZoneInfo("Asia/Shanghai")) == "2026-11-29 22:31 CST (UTC+08:00)"
+    assert site.local_time("2026-07-01T12:00:00+08:00", ZoneInfo("Europe/Berlin")) == "2026-07-01 06:00 CEST (UTC+02:00)"
+    assert site.local_time(datetime(2026, 1, 1, 0, 0, tzinfo=UTC), timezone(timedelta(hours=-3))) == \
+        "2025-12-31 21:00 UTC-03:00"  # a zone without a letter abbreviation: the offset says it
+    assert site.local_time("not a time") == "not a time" and site.local_time("") == ""
+
+
+def test_page_footer_shows_local_time(shanghai_time):
+    footer = site.page_footer("zh", data_digest="d", parameters={}, commit="c", rendered="2026-11-29T14:31:05+00:00")
+    assert "2026-11-29 22:31 CST (UTC+08:00)" in footer
+
+
+def test_every_notebook_has_a_title_in_both_languages():
+    from analysis.config import NOTEBOOKS as FOLDER
+    from analysis.publish.pipeline import find_notebooks
+    stems = list(find_notebooks(FOLDER))
+    assert stems, "no notebooks found"
+    for lang in site.LANGS:
+        missing = [s for s in stems if s not in site.labels(lang)["notebooks"]]
+        assert not missing, f"add the title of {missing} to notebooks: in templates/labels.yaml ({lang})"
+        assert site.notebook_title(stems[0], lang) != stems[0]
+    assert site.notebook_title("99-new", "zh") == "99-new"
+
+
+def test_page_has_title_and_navigation_to_its_region(tmp_path):
+    nav = site.page_nav("en", notebooks=["01-income-growth", "02-employment", "03-training-impact"],
+                        current="02-employment", region="Beiling County")
+    page = site.notebook_html(executed_notebook(), lang="en", nav=nav,
+                              title=site.page_title("en", "02-employment", "Beiling County"),
+                              banner=site.page_banner("en", status="failed", error="E"))
+    assert "<title>Employment · Beiling County</title>" in page and '<html lang="en">' in page
+    body = page[page.index("<body"):]
+    assert body.index('<nav class="site-nav"') < body.index("run-banner") < body.index("人均纯收入 12550")
+    links = [(a["href"], a["text"]) for a in anchors(page).anchors if a["href"] in
+             ("../index.html", "01-income-growth.html", "02-employment.html", "03-training-impact.html")]
+    assert links == [("../index.html", "Back to the index"), ("01-income-growth.html", "Rural income growth"),
+                     ("03-training-impact.html", "Skills training and its effect")]  # the current page: no link
+    assert '<span class="here" aria-current="page">Employment</span>' in page
+    # English pages: a Latin sans-serif first, for every element
+    assert re.search(r'--jp-content-font-family: "Noto Sans", "DejaVu Sans"', page)
+    assert re.search(r'--jp-ui-font-family: "Noto Sans", "DejaVu Sans"', page)
+
+    # the links resolve from the page's folder
+    folder = tmp_path / "北岭县"
+    folder.mkdir()
+    for stem in ("01-income-growth", "02-employment", "03-training-impact"):
+        (folder / f"{stem}.html").write_text(page, encoding="utf-8")
+    (tmp_path / "index.html").write_text("index", encoding="utf-8")
+    assert all((folder / unquote(h)).resolve().is_file() for h, _ in links)
+
+
+# ------------------------------------------------------------------------------------------ place names
+def test_romanised_place_names():
+    from analysis.reporting import places
+    assert places.romanise("北岭县") == "Beiling County"
+    assert places.romanise("西安市") == "Xi'an City"              # apostrophe before a syllable starting with a
+    assert places.romanise("鄂尔多斯市") == "E'erduosi City"
+    assert places.romanise("歙县") == "Shexian County"            # a one-syllable name keeps its generic term
+    assert places.romanise("长安区") == "Chang'an District"
+    assert places.romanise("峨边彝族自治县") == "Ebianyizu Autonomous County"
+    assert places.romanise("示例") == "Shili"                     # no generic term
+    assert places.english_name("洪洞县") == "Hongtong County"     # shipped override: pinyin reads 洞 dòng
+
+
+def test_regions_table_with_user_overrides(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis.reporting import places
+    data = tmp_path / "processed"
+    for county, years in (("北岭县", [2021, 2023]), ("东阳县", [2020, 2024])):
+        folder = data / "households" / f"county={county}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"prefecture": ["示例市"] * 2, "year": years}), folder / "part-0.parquet")
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "place_names.csv").write_text("# our names\nname,name_en\n示例市,Example Prefecture\n", encoding="utf-8")
+    monkeypatch.setenv("ANALYSIS_CONFIG_DIR", str(config))
+    table = places.regions(data)
+    assert list(table.columns) == list(places.REGION_COLUMNS)
+    assert table.to_dict("records") == [
+        {"region": "示例市", "level": "prefecture", "prefecture": "示例市", "name_en": "Example Prefecture",
+         "first_year": 2020, "last_year": 2024},
+        {"region": "东阳县", "level": "county", "prefecture": "示例市", "name_en": "Dongyang County",
+         "first_year": 2020, "last_year": 2024},
+        {"region": "北岭县", "level": "county", "prefecture": "示例市", "name_en": "Beiling County",
+         "first_year": 2021, "last_year": 2023}]
+    assert places.display_name("示例市", "en") == "Example Prefecture" and places.display_name("示例市", "zh") == "示例市"
+    assert places.synthetic(data) is False
+    (data / "sources.json").write_text('{"synthetic": true}', encoding="utf-8")
+    assert places.synthetic(data) is True
+    assert site.data_facts(data)["synthetic"] is True and len(site.data_facts(data)["places"]) == 3
+
+
+def test_editing_place_names_reruns_no_build_step(tmp_path, monkeypatch):
+    """English names only word the pages: the result tables' fingerprints ignore them (not the thresholds)."""
+    from analysis import build
+    from analysis.config import PACKAGE_CONFIG
+    config = tmp_path / "config"
+    config.mkdir()
+    monkeypatch.setenv("ANALYSIS_CONFIG_DIR", str(config))
+    before = build.fingerprints(tmp_path / "data")
+    (config / "place_names.csv").write_text("name,name_en\n北岭县,North Ridge County\n", encoding="utf-8")
+    assert build.fingerprints(tmp_path / "data") == before
+    (config / "thresholds.csv").write_text((PACKAGE_CONFIG / "thresholds.csv").read_text(encoding="utf-8") + "\n",
+                                           encoding="utf-8")
+    assert build.fingerprints(tmp_path / "data") != before
+
+
+def test_runner_titles_pages_in_english_and_links_the_region_pages():
+    """The runner gives each page its title and navigation bar (the region's pages of this run and earlier)."""
+    from analysis.publish.pipeline import RenderTask, RunResult, _with_navigation
+    places = pd.DataFrame({"region": ["北岭县"], "level": ["county"], "prefecture": ["示例市"],
+                           "name_en": ["Beiling County"], "first_year": [2020], "last_year": [2024]})
+    task = RenderTask("北岭县", "02-employment", "in.ipynb", "out", "nb", {}, "en", None, "warm", "h", "c",
+                      "北岭县/02-employment.html")
+    skipped = {("北岭县", "01-income-growth"): RunResult("北岭县", "01-income-growth", "skipped", 0.0)}
+    state = {"runs": {"北岭县/05-post-assessment": {"region": "北岭县", "notebook": "05-post-assessment",
+                                                   "html": "北岭县/05-post-assessment.html"},
+                      "东阳县/03-training-impact": {"region": "东阳县", "notebook": "03-training-impact",
+                                                  "html": "东阳县/03-training-impact.html"}}}
+    (done,) = _with_navigation([task], skipped, state, "en", places)
+    assert done.title == "Employment · Beiling County"
+    hrefs = re.findall(r'href="([^"]+)"', done.nav)
+    assert hrefs == ["../index.html", "01-income-growth.html", "05-post-assessment.html"]  # not 东阳县's page
+    assert "Beiling County" in done.nav and "北岭县" not in done.nav
+    (zh,) = _with_navigation([task], skipped, state, "zh", places)
+    assert zh.title == "务工就业评估 · 北岭县" and ">返回总目录<" in zh.nav

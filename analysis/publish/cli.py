@@ -85,6 +85,9 @@ def _run(args) -> int:
     code = summary.exit_code
     if not args.no_documents:
         code = max(code, _write_documents(args.region, [args.lang], args, jobs=args.jobs or os.cpu_count() or 1))
+        # the index links the Word and PDF files, which exist only now
+        pipeline.rebuild_index(args.output_dir, lang=args.lang,
+                               scores=report_assessment.index_table(args.data_dir, lang=args.lang))
     return code
 
 

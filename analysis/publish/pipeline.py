@@ -146,6 +146,9 @@ class RenderTask:
     data_hash: str
     commit: str
     relative_html: str
+    #: the page's <title> and navigation bar (:func:`_with_navigation`); empty: the region and notebook names
+    title: str = ""
+    nav: str = ""
 
 
 # --------------------------------------------------------------------------------------------- checks
@@ -393,8 +396,8 @@ def _write_outputs(task: RenderTask, nb, status: str, error: str, failing: str) 
                               commit=task.commit, rendered=rendered)
     banner = "" if status == "ok" else site.page_banner(task.lang, status=status, error=error,
                                                          failing_cell=failing)
-    page = site.notebook_html(nb, lang=task.lang, title=f"{task.region} · {task.notebook}", footer=footer,
-                              banner=banner)
+    page = site.notebook_html(nb, lang=task.lang, title=task.title or f"{task.region} · {task.notebook}",
+                              footer=footer, banner=banner, nav=task.nav)
     atomic_write(region_dir / f"{task.notebook}.html", page)
 
 
@@ -584,6 +587,8 @@ def run(regions: str | Iterable[str] = "all", notebooks: str | Iterable[str] = "
     plan.output_dir.mkdir(parents=True, exist_ok=True)
     state = load_state(plan.output_dir)
     tasks, rows, fingerprints = _schedule(plan, inputs, state, force=force, retry_failed=retry_failed)
+    facts = site.data_facts(plan.data_dir)
+    tasks = _with_navigation(tasks, rows, state, plan.lang, facts["places"])
 
     done: dict[int, RunResult] = {}
     try:
@@ -598,7 +603,7 @@ def run(regions: str | Iterable[str] = "all", notebooks: str | Iterable[str] = "
         ordered = [rows[(r, s)] for r in plan.regions for s in plan.notebooks if (r, s) in rows]
         options = {"force": force, "retry_failed": retry_failed, "scheduler": str(scheduler) if scheduler else None}
         summary = RunSummary(ordered, plan.output_dir, _manifest(plan, inputs, started, options))
-        _publish(plan.output_dir, state, summary, lang, scores, list(plan.notebooks))
+        _publish(plan.output_dir, state, summary, lang, scores, list(plan.notebooks), facts)
     return summary
 
 
@@ -685,6 +690,24 @@ def _schedule(plan: _Plan, inputs: _Inputs, state: dict, *, force: bool, retry_f
     return tasks, skipped, fingerprints
 
 
+def _with_navigation(tasks: list[RenderTask], skipped: Mapping, state: dict, lang: str,
+                     places: pd.DataFrame | None) -> list[RenderTask]:
+    """Each task with its page's title (report title and region name in ``lang``) and navigation bar: the
+    index and every page of its region, this run's and earlier runs' (``state``), in notebook order."""
+    names = ({} if places is None or lang != "en"
+             else dict(zip(places["region"].astype(str), places["name_en"].astype(str))))
+    pages: dict[str, set[str]] = {}
+    for region, notebook in [*((t.region, t.notebook) for t in tasks), *skipped,
+                             *((v["region"], v["notebook"]) for v in state["runs"].values() if v.get("html"))]:
+        pages.setdefault(region, set()).add(notebook)
+    out = []
+    for task in tasks:
+        shown = names.get(task.region, task.region)
+        nav = site.page_nav(lang, notebooks=sorted(pages[task.region]), current=task.notebook, region=shown)
+        out.append(replace(task, title=site.page_title(lang, task.notebook, shown), nav=nav))
+    return out
+
+
 def _manifest(plan: _Plan, inputs: _Inputs, started: datetime, options: dict) -> dict:
     parameters = {"regions": plan.regions, "notebooks": list(plan.notebooks), "lang": plan.lang,
                   "parameters": plan.extra, "timeout": plan.timeout, "jobs": plan.jobs, "engine": plan.engine,
@@ -701,8 +724,10 @@ def _pages(state: dict) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["region", "notebook", "status", "html"])
 
 
-def _publish(output_dir: Path, state: dict, summary: RunSummary, lang: str, scores, notebooks) -> None:
-    """Write the state, runs.csv, manifest.json and index.html (each atomically)."""
+def _publish(output_dir: Path, state: dict, summary: RunSummary, lang: str, scores, notebooks,
+             facts: Mapping) -> None:
+    """Write the state, runs.csv, manifest.json and index.html (each atomically); ``facts`` is
+    :func:`analysis.publish.site.data_facts`."""
     atomic_write(output_dir / STATE_FILE, json.dumps(state, ensure_ascii=False, indent=1) + "\n")
     runs = summary.to_frame()
     site.write_runs_csv(output_dir, runs)
@@ -710,16 +735,18 @@ def _publish(output_dir: Path, state: dict, summary: RunSummary, lang: str, scor
     pages = _pages(state)
     columns = sorted(set(pages["notebook"]) | set(notebooks))
     site.write_index(output_dir, runs=runs, pages=pages, manifest=summary.manifest, lang=lang,
-                     notebooks=columns, scores=scores)
+                     notebooks=columns, scores=scores, **facts)
 
 
 def rebuild_index(output_dir: str | Path | None = None, *, lang: str = "zh",
                   scores: pd.DataFrame | None = None) -> Path:
-    """Re-render ``index.html`` from the files of the last run (e.g. once assessment scores exist)."""
+    """Re-render ``index.html`` from the files of the last run (e.g. once assessment scores exist, or the
+    Word and PDF reports are written)."""
     output_dir = Path(output_dir or config.REPORTS).resolve()
     site.labels(lang)
     manifest = json.loads((output_dir / "manifest.json").read_text(encoding="utf-8"))
     runs = site.read_runs_csv(output_dir)
     pages = _pages(load_state(output_dir))
     return site.write_index(output_dir, runs=runs, pages=pages, manifest=manifest, lang=lang,
-                            notebooks=sorted(set(pages["notebook"])), scores=scores)
+                            notebooks=sorted(set(pages["notebook"])), scores=scores,
+                            **site.data_facts(manifest.get("data_dir")))

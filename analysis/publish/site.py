@@ -43,6 +43,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 LANGS = ("zh", "en")
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
              "sans-serif")
+#: English pages: a Latin sans-serif first (so no element falls back to a serif), then the CJK families for
+#: the Chinese text they still hold.
+LATIN_FONTS = ("Noto Sans", "DejaVu Sans", "Liberation Sans", "Helvetica Neue", "Arial", *CJK_FONTS)
 CJK_MONO_FONTS = ("DejaVu Sans Mono", "Menlo", "Consolas", "Noto Sans Mono CJK SC", "Noto Sans CJK SC",
                   "Microsoft YaHei", "monospace")
 #: Packages whose versions the manifest records (absent ones are recorded as "not installed").
@@ -54,12 +57,20 @@ MANIFEST_KEYS = ("data_hash", "data_dir", "data_files", "parameters", "notebooks
 #: The lock file of exact package versions with hashes that ``make env`` installs (``make lock`` writes it).
 LOCK_FILE = PROJECT_ROOT / "requirements.lock"
 RUN_COLUMNS = ("region", "notebook", "status", "duration_s", "error", "failing_cell", "html", "attempts")
+#: The files of a region the index links to besides its pages: what ``files`` of :func:`render_index` holds.
+FILE_COLUMNS = ("region", "kind", "notebook", "lang", "path")
+FILE_KINDS = ("docx", "pdf", "xlsx")
 
 
 def font_family(fonts=CJK_FONTS) -> str:
     """A CSS ``font-family`` value; generic families stay unquoted."""
     generic = {"serif", "sans-serif", "monospace"}
     return ", ".join(f if f in generic else f'"{f}"' for f in fonts)
+
+
+def fonts(lang: str) -> tuple[str, ...]:
+    """The font families of a page in ``lang``: sans-serif throughout, Latin first in English."""
+    return LATIN_FONTS if lang == "en" else CJK_FONTS
 
 
 @lru_cache(maxsize=1)
@@ -73,6 +84,40 @@ def labels(lang: str) -> dict:
     if lang not in LANGS:
         raise ParameterError(f"lang must be one of {list(LANGS)}, not {lang!r}")
     return _all_labels()[lang]
+
+
+def notebook_title(notebook: str, lang: str) -> str:
+    """A report's title in ``lang``, from the ``notebooks`` section of ``templates/labels.yaml`` (the one place
+    a notebook's title is kept); the notebook's file name when it has none there."""
+    return labels(lang)["notebooks"].get(notebook, notebook)
+
+
+def page_title(lang: str, notebook: str, region: str) -> str:
+    """The ``<title>`` of a region's page: the report's title, then the region (as the page names it)."""
+    return f"{notebook_title(notebook, lang)} · {region}"
+
+
+def local_time(value, zone=None) -> str:
+    """A time as ``2026-11-29 22:31 CST (UTC+08:00)``: in ``zone`` (a ``tzinfo``; default the machine's
+    local zone, which the ``TZ`` environment variable sets, e.g. ``TZ=Asia/Shanghai``).
+
+    ``value`` is a ``datetime`` or an ISO 8601 string (as the manifest keeps them); a time without an
+    offset is taken as local. Text that is not a time is returned as it is.
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, datetime):
+        return "" if value is None else str(value)
+    shown = value.astimezone(zone)
+    offset = shown.strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    name = shown.tzname() or ""
+    # a zone without a letter abbreviation reports "+08" or "UTC+08:00": the offset alone then says it
+    label = f"{name} ({offset})" if name.isalpha() else offset
+    return f"{shown:%Y-%m-%d %H:%M} {label}"
 
 
 @lru_cache(maxsize=1)
@@ -200,10 +245,20 @@ def inject(page: str, top: str = "", bottom: str = "") -> str:
 
 
 def page_footer(lang: str, *, data_digest: str, parameters: Mapping, commit: str, rendered: str) -> str:
-    """The manifest footer of a region page."""
+    """The manifest footer of a region page; ``rendered`` (ISO 8601) is shown in local time with its zone."""
     macros = _env().get_template("parts.html.j2").module
     params = json.dumps(dict(parameters), ensure_ascii=False, sort_keys=True, default=str)
-    return str(macros.footer(labels(lang), data_digest, params, commit, rendered))
+    return str(macros.footer(labels(lang), data_digest, params, commit, local_time(rendered)))
+
+
+def page_nav(lang: str, *, notebooks: list[str], current: str, region: str = "") -> str:
+    """The navigation bar at the top of a region's page: the index, then each of the region's pages
+    (``notebooks``, in order; ``current`` is marked, not linked). Links are relative: the pages of a region
+    share its folder, and the index is one folder up."""
+    macros = _env().get_template("parts.html.j2").module
+    items = [{"title": notebook_title(nb, lang), "href": quote(f"{nb}.html"), "current": nb == current}
+             for nb in notebooks]
+    return str(macros.nav(labels(lang), region, items))
 
 
 def page_banner(lang: str, *, status: str, error: str = "", failing_cell: str = "") -> str:
@@ -212,15 +267,16 @@ def page_banner(lang: str, *, status: str, error: str = "", failing_cell: str = 
     return str(macros.banner(labels(lang), status, error, failing_cell))
 
 
-def notebook_html(nb, *, lang: str, title: str, footer: str = "", banner: str = "") -> str:
-    """An executed notebook as one self-contained HTML page: outputs only, figures embedded, no CDN."""
-    resources = {"metadata": {"name": title}, "cjk_font_family": font_family(CJK_FONTS),
+def notebook_html(nb, *, lang: str, title: str, footer: str = "", banner: str = "", nav: str = "") -> str:
+    """An executed notebook as one self-contained HTML page: outputs only, figures embedded, no CDN;
+    ``nav`` (:func:`page_nav`) and ``banner`` go at the top of the body, ``footer`` at its end."""
+    resources = {"metadata": {"name": title}, "cjk_font_family": font_family(fonts(lang)),
                  "cjk_mono_family": font_family(CJK_MONO_FONTS)}
     # papermill's own error marker (English, linking to the failed cell) gives way to the localized banner
     shown = nb.copy()
     shown.cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
     body, _ = _exporter(lang).from_notebook_node(shown, resources=resources)
-    return inject(body, top=banner, bottom=footer)
+    return inject(body, top=nav + banner, bottom=footer)
 
 
 # ------------------------------------------------------------------------------------------------ index
@@ -246,7 +302,9 @@ def _check_scores(scores: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def render_index(*, runs: pd.DataFrame, pages: pd.DataFrame, manifest: Mapping, lang: str = "zh",
-                 notebooks: list[str] | None = None, scores: pd.DataFrame | None = None) -> str:
+                 notebooks: list[str] | None = None, scores: pd.DataFrame | None = None,
+                 places: pd.DataFrame | None = None, files: pd.DataFrame | None = None,
+                 synthetic: bool = False) -> str:
     """The HTML of ``index.html``.
 
     Parameters
@@ -255,31 +313,121 @@ def render_index(*, runs: pd.DataFrame, pages: pd.DataFrame, manifest: Mapping, 
     pages : the latest page of every region x notebook ever rendered in this folder (columns region,
         notebook, status, html), from which the region table links to every region's pages.
     manifest : :func:`build_manifest`'s result.
-    notebooks : the columns of the region table, in order (default: those in ``pages``, sorted).
+    notebooks : the order of a region's pages (default: those in ``pages``, sorted).
     scores : optional table with a ``region`` column and any others (composite score, rank interval,
-        grade...), shown as extra columns of the region table.
+        grade...), shown as extra columns of the region table, in its row order.
+    places : the regions table (:func:`analysis.reporting.places.regions`): names the prefecture, the
+        period and, in English, each region's English name. Without it the page names neither.
+    files : the region's other files (columns :data:`FILE_COLUMNS`; kind docx, pdf or xlsx, ``notebook``
+        the page an Excel file belongs to, ``lang`` a document's language, ``path`` relative to the
+        reports folder), linked from the region's row.
+    synthetic : the data are the SYNTHETIC sample: a banner says so at the top.
     """
     L = labels(lang)
     scores = _check_scores(scores)
     notebooks = notebooks or sorted(pages["notebook"].unique().tolist())
     score_columns = [c for c in scores.columns if c != "region"] if scores is not None else []
-    by_region: dict[str, dict] = {}
-    for row in pages.itertuples():
-        by_region.setdefault(row.region, {})[row.notebook] = {
-            "status": row.status, "label": L["status_names"][row.status], "href": _href(row.html)}
+    names = _names(places, lang)
     score_rows = ({str(r["region"]): r for r in scores.drop_duplicates("region").to_dict("records")}
                   if scores is not None else {})
-    regions = [{"name": name, "pages": by_region.get(name, {}),
+    files = pd.DataFrame(columns=list(FILE_COLUMNS)) if files is None else files
+    regions = [{"name": name, "shown": names.get(name, name), "prefecture": _is_prefecture(name, places),
+                "pages": _row_pages(name, pages, files, notebooks, L, lang),
+                "documents": _row_documents(name, files, L, lang),
                 "scores": [_score_cell(score_rows.get(name, {}).get(col)) for col in score_columns]}
-               for name in [*score_rows, *sorted(set(by_region) - set(score_rows))]]  # scores' order (best first)
-    rows = [{**row, "href": _href(row["html"])} for row in runs.to_dict("records")]
+               for name in _region_order(pages, files, score_rows, places)]
+    rows = [{**row, "href": _href(row["html"]), "shown": names.get(row["region"], row["region"]),
+             "title": notebook_title(row["notebook"], lang)} for row in runs.to_dict("records")]
     counts = runs["status"].value_counts().to_dict()
     order = ["ok", "skipped", "failed", "timeout", "killed"]
     return _env().get_template("index.html.j2").render(
-        L=L, font_family=font_family(CJK_FONTS), generated=manifest.get("finished", ""),
-        notebooks=notebooks, score_columns=score_columns, regions=regions, rows=rows,
-        counts={s: int(counts[s]) for s in order if s in counts}, manifest=manifest,
+        L=L, font_family=font_family(fonts(lang)), generated=local_time(manifest.get("finished", "")),
+        facts=_facts(places, names, L), synthetic=synthetic, score_columns=score_columns, regions=regions,
+        rows=rows, counts={s: int(counts[s]) for s in order if s in counts}, manifest=manifest,
+        started=local_time(manifest.get("started", "")), finished=local_time(manifest.get("finished", "")),
         parameters_json=json.dumps(manifest.get("parameters", {}), ensure_ascii=False, sort_keys=True))
+
+
+def _names(places: pd.DataFrame | None, lang: str) -> dict[str, str]:
+    """Region name -> the name the page shows (the English name in English)."""
+    if places is None or lang != "en":
+        return {}
+    return dict(zip(places["region"].astype(str), places["name_en"].astype(str)))
+
+
+def _is_prefecture(name: str, places: pd.DataFrame | None) -> bool:
+    return places is not None and bool(((places["region"] == name) & (places["level"] == "prefecture")).any())
+
+
+def _region_order(pages: pd.DataFrame, files: pd.DataFrame, score_rows: dict, places) -> list[str]:
+    """Prefectures first, then the counties in the scores' order (best first), then any others by name."""
+    present = set(pages["region"].astype(str)) | set(files["region"].astype(str)) | set(score_rows)
+    prefectures = ([r for r in places.loc[places["level"] == "prefecture", "region"].astype(str) if r in present]
+                   if places is not None else [])
+    counties = [r for r in score_rows if r not in prefectures]
+    return [*prefectures, *counties, *sorted(present - set(prefectures) - set(counties))]
+
+
+def _row_pages(region: str, pages: pd.DataFrame, files: pd.DataFrame, notebooks: list[str], L: dict,
+               lang: str) -> list[dict]:
+    """A region's pages in ``notebooks`` order (then any others): title, link, status mark, Excel link."""
+    mine = pages[pages["region"] == region]
+    books = files[(files["region"] == region) & (files["kind"] == "xlsx")]
+    known = [nb for nb in notebooks if nb in set(mine["notebook"])]
+    ordered = known + sorted(set(mine["notebook"]) - set(known))
+    by_notebook = {r["notebook"]: r for r in mine.to_dict("records")}
+    out = []
+    for nb in ordered:
+        row, title = by_notebook[nb], notebook_title(nb, lang)
+        out.append({"title": title, "href": _href(row["html"]), "status": row["status"],
+                    "status_name": L["status_names"][row["status"]], "good": row["status"] in ("ok", "skipped"),
+                    "workbooks": _workbooks(nb, title, books[books["notebook"] == nb]["path"], L)})
+    return out
+
+
+def _workbooks(notebook: str, title: str, paths, L: dict) -> list[dict]:
+    """A page's workbooks: its own (``<notebook>.xlsx``) first, as "Excel", then each further one by its
+    name in ``workbooks`` of the labels (else numbered)."""
+    own = f"{notebook}.xlsx"
+    ordered = sorted(paths, key=lambda p: (Path(p).name != own, Path(p).name))
+    out = []
+    for i, path in enumerate(ordered, start=1 if any(Path(p).name == own for p in paths) else 2):
+        stem = Path(path).stem
+        part = "" if stem == notebook else L["workbooks"].get(stem, str(i))
+        label = L["excel"] if not part else L["excel_part"].format(part=part)
+        out.append({"href": _href(path), "label": label,
+                    "title": L["excel_of"].format(title=title if not part else f"{title} · {part}")})
+    return out
+
+
+def _row_documents(region: str, files: pd.DataFrame, L: dict, lang: str) -> list[dict]:
+    """A region's Word and PDF reports: the page's language first, then the other one (marked)."""
+    docs = files[(files["region"] == region) & files["kind"].isin(["docx", "pdf"])]
+    order = {lang: 0}
+    docs = docs.assign(_order=docs["lang"].map(order).fillna(1), _kind=docs["kind"].map({"docx": 0, "pdf": 1}))
+    out = []
+    for row in docs.sort_values(["_order", "_kind", "lang"]).to_dict("records"):
+        label = L["word"] if row["kind"] == "docx" else L["pdf"]
+        if row["lang"] != lang:
+            label = L["in_other_language"].format(file=label)
+        out.append({"label": label, "href": _href(row["path"]), "kind": row["kind"], "lang": row["lang"]})
+    return out
+
+
+def _facts(places: pd.DataFrame | None, names: dict, L: dict) -> dict:
+    """The heading's facts: the prefecture(s) with their number of counties, and the period the counties'
+    data cover."""
+    if places is None or places.empty:
+        return {"heading": L["title"], "place": "", "period": ""}
+    counties = places[places["level"] == "county"]
+    prefectures = places.loc[places["level"] == "prefecture", "region"].astype(str).tolist()
+    span = counties if len(counties) else places
+    return {"heading": L["heading"].format(prefecture=L["list_sep"].join(names.get(p, p) for p in prefectures)),
+            "place": L["list_sep"].join(L["counties"].format(prefecture=names.get(p, p),
+                                                              n=int((counties["prefecture"] == p).sum()))
+                                        for p in prefectures),
+            "period": L["period_value"].format(first=int(span["first_year"].min()),
+                                               last=int(span["last_year"].max()))}
 
 
 def _href(relative) -> str:
@@ -289,13 +437,53 @@ def _href(relative) -> str:
     return quote(Path(relative).as_posix())
 
 
+def find_files(output_dir: str | Path, regions, notebooks) -> pd.DataFrame:
+    """The Word, PDF and Excel files of ``regions`` under ``output_dir`` (columns :data:`FILE_COLUMNS`):
+    ``<region>/report-<lang>.docx`` and ``.pdf``, and a page's workbooks ``<region>/<notebook>.xlsx`` and
+    ``<region>/<notebook>-<part>.xlsx`` (``notebook`` names the page); only files that exist."""
+    output_dir, found = Path(output_dir), []
+    by_length = sorted(dict.fromkeys(str(n) for n in notebooks), key=len, reverse=True)
+    for region in dict.fromkeys(str(r) for r in regions):
+        folder = output_dir / region
+        if not folder.is_dir():
+            continue
+        for lang in LANGS:
+            found += [(region, kind, "", lang, f"{region}/report-{lang}.{kind}") for kind in ("docx", "pdf")
+                      if (folder / f"report-{lang}.{kind}").is_file()]
+        for book in sorted(folder.glob("*.xlsx")):
+            page = next((nb for nb in by_length if book.stem == nb or book.stem.startswith(f"{nb}-")), None)
+            if page is not None and not book.name.startswith("."):
+                found.append((region, "xlsx", page, "", f"{region}/{book.name}"))
+    return pd.DataFrame(found, columns=list(FILE_COLUMNS))
+
+
+def data_facts(data_dir: str | Path | None) -> dict:
+    """What the index says of the data: ``places`` (the regions table, None when there are no processed
+    households) and ``synthetic``."""
+    from analysis.reporting import places
+
+    if not data_dir or not (Path(data_dir) / "households").is_dir():
+        return {"places": None, "synthetic": False}
+    try:
+        table = places.regions(data_dir)
+    except (OSError, ValueError, KeyError):  # a households table without prefecture or year columns
+        table = None
+    return {"places": table, "synthetic": places.synthetic(data_dir)}
+
+
 def write_index(output_dir: str | Path, **kwargs) -> Path:
     """Render :func:`render_index` into ``output_dir/index.html`` (atomically); pages whose file is missing
-    are listed without a link."""
+    are listed without a link. Unless ``files`` is given, the Word, PDF and Excel files present under
+    ``output_dir`` are linked (:func:`find_files`)."""
     output_dir = Path(output_dir)
 
     def linked(frame: pd.DataFrame) -> pd.DataFrame:
         exists = frame["html"].map(lambda p: isinstance(p, str) and bool(p) and (output_dir / p).is_file())
         return frame.assign(html=frame["html"].where(exists.astype(bool), ""))
     pages, runs = linked(kwargs.pop("pages")), linked(kwargs.pop("runs"))
+    if kwargs.get("files") is None:
+        places = kwargs.get("places")
+        regions = [*pages["region"], *(places["region"] if places is not None else [])]
+        notebooks = [*pages["notebook"], *(kwargs.get("notebooks") or [])]
+        kwargs["files"] = find_files(output_dir, regions, notebooks)
     return atomic_write(output_dir / "index.html", render_index(pages=pages, runs=runs, **kwargs))
