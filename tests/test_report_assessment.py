@@ -409,3 +409,21 @@ def test_headline_rank_is_by_median_and_agrees_with_p_first(tables):
     assert iv["rank"].astype(int).tolist() == expected.tolist()
     assert iv.loc[iv["rank"] == 1, "p_first"].max() == iv["p_first"].max()
     assert ((iv["p_top3"] >= iv["p_first"]) & (iv["p_top3"] <= 1)).all()
+
+
+def test_rates_withheld_on_few_events_or_few_households_without_the_event():
+    """A raw rate is withheld when its event households number 1 to k - 1 (flagged few_events) and when the
+    households without the event do (events / rate - events): the monitoring page's totals would give it."""
+    from analysis.config import min_households
+    from analysis.reporting.assessment import withheld_rates
+    k = min_households()
+    card = pd.DataFrame({
+        "prefecture": "P", "year": 2024, "indicator": "return_rate", "county": ["A", "B", "C", "D"],
+        "value": [2 / 100, 30 / 33, 30 / 40, 0.0], "change": 0.01, "group_median": 0.5,
+        "events": [2.0, 30.0, 30.0, 0.0], "few_events": [True, False, False, False]})
+    out = withheld_rates(card)
+    # A: few events; B: 3 households without the event (< k); C: 10 without; D: no event at all
+    assert out["withheld"].tolist() == [True, True, False, False]
+    assert out.loc[out["withheld"], ["value", "change"]].isna().all().all()
+    assert out.loc[~out["withheld"], "value"].notna().all()
+    assert 33 - 30 < k <= 40 - 30

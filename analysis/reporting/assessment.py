@@ -290,12 +290,19 @@ def _flag_labels(lang: str) -> dict[str, str]:
     return {f: labels.text(f"assessment.flags.{f}", lang) for f in assessment.FLAGS}
 
 
-def _hidden(card: pd.DataFrame) -> pd.DataFrame:
+def withheld_rates(card: pd.DataFrame) -> pd.DataFrame:
     """The scorecard with the raw values of few-event rates withheld (value, change and, where it equals
     a withheld value of its group-year, the median): a rate resting on fewer than ``min_events`` event
-    households is not printed, as on the monitoring page; the scored estimate and score stay."""
+    households, or on fewer than ``min_households`` households without the event, is not printed, as on the
+    monitoring page; the scored estimate and score stay."""
     out = card.copy()
     few = out["few_events"].fillna(False).astype(bool) if "few_events" in out else pd.Series(False, out.index)
+    if "events" in out:
+        # the households without the event (events / rate - events) are a complement readers could take from
+        # the monitoring page's totals: a rate whose non-event households number 1 to k - 1 is withheld too
+        events, value = out["events"].astype("float64"), out["value"].astype("float64")
+        others = (events / value.where(value > 0) - events).round()
+        few = few | others.between(1, min_households() - 1)
     if not few.any():
         return out.assign(withheld=few)
     keys = ["prefecture", "year", "indicator"]
@@ -326,7 +333,7 @@ def _scale(ind: assessment.Indicator, lang: str) -> str:
 def _county_scorecard(ctx: AssessmentContext):
     system, lang = _system(ctx), ctx.lang
     names, flags = system.labels(lang), _flag_labels(lang)
-    card = _hidden(_load(ctx, "assessment_scorecard"))
+    card = withheld_rates(_load(ctx, "assessment_scorecard"))
     card = card[(card["county"] == ctx.region) & (card["year"] == ctx.last)]
     if card.empty or card["score"].isna().all():
         return _no_score(ctx)
@@ -416,7 +423,7 @@ def rank_figure(ctx: AssessmentContext):
 def _flagged(ctx: AssessmentContext) -> pd.DataFrame:
     """The assessment year's scorecard rows flagged strength or weakness, best scores first (few-event
     values withheld)."""
-    card = _hidden(_load(ctx, "assessment_scorecard"))
+    card = withheld_rates(_load(ctx, "assessment_scorecard"))
     card = card[(card["year"] == ctx.last) & card["flag"].isin(["strength", "weakness"])]
     return card.sort_values(["county", "flag", "score"], ascending=[True, True, False]).reset_index(drop=True)
 
@@ -680,7 +687,7 @@ def assessment_tables(ctx: AssessmentContext) -> dict[str, pd.DataFrame]:
     """The tables of the report, by sheet name: the scorecard (the county's, or every county's; few-event
     rates withheld as on the page) and the prefecture's scores, intervals and sensitivity, with labels in
     the report's language."""
-    card = _hidden(_load(ctx, "assessment_scorecard")).drop(columns="withheld")
+    card = withheld_rates(_load(ctx, "assessment_scorecard")).drop(columns="withheld")
     if ctx.level == "county":
         card = card[card["county"] == ctx.region]
     # the count of event households behind a rate is itself a household count: blanked under k
