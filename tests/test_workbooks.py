@@ -21,7 +21,16 @@ HEADER = workbook.HEADER_ROW + 1          # openpyxl rows count from 1
 def _books(data_dir, region: str, lang: str) -> dict[str, dict[str, pd.DataFrame]]:
     """The tables of every workbook of the five pages, by workbook name, as the notebooks pass them."""
     from analysis import build
-    from analysis.reporting import assessment, assistance, dynamics, employment, income, monitoring, page, training
+    from analysis.reporting import (
+        assessment,
+        assistance,
+        dynamics,
+        employment,
+        income,
+        monitoring,
+        page,
+        training,
+    )
     from analysis.studies.monitoring import MonitoringSpec
     from analysis.studies.post_assessment import AssessmentSpec
     from analysis.studies.training import TrainingSpec
