@@ -132,7 +132,8 @@ def test_shares_counts_money_and_years_have_their_formats(written):
     lang, _, books = written
     sheet = books["01-income-growth"][1][labels.sheet_name("income", lang)]
     formats = {c.value: sheet.cell(HEADER + 1, c.column).number_format for c in sheet[HEADER]}
-    assert formats[labels.column_label("share_wage", lang)] == "0.0%"
+    share = labels.column_label("share_wage", lang) + labels.text("workbook.percent", lang)   # with its unit
+    assert formats[share] == "0.0%"
     assert formats[labels.column_label("households", lang)] == "#,##0"
     assert formats[labels.column_label("income_pc", lang)] == "#,##0"
     assert formats[labels.column_label("year", lang)] == "0"

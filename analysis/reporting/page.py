@@ -120,11 +120,13 @@ def _sheet(ctx: Context, key: str, table: pd.DataFrame, report: str, rule: str) 
     """A page table as a workbook sheet: name, headers and values in the report's language, with notes."""
     shown = workbook.localise(table, ctx.lang)
     name = labels.sheet_name(key, ctx.lang)
-    headers = [labels.column_label(str(c), ctx.lang) or str(c) for c in shown.columns]
+    formats = workbook.column_formats(shown)
+    headers = [workbook.with_unit(labels.column_label(str(c), ctx.lang) or str(c), excel, ctx.lang)
+               for c, (excel, _) in zip(shown.columns, formats)]
     notes = (labels.text("workbook.note_heading", ctx.lang), rule, *_definition_notes(key, table, ctx.lang),
              labels.text("workbook.units", ctx.lang), _source(ctx))
     return workbook.Sheet(name, shown, headers, labels.text("workbook.title", ctx.lang, report=report, sheet=name),
-                          _lines(ctx), notes)
+                          _lines(ctx), notes, formats)
 
 
 def _text_sheet(ctx: Context, name: str, table: pd.DataFrame, report: str) -> workbook.Sheet:

@@ -168,6 +168,13 @@ def column_formats(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return [excel_format(k) for k in kinds]
 
 
+def with_unit(header: str, excel: str, lang: str) -> str:
+    """``header`` with the percent unit when its column shows percentages and the header does not say so."""
+    if "%" in excel and "%" not in header:
+        return header + labels.text("workbook.percent", lang)
+    return header
+
+
 def localise(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A copy of ``frame`` with coded values as their labels (:func:`labels.value_label`) and True/False as
     是/否 (Yes/No); missing values stay missing (they are written as the marker)."""
