@@ -92,13 +92,24 @@ def column_label(code: str, lang: str = "zh") -> str | None:
     'Transient share, 95% low'
     """
     check_lang(lang)
-    entry = _messages()["columns"].get(code)
+    return _column_label(_messages(), code, lang)
+
+
+def column_labels(codes, lang: str = "zh") -> list[str | None]:
+    """:func:`column_label` of each of ``codes``, reading the catalogue once."""
+    check_lang(lang)
+    catalogue = _messages()
+    return [_column_label(catalogue, str(code), lang) for code in codes]
+
+
+def _column_label(catalogue: dict, code: str, lang: str) -> str | None:
+    entry = catalogue["columns"].get(code)
     if entry:
         return entry[lang]
     for end in ("low", "high"):   # the bounds of an interval: <estimate>_low, <estimate>_high
         stem = code.removesuffix(f"_{end}")
-        if stem != code and (label := column_label(stem, lang)):
-            return text(f"workbook.interval_{end}", lang, label=label)
+        if stem != code and (label := _column_label(catalogue, stem, lang)):
+            return catalogue["workbook"][f"interval_{end}"][lang].format(label=label)
     return None
 
 
@@ -129,14 +140,15 @@ def value_label(column: str, code, lang: str = "zh"):
     check_lang(lang)
     if not isinstance(code, str):
         return code
-    book = _messages()["workbook"]
+    catalogue = _messages()
+    book = catalogue["workbook"]
     entry = book["values"].get(column, {}).get(code)
     if entry:
         return entry[lang]
     section = book["value_sections"].get(column)
     if section:
         path, _, prefix = section.rpartition(".") if section.endswith("_") else (section, "", "")
-        node = _messages()
+        node = catalogue
         for part in path.split("."):
             node = node.get(part, {}) if isinstance(node, dict) else {}
         entry = node.get(f"{prefix}{code}") if isinstance(node, dict) else None

@@ -116,23 +116,42 @@ def _definition_notes(key: str, table: pd.DataFrame, lang: str) -> list[str]:
             for k in keys]
 
 
-def _sheet(ctx: Context, key: str, table: pd.DataFrame, report: str, rule: str) -> workbook.Sheet:
+@dataclass(frozen=True)
+class _Book:
+    """What every sheet of one workbook repeats, looked up once: the report's title, the row under it, the
+    rule for marked cells and the closing notes."""
+
+    report: str
+    title: str              # the template of a sheet's title
+    lines: tuple[str, ...]
+    rule: str
+    tail: tuple[str, ...]   # units and source
+
+    @classmethod
+    def of(cls, ctx: Context, report: str, rule: str) -> _Book:
+        return cls(report, labels.text("workbook.title", ctx.lang), _lines(ctx), rule,
+                   (labels.text("workbook.units", ctx.lang), _source(ctx)))
+
+    def sheet_title(self, name: str) -> str:
+        return self.title.format(report=self.report, sheet=name)
+
+
+def _sheet(ctx: Context, book: _Book, key: str, table: pd.DataFrame) -> workbook.Sheet:
     """A page table as a workbook sheet: name, headers and values in the report's language, with notes."""
     shown = workbook.localise(table, ctx.lang)
     name = labels.sheet_name(key, ctx.lang)
     formats = workbook.column_formats(shown)
-    headers = [workbook.with_unit(labels.column_label(str(c), ctx.lang) or str(c), excel, ctx.lang)
-               for c, (excel, _) in zip(shown.columns, formats)]
-    notes = (labels.text("workbook.note_heading", ctx.lang), rule, *_definition_notes(key, table, ctx.lang),
-             labels.text("workbook.units", ctx.lang), _source(ctx))
-    return workbook.Sheet(name, shown, headers, labels.text("workbook.title", ctx.lang, report=report, sheet=name),
-                          _lines(ctx), notes, formats)
+    percent = labels.text("workbook.percent", ctx.lang)
+    headers = [workbook.with_unit(label or str(c), excel, percent) for c, label, (excel, _) in
+               zip(shown.columns, labels.column_labels(shown.columns, ctx.lang), formats)]
+    notes = (labels.text("workbook.note_heading", ctx.lang), book.rule, *_definition_notes(key, table, ctx.lang),
+             *book.tail)
+    return workbook.Sheet(name, shown, headers, book.sheet_title(name), book.lines, notes, formats)
 
 
-def _text_sheet(ctx: Context, name: str, table: pd.DataFrame, report: str) -> workbook.Sheet:
+def _text_sheet(book: _Book, name: str, table: pd.DataFrame) -> workbook.Sheet:
     """A sheet of text whose headers are already in the report's language (definitions, notes)."""
-    return workbook.Sheet(name, table, [str(c) for c in table.columns],
-                          labels.text("workbook.title", ctx.lang, report=report, sheet=name), _lines(ctx),
+    return workbook.Sheet(name, table, [str(c) for c in table.columns], book.sheet_title(name), book.lines,
                           formats=[workbook.FORMATS["text"]] * table.shape[1])
 
 
@@ -149,14 +168,13 @@ def save_tables(ctx: Context, output_dir: str, notebook: str, tables: dict[str, 
     path = folder / f"{notebook}.xlsx"
     report = labels.text(TITLES[notebook[:2]], ctx.lang, region=ctx.region, first=ctx.first, last=ctx.last)
     # a blank cell would read as zero or as missing: suppressed cells carry a visible marker
-    rule = labels.text("workbook.marker", ctx.lang, marker=SUPPRESSED, k=min_households())
-    sheets = [_sheet(ctx, key, table, report, rule) for key, table in tables.items()]
+    book = _Book.of(ctx, report, labels.text("workbook.marker", ctx.lang, marker=SUPPRESSED, k=min_households()))
+    sheets = [_sheet(ctx, book, key, table) for key, table in tables.items()]
     defined = definitions.definitions_sheet(notebook[:2], ctx.lang)
     if len(defined):
-        sheets.append(_text_sheet(ctx, labels.text("definitions.sheet", ctx.lang), defined, report))
+        sheets.append(_text_sheet(book, labels.text("definitions.sheet", ctx.lang), defined))
     notes = labels.text("workbook.notes", ctx.lang)
-    sheets.append(_text_sheet(ctx, notes, pd.DataFrame({notes: [rule, labels.text("workbook.units", ctx.lang),
-                                                                 _source(ctx)]}), report))
+    sheets.append(_text_sheet(book, notes, pd.DataFrame({notes: [book.rule, *book.tail]})))
     workbook.write(path, sheets, SUPPRESSED)
     return Markdown(f"[{path.name}]({path.name})")
 
@@ -175,7 +193,7 @@ def save_restricted(ctx: Context, folder: str | Path, name: str, tables: dict[st
     heading = labels.text("restricted.heading", ctx.lang)
     notice = pd.DataFrame({heading: [labels.text("restricted.warning", ctx.lang), labels.text(
         "restricted.region", ctx.lang, region=ctx.region, first=ctx.first, last=ctx.last)]})
-    rule = labels.text("restricted.marker", ctx.lang, marker=SUPPRESSED)
-    sheets = [_text_sheet(ctx, labels.text("restricted.sheet", ctx.lang), notice, heading),
-              *(_sheet(ctx, key, table, heading, rule) for key, table in tables.items())]
+    book = _Book.of(ctx, heading, labels.text("restricted.marker", ctx.lang, marker=SUPPRESSED))
+    sheets = [_text_sheet(book, labels.text("restricted.sheet", ctx.lang), notice),
+              *(_sheet(ctx, book, key, table) for key, table in tables.items())]
     return workbook.write(path, sheets, SUPPRESSED)

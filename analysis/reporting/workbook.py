@@ -168,11 +168,10 @@ def column_formats(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return [excel_format(k) for k in kinds]
 
 
-def with_unit(header: str, excel: str, lang: str) -> str:
-    """``header`` with the percent unit when its column shows percentages and the header does not say so."""
-    if "%" in excel and "%" not in header:
-        return header + labels.text("workbook.percent", lang)
-    return header
+def with_unit(header: str, excel: str, percent: str) -> str:
+    """``header`` with the unit ``percent`` (``workbook.percent`` of the catalogue) when its column shows
+    percentages and the header does not say so."""
+    return header + percent if "%" in excel and "%" not in header else header
 
 
 def localise(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -186,7 +185,8 @@ def localise(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
             out[code] = pd.Series([v if _missing(v) else (yes if v else no) for v in values], index=out.index,
                                   dtype=object)
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
-            out[code] = pd.Series([labels.value_label(str(code), v, lang) for v in values], index=out.index,
+            shown = {v: labels.value_label(str(code), v, lang) for v in values.dropna().unique()}
+            out[code] = pd.Series([shown.get(v, v) if not _missing(v) else v for v in values], index=out.index,
                                   dtype=object)
     out.attrs = frame.attrs
     return out
