@@ -15,6 +15,7 @@ import pytest
 from analysis.reporting import labels, workbook
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
+CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 HEADER = workbook.HEADER_ROW + 1          # openpyxl rows count from 1
 
 
@@ -112,7 +113,13 @@ def test_numbers_carry_the_format_of_their_column_kind_and_the_value_written(wri
         shown = workbook.localise(table, lang).reset_index(drop=True)
         formats = workbook.column_formats(shown)
         rows = table.attrs.get(workbook.ATTR, {}).get("rows", {})
+        declared = table.attrs.get(workbook.ATTR, {}).get("columns", {})
         for j, col in enumerate(shown.columns, start=1):
+            if pd.api.types.is_numeric_dtype(table[col]) and not pd.api.types.is_bool_dtype(table[col]) and \
+                    isinstance(col, str) and CODE.fullmatch(col):
+                # a code-named number column has a declared kind: a new column cannot slip through unformatted
+                assert col in declared or col in rows or workbook.kind_of(col) or col in ("conf_low", "conf_high",
+                                                                                         "std_error"), (name, key, col)
             for i, value in enumerate(shown[col]):
                 cell = sheet.cell(HEADER + 1 + i, j)
                 if pd.isna(value) if not isinstance(value, str) else False:

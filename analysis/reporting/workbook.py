@@ -15,9 +15,9 @@ in this order:
    whose rows are different indicators) in ``frame.attrs``;
 2. the declared mapping :data:`KINDS` (code name -> kind);
 3. the naming convention: a code ending in ``_low``, ``_high``, ``_se``, ``_prefecture``, ``_persons``,
-   ``_start`` or ``_all`` has the kind of its stem; ``share_*``, ``*_share``, ``*_rate`` are shares;
-   ``n_*`` are counts; ``*year*`` names ending in year are years; ``p_*`` and ``*p_value`` are p-values;
-   ``smd_*`` and ``max_smd_*`` are estimates; ``months*`` are months;
+   ``_start`` or ``_all`` has the kind of its stem; ``share_*``, ``*_share``, ``*_rate`` and ``*_rate_*``
+   are shares; ``n_*`` are counts; names ending in ``year`` (``year0``, ``year1``) are years; ``p_*`` and
+   ``*p_value`` are p-values; ``smd_*`` and ``max_smd_*`` are estimates; ``months*`` are months;
 4. an interval or standard-error column (``conf_low``, ``conf_high``, ``std_error``) has the kind of the
    nearest column on its left that is neither (the estimate it belongs to);
 5. otherwise its values: whole numbers are counts, other numbers estimates, anything else text.
@@ -100,7 +100,7 @@ KINDS: dict[str, str] = {code: kind for kind, codes in _DECLARED.items() for cod
 
 _STEMS = ("_low", "_high", "_se", "_prefecture", "_persons", "_start", "_all")
 _CONVENTION = [(re.compile(p), k) for p, k in (
-    (r"^share_|_share$|_rate$", "share"), (r"^n_", "count"), (r"(^|_)year[01]?$", "year"),
+    (r"^share_|_share$|_rate$|_rate_", "share"), (r"^n_", "count"), (r"(^|_)year[01]?$", "year"),
     (r"^p_|p_value$", "p"), (r"^(max_)?smd_", "estimate"), (r"^months", "months"))]
 _BELONGS_LEFT = ("conf_low", "conf_high", "std_error")
 
