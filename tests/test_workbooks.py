@@ -20,8 +20,10 @@ HEADER = workbook.HEADER_ROW + 1          # openpyxl rows count from 1
 
 
 def _books(data_dir, region: str, lang: str) -> dict[str, dict[str, pd.DataFrame]]:
-    """The tables of every workbook of the five pages, by workbook name, as the notebooks pass them."""
+    """The tables of every workbook of the pages, by workbook name, as the notebooks pass them (the
+    prefecture page's for the first prefecture)."""
     from analysis import build
+    from analysis.io import data
     from analysis.reporting import (
         assessment,
         assistance,
@@ -30,7 +32,9 @@ def _books(data_dir, region: str, lang: str) -> dict[str, dict[str, pd.DataFrame
         income,
         monitoring,
         page,
+        townships,
         training,
+        warning,
     )
     from analysis.studies.monitoring import MonitoringSpec
     from analysis.studies.post_assessment import AssessmentSpec
@@ -42,13 +46,18 @@ def _books(data_dir, region: str, lang: str) -> dict[str, dict[str, pd.DataFrame
     watched = ctx.using(build.study("monitoring", MonitoringSpec(), **ctx.where))
     assessed = assessment.context(region=region, years=[2020, 2024], data_dir=str(data_dir), lang=lang)
     assessed = assessed.using(build.study("assessment", AssessmentSpec(), **assessed.where))
+    whole = townships.context(region=data.list_regions(data_dir, "prefecture")[0], years=[2020, 2024],
+                              data_dir=str(data_dir), lang=lang)
+    whole = whole.using(build.study("assessment", AssessmentSpec(), **whole.where))
     return {"01-income-growth": (ctx, income.income_tables(ctx)),
             "02-employment": (ctx, employment.employment_tables(ctx, workshops)),
             "02-employment-sensitivity": (ctx, employment.sensitivity_tables(ctx, workshops)),
             "03-training-impact": (ctx, training.training_tables(ctx, effects)),
             "04-monitoring-dynamics": (ctx, dynamics.dynamics_tables(ctx)),
-            "04-monitoring": (ctx, {**monitoring.monitoring_tables(watched), **assistance.assistance_tables(watched)}),
-            "05-post-assessment": (assessed, assessment.assessment_tables(assessed))}
+            "04-monitoring": (ctx, {**monitoring.monitoring_tables(watched), **assistance.assistance_tables(watched),
+                                    **warning.rolling_tables(watched)}),
+            "05-post-assessment": (assessed, assessment.assessment_tables(assessed)),
+            "06-prefecture": (whole, {**assessment.assessment_tables(whole), **townships.township_tables(whole)})}
 
 
 @pytest.fixture(scope="module", params=["zh", "en"])
@@ -78,6 +87,7 @@ def test_sheet_names_and_headers_are_in_the_report_language(written):
     for name, key, table, sheet in _sheets(written):
         headers = [c.value for c in sheet[HEADER]][: table.shape[1]]
         assert len(headers) == table.shape[1] and None not in headers, (name, key)
+        assert len(set(headers)) == len(headers), (name, key, headers)     # each column told apart
         for header in [sheet.title, *map(str, headers)]:
             assert "_" not in header, (name, key, header)       # no code name such as gap_list or event_time
             if lang == "zh":      # Chinese words, or a year heading a column of years
@@ -115,12 +125,13 @@ def test_numbers_carry_the_format_of_their_column_kind_and_the_value_written(wri
         rows = table.attrs.get(workbook.ATTR, {}).get("rows", {})
         declared = table.attrs.get(workbook.ATTR, {}).get("columns", {})
         for j, col in enumerate(shown.columns, start=1):
-            if pd.api.types.is_numeric_dtype(table[col]) and not pd.api.types.is_bool_dtype(table[col]) and \
+            original, values = table.iloc[:, j - 1], shown.iloc[:, j - 1]
+            if pd.api.types.is_numeric_dtype(original) and not pd.api.types.is_bool_dtype(original) and \
                     isinstance(col, str) and CODE.fullmatch(col):
                 # a code-named number column has a declared kind: a new column cannot slip through unformatted
                 assert col in declared or col in rows or workbook.kind_of(col) or col in ("conf_low", "conf_high",
                                                                                          "std_error"), (name, key, col)
-            for i, value in enumerate(shown[col]):
+            for i, value in enumerate(values):
                 cell = sheet.cell(HEADER + 1 + i, j)
                 if pd.isna(value) if not isinstance(value, str) else False:
                     # a blanked or missing cell carries the page's marker, as text
@@ -153,11 +164,13 @@ def test_shares_counts_money_and_years_have_their_formats(written):
 def test_title_rows_frozen_header_widths_and_footnotes(written):
     lang, region, books = written
     from analysis.config import min_households
+    prefecture = books["01-income-growth"][0]["prefecture"]["prefecture"].iloc[0]
     rule = labels.text("workbook.marker", lang, marker="–", k=min_households())
     for name, key, table, sheet in _sheets(written):
         assert sheet.freeze_panes == f"A{HEADER + 1}", (name, key)
-        assert region in sheet["A1"].value and labels.sheet_name(key, lang) in sheet["A1"].value
-        assert region in sheet["A2"].value and "2020" in sheet["A2"].value
+        place = prefecture if name == "06-prefecture" else region   # the prefecture page names the prefecture
+        assert place in sheet["A1"].value and labels.sheet_name(key, lang) in sheet["A1"].value
+        assert place in sheet["A2"].value and "2020" in sheet["A2"].value
         notes = [sheet.cell(r, 1).value for r in range(HEADER + len(table) + 1, sheet.max_row + 1)]
         assert rule in notes, (name, key)
         assert any(str(v).startswith(labels.text("workbook.source", lang, files=0)[:8]) for v in notes if v)

@@ -90,7 +90,7 @@ def header(ctx: Context, title_key: str) -> Markdown:
 
 #: The page whose title heads each workbook, by the notebook's number.
 TITLES = {"01": "income.title_report", "02": "employment.title_report", "03": "training.title_report",
-          "04": "monitoring.title_report", "05": "assessment.title_report"}
+          "04": "monitoring.title_report", "05": "assessment.title_report", "06": "townships.title_report"}
 
 
 def _source(ctx: Context) -> str:

@@ -77,19 +77,21 @@ _DECLARED = {
               "group_households", "fell_households", "households_meeting_rules", "households_gap",
               "persons_gap", "gap_income", "gap_rigid_expenditure", "gap_income_after_rigid",
               "gap_basic_needs", "households_excluded", "rank", "rank_low", "rank_high", "rank_of",
-              "rank_change", "n_peers", "n_boot", "rules", "event_time"],
+              "rank_change", "n_peers", "n_boot", "rules", "event_time", "panel_households", "households_targets",
+              "outcome_events", "bin"],
     "money": ["income_pc", "median_income_pc", "threshold", "benchmark", "wage_income_per_worker",
               "income_year0", "income_year1", "net_income_pc", "net_income_pc_next", "threshold_next"],
     "share": ["growth_nominal", "growth_real", "growth_real_all", "gap_vs_all", "ratio_to_benchmark", "fgt0",
               "H", "A", "M0", "deprived", "censored", "contribution", "quantile", "growth", "survival",
               "precision", "recall", "transient_share", "never_poor", "sometimes_poor", "always_poor",
               "headcount0", "headcount1", "headcount_change", "growth_component", "redistribution",
-              "source_contribution", "share", "weight", "poor_share_before", "poor_share_after", "p_first", "p_top3", "p_last", "logit_prob", "level"],
+              "source_contribution", "share", "weight", "poor_share_before", "poor_share_after",
+              "precision_at_capacity", "recall_at_capacity", "mean_prob", "p_first", "p_top3", "p_last", "logit_prob", "level"],
     "index": ["fgt1", "fgt2"],
     "squared_gap": ["total", "chronic", "transient"],
     "estimate": ["estimate", "mean_treated", "mean_control", "bound", "largest_pre_violation",
                  "breakdown_mbar", "breakdown_m", "mbar_max", "m_max", "auc", "k", "risk_points", "mean0",
-                 "mean1", "raw_value"],
+                 "mean1", "raw_value", "pr_auc", "calibration_error", "auc_vs_oracle"],
     "points": ["workers_change_pct", "official_workers_change_pct"],
     "months": ["mean_months_worked"],
     "score": ["score", "composite", "composite_median", "composite_low", "composite_high"],
@@ -162,9 +164,9 @@ def column_formats(frame: pd.DataFrame) -> list[tuple[str, str]]:
         if kind is None and name in _BELONGS_LEFT:
             kind = next((k for c, k in zip(reversed(frame.columns[:i]), reversed(kinds))
                          if str(c) not in _BELONGS_LEFT and k not in (None, "count", "year", "text")), "estimate")
-        if kind is not None and kind != "text" and not pd.api.types.is_numeric_dtype(frame[code]):
+        if kind is not None and kind != "text" and not pd.api.types.is_numeric_dtype(frame.iloc[:, i]):
             kind = "text"                       # labels or flags under a numeric name
-        kinds.append(kind or _fallback(frame[code]))
+        kinds.append(kind or _fallback(frame.iloc[:, i]))
     return [excel_format(k) for k in kinds]
 
 
@@ -179,15 +181,15 @@ def localise(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     是/否 (Yes/No); missing values stay missing (they are written as the marker)."""
     out = frame.copy()
     yes, no = labels.text("workbook.flag_true", lang), labels.text("workbook.flag_false", lang)
-    for code in out.columns:
-        values = out[code]
+    for j, code in enumerate(out.columns):    # by position: two columns may share a header
+        values = out.iloc[:, j]
         if pd.api.types.is_bool_dtype(values):
-            out[code] = pd.Series([v if _missing(v) else (yes if v else no) for v in values], index=out.index,
-                                  dtype=object)
+            out.isetitem(j, pd.Series([v if _missing(v) else (yes if v else no) for v in values], index=out.index,
+                                      dtype=object))
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
             shown = {v: labels.value_label(str(code), v, lang) for v in values.dropna().unique()}
-            out[code] = pd.Series([shown.get(v, v) if not _missing(v) else v for v in values], index=out.index,
-                                  dtype=object)
+            out.isetitem(j, pd.Series([shown.get(v, v) if not _missing(v) else v for v in values], index=out.index,
+                                      dtype=object))
     out.attrs = frame.attrs
     return out
 
@@ -261,10 +263,10 @@ def _write_sheet(writer, sheet: Sheet, marker: str, styles: dict) -> None:
     ws.write_string(0, 0, sheet.title, styles["title"])
     if sheet.lines:
         ws.write_string(1, 0, "  ".join(sheet.lines), styles["line"])
-    for j, (code, header, (excel, python)) in enumerate(zip(table.columns, sheet.headers, formats)):
+    for j, (header, (excel, python)) in enumerate(zip(sheet.headers, formats)):
         ws.write_string(HEADER_ROW, j, header, styles["header"])
-        ws.set_column(j, j, _width(header, table[code], python, marker), _number(styles, book, excel))
-        for i, value in enumerate(table[code]):
+        ws.set_column(j, j, _width(header, table.iloc[:, j], python, marker), _number(styles, book, excel))
+        for i, value in enumerate(table.iloc[:, j]):
             if _missing(value):     # the marker as text, right-aligned like the numbers it stands for
                 ws.write_string(HEADER_ROW + 1 + i, j, marker, styles["marker"])
     _row_formats(ws, book, table, styles)
@@ -286,6 +288,6 @@ def _row_formats(ws, book, table: pd.DataFrame, styles: dict) -> None:
     """Cells of the columns a table formats row by row (:func:`declare`), written again with their format."""
     for code, specs in table.attrs.get(ATTR, {}).get("rows", {}).items():
         j = list(table.columns).index(code)
-        for i, (value, spec) in enumerate(zip(table[code], specs)):
+        for i, (value, spec) in enumerate(zip(table.iloc[:, j], specs)):
             if spec and not _missing(value) and isinstance(value, numbers.Number) and not isinstance(value, bool):
                 ws.write_number(HEADER_ROW + 1 + i, j, float(value), _number(styles, book, excel_format(spec)[0]))
