@@ -11,6 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from analysis.reporting import workbook
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -51,9 +53,17 @@ def test_workbooks_mark_blanked_cells_and_hold_no_household_list(published):
     book = openpyxl.load_workbook(reports / county / "04-monitoring.xlsx", read_only=True)
     assert not {"gap_list", "failed_list", "warning_predictions"} & set(book.sheetnames)
     assert book.sheetnames[-1] == "说明"
-    values = [v for s in book.worksheets[:-1] for row in s.iter_rows(values_only=True) for v in row]
+    # the table of each sheet: from the header row (under the title rows) to the first empty row
+    values = []
+    for sheet in book.worksheets[:-1]:
+        rows = list(sheet.iter_rows(min_row=workbook.HEADER_ROW + 2, values_only=True))
+        width = len([v for v in next(sheet.iter_rows(min_row=workbook.HEADER_ROW + 1, values_only=True)) if v])
+        for row in rows:
+            if all(v is None for v in row):
+                break
+            values += [v for v in row[:width] if v != ""]
     assert "–" in values                     # this county has blanked cells, and they are marked
-    assert None not in values[1:], "a blank cell: suppressed and zero must not look alike"
+    assert None not in values, "a blank cell: suppressed and zero must not look alike"
 
 
 def test_page_points_to_the_restricted_lists_instead_of_showing_them(published):
@@ -76,8 +86,8 @@ def test_follow_up_lists_go_to_the_restricted_folder_only(small_processed, tmp_p
     assert done.returncode == 0, done.stderr
     assert "RESTRICTED" in done.stdout
     book = openpyxl.load_workbook(tmp_path / "restricted" / county / "follow-up.xlsx", read_only=True)
-    assert book.sheetnames == ["使用须知", "gap_list", "failed_list", "warning_predictions"]
-    assert "不得公开" in _workbook_text(tmp_path / "restricted" / county / "follow-up.xlsx")[1]
+    assert book.sheetnames == ["使用须知", "应纳未纳名单", "存疑消除名单", "预警名单"]
+    assert any("不得公开" in v for v in _workbook_text(tmp_path / "restricted" / county / "follow-up.xlsx"))
 
 
 def test_model_figures_resting_on_few_events_are_not_shown(small_processed):

@@ -182,11 +182,14 @@ def _run(small_processed, tmp_path, lang):
     return region, len(images), json.dumps(nb, ensure_ascii=False)
 
 
-def _check_excel(path: Path):
+def _check_excel(path: Path, lang: str):
+    from analysis.reporting import labels
     sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl")
-    assert {"coverage", "gap_summary", "elimination", "survival", "transitions", "warning_validity"} <= set(sheets)
+    keys = ["coverage", "gap_summary", "elimination", "survival", "transitions", "warning_validity"]
+    assert {labels.sheet_name(k, lang) for k in keys} <= set(sheets)
     # household-level lists are never published (they go to the restricted follow-up output)
-    assert not {"gap_list", "failed_list", "warning_predictions"} & set(sheets)
+    lists = ["gap_list", "failed_list", "warning_predictions"]
+    assert not ({*lists, *(labels.sheet_name(k, lang) for k in lists)} & set(sheets))
 
 
 def test_notebook_runs_in_chinese(small_processed, tmp_path):
@@ -196,7 +199,7 @@ def test_notebook_runs_in_chinese(small_processed, tmp_path):
     assert images >= 8 or (images == 7 and ("无法检验预警效果" in text or "不予显示" in text))
     assert region in text and "应纳尽纳" in text and "不足5户" in text
     assert "Kaplan-Meier" in text and "Traceback" not in text
-    _check_excel(tmp_path / "reports" / region / "04-monitoring.xlsx")
+    _check_excel(tmp_path / "reports" / region / "04-monitoring.xlsx", "zh")
 
 
 @pytest.mark.slow
@@ -205,4 +208,4 @@ def test_notebook_runs_in_english(small_processed, tmp_path):
     assert images >= 8 or (images == 7 and ("so the warning cannot be tested" in text or "they are not shown" in text))
     assert ("Household-level follow-up lists" in text or "No household met an identification rule" in text)
     assert "应纳尽纳" not in text
-    _check_excel(tmp_path / "reports" / region / "04-monitoring.xlsx")
+    _check_excel(tmp_path / "reports" / region / "04-monitoring.xlsx", "en")

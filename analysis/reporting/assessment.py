@@ -30,7 +30,7 @@ from analysis.config import DATA_PROCESSED, min_households
 from analysis.core.disclosure import suppress_small
 from analysis.errors import ParameterError
 from analysis.io import data
-from analysis.reporting import labels, plots, plots_assessment, text
+from analysis.reporting import labels, plots, plots_assessment, text, workbook
 from analysis.reporting.page import Context
 from analysis.reporting.text import md
 from analysis.studies import assessment
@@ -663,6 +663,9 @@ def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     for col, mapping in (("dimension", names), ("indicator", names), ("flag", flags), ("grade", grades)):
         if col in out:
             out[col] = out[col].map(lambda c, m=mapping: m.get(c, c) if isinstance(c, str) else c)
+    for col in ("direction", "normalisation"):
+        if col in out:
+            out[col] = [labels.value_label(col, c, lang) for c in out[col]]
     if "scenario" in out:
         out["scenario"] = _scenario_labels(out["scenario"], lang)
     if "missing_indicators" in out:
@@ -680,7 +683,30 @@ def _localised(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
                 rename[col] = _column(col, lang)
             except KeyError:
                 rename[col] = col
-    return out.rename(columns=rename)
+    out = out.rename(columns=rename)
+    declared = frame.attrs.get(workbook.ATTR)
+    if declared:    # the workbook's formats, by the columns' new names
+        out.attrs[workbook.ATTR] = {part: {rename.get(c, c): v for c, v in kinds.items()}
+                                    for part, kinds in declared.items()}
+    return out
+
+
+def _formats(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``frame`` with the workbook's number formats declared (:func:`workbook.declare`): an indicator's value
+    as the page shows it (``assessment.formats``), scores to one decimal, on the scorecard row by row."""
+    prefixes = {"value_": None, "score_": "score", "dimension_": "score"}
+    columns = {}
+    for col in frame.columns:
+        prefix = next((p for p in prefixes if col.startswith(p)), None)
+        kind = (prefixes[prefix] or _format(col[len(prefix):], lang)) if prefix else workbook.kind_of(col)
+        if kind:
+            columns[col] = kind
+    rows = {}
+    if "indicator" in frame:
+        codes = frame["indicator"].tolist()
+        rows = {col: [_format(c, lang, signed=col == "change") for c in codes]
+                for col in ("value", "estimate", "group_median", "change") if col in frame}
+    return workbook.declare(frame, columns, rows)
 
 
 def assessment_tables(ctx: AssessmentContext) -> dict[str, pd.DataFrame]:
@@ -693,7 +719,7 @@ def assessment_tables(ctx: AssessmentContext) -> dict[str, pd.DataFrame]:
     # the count of event households behind a rate is itself a household count: blanked under k
     card = card.assign(events=card["events"].astype("Float64").mask(card["events"].between(1, min_households() - 1)))
     intervals = _load(ctx, "assessment_intervals").drop(columns=["level"], errors="ignore")
-    return {name: _localised(table.reset_index(drop=True), ctx.lang)
+    return {name: _localised(_formats(table.reset_index(drop=True), ctx.lang), ctx.lang)
             for name, table in (("scorecard", card), ("scores", _load(ctx, "assessment_scores")),
                                 ("intervals", intervals), ("sensitivity", _load(ctx, "assessment_sensitivity")))}
 

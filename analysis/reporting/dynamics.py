@@ -166,6 +166,12 @@ def dynamics_tables(ctx: Context) -> dict[str, pd.DataFrame]:
     """The section's tables for the workbook, by sheet name (suppressed as on the page)."""
     growth = _both(ctx, "growth")
     components = _both(ctx, "components")
+    # the growth term and the source contributions are parts of a change in the share below the threshold,
+    # not an income growth rate nor a contribution to M0: their own names give them their own headers
+    growth = growth.rename(columns=lambda c: c.replace("growth", "growth_component").replace("change", "headcount_change"))
+    components = components.rename(columns={"change": "headcount_change", "contribution": "source_contribution",
+                                            "conf_low": "source_contribution_low",
+                                            "conf_high": "source_contribution_high"})
     return {"chronic_transient": chronic_table_data(ctx), "entries_exits": flows_table_data(ctx),
             "growth_redistribution": suppress_small(growth, "households", k=min_households()),
             "income_sources": suppress_small(components, "households", k=min_households())}

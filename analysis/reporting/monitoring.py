@@ -34,7 +34,7 @@ from analysis.core.disclosure import (
     unprotected_lines,
 )
 from analysis.measures.monitoring import TARGET_TYPES, auc, risk_rules
-from analysis.reporting import labels, plots_monitoring, text
+from analysis.reporting import labels, plots_monitoring, text, workbook
 from analysis.reporting.page import Context
 from analysis.reporting.text import md
 from analysis.studies.monitoring import FAILED_FLAGS, MonitoringSpec
@@ -575,7 +575,8 @@ def follow_up_tables(ctx: Context) -> dict[str, pd.DataFrame]:
     warning's predictions. Never published: :func:`monitoring_tables` leaves them out."""
     return {"gap_list": _gap_list_frame(ctx),
             "failed_list": _failed_list_frame(ctx).rename(columns={"rules_hit": "failed_reason"}),
-            "warning_predictions": _warning_predictions_frame(ctx)}
+            # a household's own red warning, yes or no (``warned`` elsewhere counts warned households)
+            "warning_predictions": _warning_predictions_frame(ctx).rename(columns={"warned": "warned_red"})}
 
 
 # ====================================================================================================
@@ -920,7 +921,9 @@ def monitoring_tables(ctx: Context) -> dict[str, pd.DataFrame]:
     """The tables of the monitoring report, by sheet name, as published: cells under ``min_households()``
     households blank; no household-level list (those are :func:`follow_up_tables`)."""
     gic = county_table(ctx, "poverty_growth_incidence")
-    return {"poverty": _poverty_frame(ctx), "basic_needs": _basic_needs_frame(ctx),
+    basic = _basic_needs_frame(ctx)   # rows of shares, the last the households: formatted row by row
+    basic = workbook.declare(basic, rows={y: ["share"] * (len(basic) - 1) + ["count"] for y in basic.columns[1:]})
+    return {"poverty": _poverty_frame(ctx), "basic_needs": basic,
             "growth_incidence": gic.drop(columns=["prefecture", "county"]),
             "coverage": _coverage_frame(ctx), "gap_summary": _gap_frame(ctx), "rule_overlap": _overlap_frame(ctx),
             "rule_sensitivity": _sensitivity_frame(ctx),

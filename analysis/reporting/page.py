@@ -1,4 +1,5 @@
-"""A page's parameters, checked once, and what every page shares: its title and its Excel workbook.
+"""A page's parameters, checked once, and what every page shares: its title and its Excel workbook
+(laid out by :mod:`analysis.reporting.workbook`).
 
 Each page function of :mod:`analysis.reporting` takes the :class:`Context` made by :func:`context` and
 returns something Jupyter displays (a Markdown block, a figure, a styled table). Notebooks hold no logic
@@ -23,13 +24,10 @@ from IPython.display import Markdown
 
 from analysis import build
 from analysis.config import DATA_PROCESSED, REPORTS, min_households
-from analysis.core.escaping import XLSXWRITER_OPTIONS
-from analysis.core.files import atomic_path
 from analysis.errors import ParameterError
 from analysis.io import data
-from analysis.reporting import definitions, labels, plots
+from analysis.reporting import definitions, labels, plots, workbook
 from analysis.reporting.text import md
-
 
 #: What a workbook cell shows when it is blanked by disclosure control or has no value.
 SUPPRESSED = "–"
@@ -90,46 +88,112 @@ def header(ctx: Context, title_key: str) -> Markdown:
     return Markdown("\n\n".join(lines))
 
 
+#: The page whose title heads each workbook, by the notebook's number.
+TITLES = {"01": "income.title_report", "02": "employment.title_report", "03": "training.title_report",
+          "04": "monitoring.title_report", "05": "assessment.title_report", "06": "townships.title_report"}
+
+
+def _source(ctx: Context) -> str:
+    sources = ctx.data_dir / "sources.json"
+    files = json.loads(sources.read_text(encoding="utf-8")).get("files", []) if sources.exists() else []
+    return labels.text("workbook.source", ctx.lang, files=len(files))
+
+
+def _lines(ctx: Context) -> tuple[str, ...]:
+    """The row under a sheet's title: region and period, and the synthetic-data notice."""
+    where = labels.text("workbook.where", ctx.lang, region=ctx.region, prefecture=ctx.prefecture,
+                        first=ctx.first, last=ctx.last)
+    if ctx.region == ctx.prefecture:
+        where = where.replace(f"（{ctx.prefecture}）", "").replace(f" ({ctx.prefecture})", "")
+    return (where, labels.text("synthetic_notice", ctx.lang)) if ctx.synthetic else (where,)
+
+
+def _definition_notes(key: str, table: pd.DataFrame, lang: str) -> list[str]:
+    """The definitions.yaml entries of a sheet (declared for it, or named by one of its columns), as notes."""
+    entries = definitions.entries()
+    keys = [k for k in dict.fromkeys([*labels.sheet_definitions(key), *map(str, table.columns)]) if k in entries]
+    return [labels.text("workbook.definition", lang, **{f: entries[k][f][lang] for f in definitions.FIELDS})
+            for k in keys]
+
+
+@dataclass(frozen=True)
+class _Book:
+    """What every sheet of one workbook repeats, looked up once: the report's title, the row under it, the
+    rule for marked cells and the closing notes."""
+
+    report: str
+    title: str              # the template of a sheet's title
+    lines: tuple[str, ...]
+    rule: str
+    tail: tuple[str, ...]   # units and source
+
+    @classmethod
+    def of(cls, ctx: Context, report: str, rule: str) -> _Book:
+        return cls(report, labels.text("workbook.title", ctx.lang), _lines(ctx), rule,
+                   (labels.text("workbook.units", ctx.lang), _source(ctx)))
+
+    def sheet_title(self, name: str) -> str:
+        return self.title.format(report=self.report, sheet=name)
+
+
+def _sheet(ctx: Context, book: _Book, key: str, table: pd.DataFrame) -> workbook.Sheet:
+    """A page table as a workbook sheet: name, headers and values in the report's language, with notes."""
+    shown = workbook.localise(table, ctx.lang)
+    name = labels.sheet_name(key, ctx.lang)
+    formats = workbook.column_formats(shown)
+    percent = labels.text("workbook.percent", ctx.lang)
+    headers = [workbook.with_unit(label or str(c), excel, percent) for c, label, (excel, _) in
+               zip(shown.columns, labels.column_labels(shown.columns, ctx.lang), formats)]
+    notes = (labels.text("workbook.note_heading", ctx.lang), book.rule, *_definition_notes(key, table, ctx.lang),
+             *book.tail)
+    return workbook.Sheet(name, shown, headers, book.sheet_title(name), book.lines, notes, formats)
+
+
+def _text_sheet(book: _Book, name: str, table: pd.DataFrame) -> workbook.Sheet:
+    """A sheet of text whose headers are already in the report's language (definitions, notes)."""
+    return workbook.Sheet(name, table, [str(c) for c in table.columns], book.sheet_title(name), book.lines,
+                          formats=[workbook.FORMATS["text"]] * table.shape[1])
+
+
 def save_tables(ctx: Context, output_dir: str, notebook: str, tables: dict[str, pd.DataFrame]) -> Markdown:
     """Write the report's tables as one Excel workbook (a sheet per table) beside its HTML page.
 
     ``output_dir`` is the region's report folder (as the runner passes it); empty means ``reports/<region>``.
+    Sheets are laid out by :mod:`analysis.reporting.workbook`: title, region and period, frozen header in
+    the report's language with units, number formats by the kind of each column, and footnotes (the
+    suppression rule, the indicators' definitions, the source); then the page's definitions and a notes sheet.
     """
     folder = Path(output_dir) if output_dir else REPORTS / ctx.region
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}.xlsx"
-    with atomic_path(path) as tmp:
-        # strings stay strings: a village written "=HYPERLINK(...)" must not become a live formula
-        with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": XLSXWRITER_OPTIONS}) as writer:
-            for sheet, table in tables.items():
-                # a blank cell would read as zero or as missing: suppressed cells carry a visible marker
-                labels.rename_columns(table, ctx.lang).to_excel(writer, sheet_name=sheet[:31], index=False,
-                                                                na_rep=SUPPRESSED)
-            defined = definitions.definitions_sheet(notebook[:2], ctx.lang)
-            if len(defined):
-                defined.to_excel(writer, sheet_name=labels.text("definitions.sheet", ctx.lang)[:31], index=False)
-            pd.DataFrame({labels.text("workbook.notes", ctx.lang): [
-                labels.text("workbook.marker", ctx.lang, marker=SUPPRESSED, k=min_households())]}).to_excel(
-                writer, sheet_name=labels.text("workbook.notes", ctx.lang)[:31], index=False)
+    report = labels.text(TITLES[notebook[:2]], ctx.lang, region=ctx.region, first=ctx.first, last=ctx.last)
+    # a blank cell would read as zero or as missing: suppressed cells carry a visible marker
+    book = _Book.of(ctx, report, labels.text("workbook.marker", ctx.lang, marker=SUPPRESSED, k=min_households()))
+    sheets = [_sheet(ctx, book, key, table) for key, table in tables.items()]
+    defined = definitions.definitions_sheet(notebook[:2], ctx.lang)
+    if len(defined):
+        sheets.append(_text_sheet(book, labels.text("definitions.sheet", ctx.lang), defined))
+    notes = labels.text("workbook.notes", ctx.lang)
+    sheets.append(_text_sheet(book, notes, pd.DataFrame({notes: [book.rule, *book.tail]})))
+    workbook.write(path, sheets, SUPPRESSED)
     return Markdown(f"[{path.name}]({path.name})")
 
 
 def save_restricted(ctx: Context, folder: str | Path, name: str, tables: dict[str, pd.DataFrame],
                     site: str | Path = REPORTS) -> Path:
     """Write household-level lists as one workbook ``folder/<region>/<name>.xlsx`` for authorised staff: a
-    first sheet says who may see it; refused inside the published site (``site``)."""
+    first sheet says who may see it; refused inside the published site (``site``). The lists are laid out
+    as the published workbooks are (:mod:`analysis.reporting.workbook`)."""
     folder = Path(folder).resolve()
     if folder == Path(site).resolve() or Path(site).resolve() in folder.parents:
         raise ParameterError(f"restricted lists cannot be written inside the published site {site}; "
                              "choose a folder outside it")
     path = folder / ctx.region / f"{name}.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
-    notice = pd.DataFrame({labels.text("restricted.heading", ctx.lang): [
-        labels.text("restricted.warning", ctx.lang), labels.text("restricted.region", ctx.lang, region=ctx.region,
-                                                                 first=ctx.first, last=ctx.last)]})
-    with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": XLSXWRITER_OPTIONS}) as writer:
-            notice.to_excel(writer, sheet_name=labels.text("restricted.sheet", ctx.lang)[:31], index=False)
-            for sheet, table in tables.items():
-                labels.rename_columns(table, ctx.lang).to_excel(writer, sheet_name=sheet[:31], index=False)
-    return path
+    heading = labels.text("restricted.heading", ctx.lang)
+    notice = pd.DataFrame({heading: [labels.text("restricted.warning", ctx.lang), labels.text(
+        "restricted.region", ctx.lang, region=ctx.region, first=ctx.first, last=ctx.last)]})
+    book = _Book.of(ctx, heading, labels.text("restricted.marker", ctx.lang, marker=SUPPRESSED))
+    sheets = [_text_sheet(book, labels.text("restricted.sheet", ctx.lang), notice),
+              *(_sheet(ctx, book, key, table) for key, table in tables.items())]
+    return workbook.write(path, sheets, SUPPRESSED)

@@ -35,7 +35,7 @@ from analysis.config import min_households
 from analysis.core.disclosure import suppress_parts, suppress_small
 from analysis.errors import ParameterError
 from analysis.measures.townships import UNRECORDED
-from analysis.reporting import assessment, labels, plots, text
+from analysis.reporting import assessment, labels, plots, text, workbook
 from analysis.reporting.page import Context
 from analysis.reporting.text import md
 
@@ -199,4 +199,5 @@ def township_tables(ctx: Context) -> dict[str, pd.DataFrame]:
                          scope=table["scope"].map(lambda s: labels.text(f"townships.scopes.{s}", ctx.lang)))
     columns = ["county", "township", "scope", "year", *MEASURES]
     names = {c: _column(c, ctx.lang) for c in columns if c != "year"}
-    return {labels.text("townships.sheet", ctx.lang): table[columns].rename(columns=names)}
+    kinds = {names.get(c, c): workbook.kind_of(c) for c in columns if workbook.kind_of(c)}   # number formats
+    return {labels.text("townships.sheet", ctx.lang): workbook.declare(table[columns].rename(columns=names), kinds)}

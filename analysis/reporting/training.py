@@ -300,5 +300,7 @@ def heterogeneity_table(ctx: Context, effects: StudyTables):
 
 def training_tables(ctx: Context, effects: StudyTables) -> dict[str, pd.DataFrame]:
     """The tables of the training report, by sheet name."""
-    return {"training": _indicator_table(ctx)[0], "effects": effects["training_att"],
+    # the effects' outcome is an outcome of training (employment, wages), not the warning outcome of page 04
+    return {"training": _indicator_table(ctx)[0], "effects": effects["training_att"].rename(
+                columns={"outcome": "training_outcome"}),
             "balance": effects["training_balance"], "overlap": effects["training_overlap"]}

@@ -143,4 +143,7 @@ def rolling_tables(ctx: Context) -> dict[str, pd.DataFrame]:
     rel = reliability_data(ctx)
     rel = rel.assign(outcome=rel["outcome"].map(lambda o: _t(f"outcome_{o}", ctx)),
                      model=rel["model"].map(lambda m: _t(f"model_{m}", ctx))).drop(columns=["shown", "prefecture"])
-    return {"warning_rolling": rolling_frame(ctx), "warning_reliability": rel}
+    # what is predicted and its events, apart from the red warning's own outcome and next-year fallers (page 04)
+    names = {"outcome": "predicted_outcome", "events": "outcome_events"}
+    return {"warning_rolling": rolling_frame(ctx).rename(columns=names),
+            "warning_reliability": rel.rename(columns=names)}
