@@ -32,6 +32,17 @@ def test_at_capacity_per_group():
     assert (visited, precision, recall) == (4, 0.5, pytest.approx(2 / 3))
 
 
+def test_at_capacity_ties_share_the_visits_left():
+    # A visits 2: the top (an event) for sure, then one of three tied households of which one is an event
+    visited, precision, recall = wv.at_capacity([1, 0, 1, 0, 1], [9, 5, 5, 5, np.nan], ["A"] * 5, 2)
+    assert visited == 2
+    assert precision == pytest.approx((1 + 1 / 3) / 2)
+    assert recall == pytest.approx((1 + 1 / 3) / 3)
+    # row order does not matter
+    again = wv.at_capacity([0, 1, 0, 1, 1], [5, 5, 5, 9, np.nan], ["A"] * 5, 2)
+    assert again == pytest.approx((visited, precision, recall))
+
+
 @pytest.mark.skipif(not (SAMPLE / "households").exists(), reason="needs the built sample (make data)")
 def test_origins_use_only_earlier_years():
     """Changing incomes after an origin's test transition leaves that origin's figures unchanged."""

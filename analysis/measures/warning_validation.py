@@ -16,7 +16,8 @@ monitored in t, a monitoring type in t+1). Measures per origin: AUC (Hanley & Mc
 AUC (average precision: the mean of the precision at each event's rank, ties taken as one step), calibration
 error (expected calibration error over ten equal-count bins of the predicted probability; for the score and
 the baseline the probability is the training years' event rate at the same points value or flag), and
-precision and recall when each county visits its ``capacity`` highest-ranked households.
+precision and recall when each county visits its ``capacity`` highest-ranked households (ties at the cut
+share the visits left).
 
 Examples
 --------
@@ -85,16 +86,21 @@ def calibration(outcome, prob, bins: int = CALIBRATION_BINS) -> tuple[pd.DataFra
 def at_capacity(outcome, score, group, capacity: int) -> tuple[int, float, float]:
     """Visits when each ``group`` (county) visits its ``capacity`` highest-scored households.
 
-    Ties at the cut are broken by row order. Returns (visited, precision, recall).
+    Households tied at the cut share the visits left: each is visited with the same probability (the visits
+    left over the size of the tie), so the figures are the expected ones under a random choice among the tied
+    and do not depend on row order. Households without a score are not visited. Returns (visited, precision,
+    recall).
     """
-    frame = pd.DataFrame({"y": np.asarray(outcome, dtype=bool), "s": np.asarray(score, dtype=float),
-                          "g": np.asarray(group)})
-    frame["rank"] = frame.groupby("g")["s"].rank(method="first", ascending=False)
-    visited = frame["rank"] <= capacity
-    hits = int((visited & frame["y"]).sum())
-    n_visited = int(visited.sum())
+    y = np.asarray(outcome, dtype=bool)
+    frame = pd.DataFrame({"s": np.asarray(score, dtype=float), "g": np.asarray(group)})
+    ranks = frame.groupby("g")["s"]
+    first = ranks.rank(method="min", ascending=False).to_numpy()   # the tie's first and last rank
+    last = ranks.rank(method="max", ascending=False).to_numpy()
+    chance = np.nan_to_num(np.clip((capacity - first + 1) / (last - first + 1), 0.0, 1.0))
+    n_visited = int(round(chance.sum()))
+    hits = float(chance[y].sum())
     return (n_visited, hits / n_visited if n_visited else float("nan"),
-            hits / frame["y"].sum() if frame["y"].any() else float("nan"))
+            hits / y.sum() if y.any() else float("nan"))
 
 
 def _rate_map(train_key: pd.Series, train_y: pd.Series, test_key: pd.Series) -> np.ndarray:
