@@ -201,7 +201,9 @@ def _declared() -> dict[str, list]:
                         [labels.text(f"groups.{t}", "zh") for t in ("unstable", "marginal", "sudden_hardship")])]
     # households meeting a rule = not monitored (the gap) + monitored (not shown); the rule columns overlap
     gap = [Parts("符合识别标准户数", ["应纳未纳户数"], remainder=True)]
-    return {"应纳未纳户数（按识别标准": gap, "gap_summary": gap, "监测对象户数与比重": coverage, "coverage": coverage, "风险消除情况": elimination,
+    # the training estimates' sample: person-years of trainees and of the comparison add up to the observations
+    sample = [Parts("观测数", ["参训人年数", "未参训人年数"])]
+    return {"effects": sample, "overlap": sample, "应纳未纳户数（按识别标准": gap, "gap_summary": gap, "监测对象户数与比重": coverage, "coverage": coverage, "风险消除情况": elimination,
             "elimination": elimination, "存疑风险消除": failed, "failed_summary": failed,
             "返贫致贫风险": returns, "return_rates": returns, "transitions": transitions,
             "同一批农户的收入增长": groups, "groups": groups}
@@ -239,6 +241,11 @@ NO_TOTAL = {
     "survival": "households still at risk along the Kaplan-Meier curve, blanked under k",
     "entries_exits": "entries and exits per year, each blanked under k (reporting/dynamics.py)",
     "scorecard": "one row per indicator", "scores": "one row per county and year",
+    "预警的滚动起点检验": "households and events per outcome, origin and ranking (the same households for each "
+                         "ranking); event counts under k blanked",
+    "warning_rolling": "households and events per outcome, origin and ranking; event counts under k blanked",
+    "warning_reliability": "the bins' events add up to the pooled events of warning_rolling: blanked with "
+                           "complements (checked in tests/test_warning_validation.py)",
 }
 
 # Leaks this check finds in tables outside this change, by caption start or sheet name: listed, not hidden
@@ -296,7 +303,10 @@ def auto_total_leaks(frame: pd.DataFrame) -> list | None:
 def names(key: str, table: Table) -> bool:
     """Whether a declaration key names ``table``: a workbook sheet by its whole name, a page or report
     table by a phrase of its caption."""
-    return table.title == key if "!" in table.where else key in table.title
+    if "!" in table.where:   # sheets are named in the report's language; declarations use the sheet's key
+        from analysis.reporting import labels
+        return table.title in (key, labels.sheet_name(key, "zh")[:31])
+    return key in table.title
 
 
 def classify(table: Table, declared: dict[str, list]) -> str | list:
@@ -350,7 +360,11 @@ def workbook_tables(path: Path) -> list[Table]:
         top = rows[:6]
         width = max(sum(v != "" for v in r) for r in top)
         head = next(i for i, r in enumerate(top) if sum(v != "" for v in r) == width)
-        frame = pd.DataFrame(rows[head + 1:], columns=[str(c) for c in rows[head]])
+        body = rows[head + 1:]
+        end = next((i for i, r in enumerate(body) if all(v == "" for v in r)), len(body))  # footnotes follow
+        # a percentage column's header carries its unit in the workbook (占比（%）), not on the page (占比)
+        columns = [re.sub(r"[（(]%[）)]$", "", str(c)) for c in rows[head]]
+        frame = pd.DataFrame(body[:end], columns=columns)
         out.append(Table(f"{path.name}!{sheet.title}", sheet.title, _text_frame(frame)))
     return out
 

@@ -322,9 +322,10 @@ def test_notebook_runs_for_one_county(small_processed, tmp_path, lang):
     assert ("人均纯收入实际增速" in text) == (lang == "zh")
     assert ("90%排名区间" in text) == (lang == "zh")
     workbook = pd.ExcelFile(tmp_path / "reports" / region / "05-post-assessment.xlsx", engine="openpyxl")
-    assert workbook.sheet_names == ["scorecard", "scores", "intervals", "sensitivity",
+    assert workbook.sheet_names == [*(labels.sheet_name(k, lang) for k in ("scorecard", "scores", "intervals",
+                                                                            "sensitivity")),
                                     *(["指标说明", "说明"] if lang == "zh" else ["Definitions", "Notes"])]
-    card = pd.read_excel(workbook, sheet_name="scorecard")
+    card = _sheet_table(workbook, labels.sheet_name("scorecard", lang))
     assert len(card) == 5 * len(assessment.load_system().indicators)
 
 
@@ -333,12 +334,22 @@ def test_notebook_runs_for_the_prefecture(small_processed, tmp_path, lang):
     nb, outputs = run_notebook(small_processed, tmp_path, "示例市", lang)
     assert len([o for o in outputs if "image/png" in o.get("data", {})]) == 3
     text = json.dumps(nb, ensure_ascii=False)
-    assert labels.text("assessment.ranking_caption", lang, region="示例市", year=2024, level=0.9) in text
+    # captions are HTML text (an apostrophe is an entity)
+    assert html.escape(labels.text("assessment.ranking_caption", lang, region="示例市", year=2024, level=0.9)) in text
     for county in data.list_regions(small_processed):
         assert county in text
-    card = pd.read_excel(tmp_path / "reports" / "示例市" / "05-post-assessment.xlsx", sheet_name="scorecard",
-                         engine="openpyxl")
+    card = _sheet_table(pd.ExcelFile(tmp_path / "reports" / "示例市" / "05-post-assessment.xlsx", engine="openpyxl"),
+                        labels.sheet_name("scorecard", lang))
     assert len(card) == 3 * 5 * len(assessment.load_system().indicators)
+
+
+def _sheet_table(workbook: pd.ExcelFile, sheet: str) -> pd.DataFrame:
+    """A workbook sheet's table: from its header row (under the title rows) to the first empty row (the
+    footnotes follow it)."""
+    from analysis.reporting.workbook import HEADER_ROW
+    frame = pd.read_excel(workbook, sheet_name=sheet, header=HEADER_ROW)
+    empty = frame.isna().all(axis=1).to_numpy()
+    return frame.iloc[: int(empty.argmax()) if empty.any() else len(frame)]
 
 
 def test_household_sums_give_back_every_indicator(small_processed):
