@@ -188,6 +188,10 @@ def _warning_validation(inputs: Inputs, spec: monitoring_study.MonitoringSpec) -
         rolling.append(warning_validation.measures(preds, visit_capacity(), oracle=oracle)
                        .assign(prefecture=prefecture))
         reliability.append(warning_validation.reliability(preds).assign(prefecture=prefecture))
+    if not rolling:   # no households: the tables' columns, no rows
+        preds = warning_validation.predictions(households.iloc[0:0])
+        rolling = [warning_validation.measures(preds).assign(prefecture=pd.Series(dtype="string"))]
+        reliability = [warning_validation.reliability(preds).assign(prefecture=pd.Series(dtype="string"))]
     return {"monitoring_warning_rolling": pd.concat(rolling, ignore_index=True),
             "monitoring_warning_reliability": pd.concat(reliability, ignore_index=True)}
 

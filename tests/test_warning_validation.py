@@ -169,3 +169,9 @@ def test_page_withholds_figures_on_few_events_and_small_bins():
         # no lone blank, and the blanked bins together count k or more events (or none at all)
         assert len(hidden) == 0 or (len(hidden) >= 2 and hidden.sum() >= k)
     assert not curve["shown"].all()
+
+
+def test_no_transition_gives_empty_tables():
+    preds = _preds().iloc[0:0]
+    assert wv.measures(preds, capacity=1).empty
+    assert wv.reliability(preds).empty and "event_rate" in wv.reliability(preds).columns

@@ -273,7 +273,7 @@ def reliability(preds: pd.DataFrame, bins: int = RELIABILITY_BINS) -> pd.DataFra
     """The reliability curve of each model with every origin's predictions (:func:`predictions`) pooled:
     equal-count bins of the predicted probability with their mean probability, observed event rate and
     event count (for disclosure control)."""
+    columns = ["outcome", "model", "bin", "n", "events", "mean_prob", "event_rate"]
     frames = [calibration(pred["y"], pred["prob"], bins)[0].assign(outcome=outcome, model=model)
               for (outcome, model), pred in preds.groupby(["outcome", "model"], sort=False)]
-    return pd.concat(frames, ignore_index=True)[["outcome", "model", "bin", "n", "events", "mean_prob",
-                                                  "event_rate"]]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
