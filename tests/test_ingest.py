@@ -200,3 +200,51 @@ def test_large_inputs_are_read_in_chunks_with_the_same_tables(small_raw, tmp_pat
     assert (tmp_path / "chunked" / "ingest_report.md").read_text(encoding="utf-8") == \
         (tmp_path / "whole" / "ingest_report.md").read_text(encoding="utf-8")
     assert not list((tmp_path / "chunked").glob(".staging-*"))
+
+
+def test_worker_processes_give_the_same_tables_and_report(small_raw, tmp_path, monkeypatch):
+    """Files read by two worker processes, whole and in chunks (counties then finished by the workers too),
+    give what one process gives: the same tables, the same report."""
+    from analysis.io import data, ingest
+    one = ingest.ingest([small_raw], out_dir=tmp_path / "one", key=b"k")
+    assert len(ingest.expand_paths([small_raw])) > 1
+    two = ingest.ingest([small_raw], out_dir=tmp_path / "two", key=b"k", jobs=2)
+    pd.testing.assert_frame_equal(two.households, one.households)
+    pd.testing.assert_frame_equal(two.members, one.members)
+    monkeypatch.setattr(ingest, "STREAM_BYTES", 1)
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 150)
+    chunked = ingest.ingest([small_raw], out_dir=tmp_path / "chunked", key=b"k", jobs=2)
+    assert (chunked.n_households, chunked.n_members) == (len(one.households), len(one.members))
+    for table in ("households", "members"):
+        pd.testing.assert_frame_equal(data.load(table, tmp_path / "chunked"), data.load(table, tmp_path / "one"))
+    report = (tmp_path / "one" / "ingest_report.md").read_text(encoding="utf-8")
+    for other in ("two", "chunked"):
+        assert (tmp_path / other / "ingest_report.md").read_text(encoding="utf-8") == report
+
+
+def test_staged_members_are_found_by_their_household_not_their_own_county(tmp_path):
+    """A county's members are read from every staged file holding one of its households, whatever county
+    the member rows name (or none), and only from those."""
+    from analysis.io import ingest
+    hh = pd.DataFrame({"household_id": ["h1", "h2", "h3"], "county": ["甲县", "甲县", "乙县"]})
+    ingest._write_partitioned(hh, tmp_path / "households", basename="a-{i}.parquet")
+    ingest._write_partitioned(pd.DataFrame({"household_id": ["h1", "h3"], "county": ["乙县", "乙县"]}),
+                              tmp_path / "members", basename="m1-{i}.parquet")
+    ingest._write_partitioned(pd.DataFrame({"household_id": ["h2"], "county": pd.Series([None], dtype="string")}),
+                              tmp_path / "members", basename="m2-{i}.parquet")
+    ingest._write_partitioned(pd.DataFrame({"household_id": ["h9"], "county": ["丙县"]}),
+                              tmp_path / "members", basename="m3-{i}.parquet")
+    found = ingest._member_files(tmp_path / "households", tmp_path / "members", [["甲县"], ["乙县"]])
+    names = {group: sorted(path.name for path, _ in files) for group, files in found.items()}
+    assert names == {0: ["m1-0.parquet", "m2-0.parquet"], 1: ["m1-0.parquet"]}
+
+
+def test_ordered_map_keeps_the_order_and_names_a_lost_worker():
+    import operator
+    import os
+
+    from analysis.core import workers
+    assert list(workers.ordered_map(operator.neg, [3, 1, 2], 2, [])) == [-3, -1, -2]
+    assert list(workers.ordered_map(operator.neg, [3, 1, 2], 1, [])) == [-3, -1, -2]
+    with pytest.raises(workers.WorkerLost, match="stopped before finishing"):
+        list(workers.ordered_map(os._exit, [3, 4], 2, []))

@@ -45,6 +45,7 @@ import shutil
 import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -56,6 +57,7 @@ import pyarrow.parquet as pq
 
 from analysis.io import parsing, privacy, schema, text_checks
 from analysis.config import DATA_PROCESSED, load_yaml, thresholds
+from analysis.core import workers
 from analysis.core.files import atomic_write, sha256_file
 from analysis.errors import DataError, ParameterError, Problem
 from analysis.io import readers
@@ -79,6 +81,9 @@ COUNTY_SUFFIXES = ("县", "市", "区", "旗")
 STREAM_BYTES = 256 << 20
 #: Rows per chunk when reading in chunks.
 CHUNK_ROWS = 100_000
+#: Inputs of at least this many bytes (all files together) are read by worker processes, one file each, when
+#: there are several files and several cores: below it, starting the workers costs more than they save.
+PARALLEL_BYTES = 24 << 20
 #: The folder name of the county partition for records without a county (as Arrow's hive partitioning).
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
@@ -657,7 +662,7 @@ def _excel_errors(raw: RawTable, mapping: dict) -> tuple[RawTable, list[Problem]
     errors = {e.upper() for e in readers.EXCEL_ERRORS}
     problems, frame = [], None
     for label in mapping:
-        if not raw.frame[label].str.startswith("#").any():     # the usual column: a quick look suffices
+        if not readers.might_hold(raw.frame[label], (b"#",)) or not raw.frame[label].str.startswith("#").any():
             continue
         text = raw.frame[label].astype(object)
         hit = text.str.upper().isin(errors)
@@ -893,12 +898,37 @@ def _members(t: pd.DataFrame, raw: RawTable, key: bytes, header: dict, config_di
 # --------------------------------------------------------------------------------------------------
 # One file: personal data
 
-def _personal_values(raw: RawTable, mapping: dict) -> set[str]:
-    labels = [label for label, (canon, _) in mapping.items() if canon.startswith("personal:")]
-    return {v for label in labels for v in raw.frame[label].unique() if len(v) >= 2}
+class PersonalValues:
+    """The values (of two characters or more) of a table's personal columns, asked as ``value in values``:
+    each value asked is looked for in the columns, which are never copied out whole (a file holds as many
+    ID numbers and names as people, a message quotes a few values)."""
+
+    def __init__(self, raw: RawTable, mapping: dict):
+        labels = [label for label, (canon, _) in mapping.items() if canon.startswith("personal:")]
+        self._columns = [raw.frame[label] for label in labels]
+        self._answers: dict[str, bool] = {}
+
+    def __contains__(self, value) -> bool:
+        return value in self.among([value])
+
+    def among(self, values) -> set[str]:
+        """Those of ``values`` that are personal values, all looked for at once."""
+        asked = [v for v in dict.fromkeys(values) if isinstance(v, str) and v not in self._answers]
+        if asked:
+            probe = pa.array(asked, type=pa.string())
+            hit = np.zeros(len(asked), dtype=bool)
+            for column in self._columns:
+                cells = pa.array(column.astype(readers.TEXT).array)
+                hit |= pc.is_in(probe, value_set=cells).to_numpy(zero_copy_only=False)
+            self._answers.update({v: bool(h) and len(v) >= 2 for v, h in zip(asked, hit)})
+        return {v for v in values if isinstance(v, str) and self._answers.get(v)}
 
 
-def _leaks(raw: RawTable, known: set[str], frames: list[pd.DataFrame], header: dict) -> list[Problem]:
+def _personal_values(raw: RawTable, mapping: dict) -> PersonalValues:
+    return PersonalValues(raw, mapping)
+
+
+def _leaks(raw: RawTable, known: PersonalValues, frames: list[pd.DataFrame], header: dict) -> list[Problem]:
     """Text kept in the output (places, relations, training types) must hold no ID number, phone number or
     name of the file's personal columns (``known``): such a value in a kept column is refused, naming row
     and column."""
@@ -906,7 +936,9 @@ def _leaks(raw: RawTable, known: set[str], frames: list[pd.DataFrame], header: d
     for frame in frames:
         text = [c for c, dtype in frame.dtypes.items() if dtype == "string" and c not in ("household_id", "person_id")]
         for c in text:
-            found = [v for v in frame[c].unique() if isinstance(v, str) and (v in known or privacy.find_identifiers(v))]
+            values = [v for v in frame[c].unique() if isinstance(v, str)]
+            personal = known.among(values)
+            found = [v for v in values if v in personal or privacy.find_identifiers(v)]
             if not found:
                 continue
             rows = frame.loc[frame[c].isin(found), "_row"]
@@ -916,7 +948,7 @@ def _leaks(raw: RawTable, known: set[str], frames: list[pd.DataFrame], header: d
     return list(dict.fromkeys(problems))
 
 
-def _redact_text(text: str, known: set[str]) -> str:
+def _redact_text(text: str, known) -> str:
     """A message that quotes no personal value: ID numbers, bank cards, phone numbers, addresses and names
     after a word such as 填表人 are replaced by the kind of value they are (:func:`privacy.redact`); a quoted
     value that is one of the file's personal values (``known``) or reads as a personal name (and is not a
@@ -932,7 +964,7 @@ def _redact_text(text: str, known: set[str]) -> str:
     return re.sub(r"'([^'\n]{2,})'", mask, text)
 
 
-def _redacted(problems: list[Problem], known: set[str]) -> list[Problem]:
+def _redacted(problems: list[Problem], known) -> list[Problem]:
     return [replace(p, message=_redact_text(p.message, known)) for p in problems]
 
 
@@ -954,7 +986,7 @@ def expand_paths(paths) -> list[Path]:
 
 def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, config_dir=None,
            write: bool = True, progress: bool = False, report_path: str | Path | None = None,
-           counties=None, chunk_rows: int | None = None) -> IngestResult:
+           counties=None, chunk_rows: int | None = None, jobs: int | None = 1) -> IngestResult:
     """Read, check and (if ``write``) store exports as canonical Parquet tables under ``out_dir``.
 
     Parameters
@@ -969,6 +1001,11 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
         memory is bounded by the chunk and one county, not by the data (then the result holds counts, not
         tables). Default: chunks of :data:`CHUNK_ROWS` when the CSV inputs exceed :data:`STREAM_BYTES`.
         A household's rows must then be consecutive, as exports list them.
+    jobs : worker processes reading files (one file each) and, in chunks, finishing counties (one county
+        each); None: the cores available when the inputs hold at least :data:`PARALLEL_BYTES`, else 1 (as
+        ``python -m analysis ingest`` does). The result does not depend on it. Workers import the calling
+        script again, as Python's worker processes do: a script calling this with ``jobs`` other than 1
+        must do so under ``if __name__ == "__main__":``.
 
     Raises :class:`DataError` listing every problem of every file; nothing is written to ``out_dir`` then.
     Files are only read: raw exports are never modified.
@@ -981,24 +1018,32 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
         raise DataError(Problem(", ".join(map(str, paths)), None, None, "no CSV or XLSX files found"))
     allowed = known_counties(counties, config_dir)
     before = {str(f): sha256_file(f) for f in files if f.is_file()}   # raw files must be the same after reading
-    if chunk_rows is None and sum(f.stat().st_size for f in files if f.is_file()) > STREAM_BYTES:
+    size = sum(f.stat().st_size for f in files if f.is_file())
+    jobs = _jobs(jobs, size, len(files))
+    if chunk_rows is None and size > STREAM_BYTES:
         chunk_rows = CHUNK_ROWS
     if chunk_rows is not None:
         if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
             raise ParameterError(f"chunk_rows must be a whole number of rows of at least 1, not {chunk_rows!r}")
         return _ingest_chunked(files, out, key, config_dir, allowed, before, chunk_rows, write, progress,
-                               report_path)
+                               report_path, jobs)
     problems, reports, hh_parts, mem_parts = [], [], [], []
-    iterator = files
+    bar = None
     if progress:
         from tqdm.auto import tqdm
-        iterator = tqdm(files, desc="ingest", unit="file")
-    for path in iterator:
-        for hh, mem, report, file_problems in _read_one(path, key, config_dir, allowed):
-            reports.append(report)
-            problems += file_problems
-            hh_parts += [hh.assign(_file=report.path)] if hh is not None else []
-            mem_parts += [mem.assign(_file=report.path)] if mem is not None else []
+        bar = tqdm(total=len(files), desc="ingest", unit="file")
+    read = partial(_read_one, key=key, config_dir=config_dir, counties=allowed)
+    try:
+        for results in workers.ordered_map(read, files, jobs, WORKER_PRELOAD,
+                                           done=None if bar is None else lambda _: bar.update(1)):
+            for hh, mem, report, file_problems in results:
+                reports.append(report)
+                problems += file_problems
+                hh_parts += [hh.assign(_file=report.path)] if hh is not None else []
+                mem_parts += [mem.assign(_file=report.path)] if mem is not None else []
+    finally:
+        if bar is not None:
+            bar.close()
     households = pd.concat(hh_parts, ignore_index=True) if hh_parts else schema.empty_frame("households")
     members = pd.concat(mem_parts, ignore_index=True) if mem_parts else schema.empty_frame("members")
     if not problems and households.empty:
@@ -1017,6 +1062,19 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     if report_path is not None:
         atomic_write(report_path, result.report())
     return result
+
+
+#: What a worker process imports once (see :func:`analysis.core.workers.context`).
+WORKER_PRELOAD = ["analysis.io.ingest"]
+
+
+def _jobs(jobs: int | None, size: int, files: int) -> int:
+    """Worker processes for ``files`` input files of ``size`` bytes in all (see :func:`ingest`)."""
+    if jobs is None:
+        jobs = workers.cores() if size >= PARALLEL_BYTES else 1
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ParameterError(f"jobs must be a whole number of at least 1, not {jobs!r}")
+    return jobs
 
 
 NO_HOUSEHOLDS = ("no household data among the inputs: a household file or a person-row export with income columns "
@@ -1141,7 +1199,7 @@ def _unify_counties(households: pd.DataFrame, reports: list[FileReport], listed:
     :func:`county_names` for all the data, when ``households`` is a part of it."""
     if households.empty:
         return households, []
-    present = set(households["county"].dropna())
+    present = set(households["county"].dropna().unique().tolist())
     mapping, ambiguous = names or county_names(households[["prefecture", "county"]].drop_duplicates(), listed)
     mapping = {k: v for k, v in mapping.items() if k in present}
     ambiguous = {k: v for k, v in ambiguous.items() if k in present}
@@ -1292,13 +1350,14 @@ def replace_dir(new: Path, final: Path) -> None:
 # Large inputs: read in chunks, staged on disk, finished one county at a time
 
 def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowed, before: dict, chunk_rows: int,
-                    write: bool, progress: bool, report_path: Path | None) -> IngestResult:
+                    write: bool, progress: bool, report_path: Path | None, jobs: int = 1) -> IngestResult:
     """:func:`ingest` with memory bounded by one chunk of rows and one county's records.
 
     Each chunk is checked like a whole file and its canonical records are written to a staging folder inside
     ``out`` (partitioned by county); the checks across files, the household geography of members and the
-    final tables are then done county by county. Nothing outside the staging folder is touched before
-    everything has passed; the folder is removed whatever happens.
+    final tables are then done county by county. With ``jobs`` > 1, files are read and counties finished in
+    that many worker processes (a file or a county each). Nothing outside the staging folder is touched
+    before everything has passed; the folder is removed whatever happens.
     """
     created = not out.exists()
     staging = out / f".staging-{uuid.uuid4().hex[:8]}"
@@ -1309,8 +1368,12 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
         if progress:
             from tqdm.auto import tqdm
             bar = tqdm(total=sum(f.stat().st_size for f in files), desc="ingest", unit="B", unit_scale=True)
-        for path in files:
-            file_reports, file_problems = _stream_one(path, key, config_dir, allowed, chunk_rows, parts, bar)
+        parallel = jobs > 1 and len(files) > 1
+        stream = partial(_stream_one, key=key, config_dir=config_dir, counties=allowed, chunk_rows=chunk_rows,
+                         parts=parts, bar=None if parallel else bar)
+        for file_reports, file_problems in workers.ordered_map(
+                stream, files, jobs, WORKER_PRELOAD,
+                done=(lambda path: bar.update(path.stat().st_size)) if parallel and bar is not None else None):
             reports += file_reports
             problems += file_problems
         if bar is not None:
@@ -1319,7 +1382,7 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
             problems.append(Problem(", ".join(map(str, files[:5])), None, None, NO_HOUSEHOLDS))
         counts = (0, 0)
         if not problems:
-            counts, finish_problems = _finish_chunked(parts, staging, reports, allowed)
+            counts, finish_problems = _finish_chunked(parts, staging, reports, allowed, jobs)
             problems += finish_problems
         _refuse_if_any(problems, before, reports, report_path)
         result = IngestResult(None, None, reports, *counts)
@@ -1414,11 +1477,10 @@ def _stream_one(path: Path, key: bytes, config_dir, counties, chunk_rows: int, p
     return list(reports.values()), problems
 
 
-def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allowed: set[str] | None
-                    ) -> tuple[tuple[int, int], list[Problem]]:
+def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allowed: set[str] | None,
+                    jobs: int = 1) -> tuple[tuple[int, int], list[Problem]]:
     """Checks across files and chunks, members' geography, and the final tables, one county at a time (a
-    county written with its short and full name is one county)."""
-    headers = {f.path: f.columns for f in reports}
+    county written with its short and full name is one county), in ``jobs`` worker processes."""
     households = parts / "households"
     members = parts / "members" if (parts / "members").exists() else None
     pairs = _parts(households, columns=["prefecture"]).to_pandas(use_threads=False).drop_duplicates()
@@ -1428,52 +1490,114 @@ def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allow
     groups: dict = {}
     for county in counties:
         groups.setdefault(names[0].get(county, county), []).append(county)
+    files = _member_files(households, members, list(groups.values())) if members is not None else {}
+    tasks = [(i, group, files.get(i, [])) for i, group in enumerate(groups.values())]
+    finish = partial(_finish_county, households=households, staging=staging, reports=reports, allowed=allowed,
+                     names=names)
     problems, n_households, n_members = [], 0, 0
-    for county, group in groups.items():
-        hh = _staged(_parts(households, counties=group), "households")
-        hh, county_problems = _unify_counties(hh, reports, allowed, names)
+    by_path = {r.path: r for r in reports}
+    for (n_hh, n_mem), notes, county_problems in workers.ordered_map(finish, tasks, jobs, WORKER_PRELOAD):
+        for path, added in notes.items():
+            by_path[path].notes += added
         problems += county_problems
-        mem = schema.empty_frame("members").assign(_file=pd.Series(dtype="string"), _row=pd.Series(dtype="int64"))
-        if members is not None:
-            ids = pa.array(hh["household_id"].dropna().unique().tolist(), type=pa.string())
-            mem = _staged(_parts(members, keep=lambda t: pc.is_in(t.column("household_id"), value_set=ids)),
-                          "members")
-        problems += _same_file_duplicates(hh, headers) + _cross_checks(hh, mem, headers)
-        if problems:
-            continue
-        hh_out, mem_out = _final_tables(hh, mem)
-        _write_partitioned(hh_out, staging / "households", basename="part-{i}.parquet")
-        if len(mem_out):
-            _write_partitioned(mem_out, staging / "members", basename="part-{i}.parquet")
-        n_households, n_members = n_households + len(hh_out), n_members + len(mem_out)
+        n_households, n_members = n_households + n_hh, n_members + n_mem
     if members is not None and not problems:
-        problems += _orphans(households, members, headers)
-    if not (staging / "members").exists() and not problems:
+        problems += _orphans(households, members, {f.path: f.columns for f in reports})
+    if problems:
+        return (0, 0), problems
+    if not (staging / "members").exists():
         _write_partitioned(schema.empty_frame("members"), staging / "members", basename="part-{i}.parquet")
     return (n_households, n_members), problems
 
 
-def _parts(folder: Path, counties: list | None = None, columns: list[str] | None = None, keep=None) -> pa.Table:
-    """Staged records under ``folder`` (a folder per county, as :func:`_write_partitioned` writes them) with
-    their ``county``: those of ``counties`` only (None stands for no county), ``columns`` only, and the rows
-    for which ``keep(table)`` is true. Read file by file in the calling thread: Arrow's dataset scanner starts
-    I/O threads, which are then torn down at exit."""
-    tables = []
+def _finish_county(task: tuple, households: Path, staging: Path, reports: list[FileReport], allowed, names
+                   ) -> tuple[tuple[int, int], dict[str, list[str]], list[Problem]]:
+    """One county of :func:`_finish_chunked`: ``task`` is (index, the county's names as staged, the staged
+    member files that may hold its members). Writes its final records under ``staging`` unless a problem
+    is found; returns the counts written, the notes added to each file's report, and the problems."""
+    _, group, member_files = task
+    headers = {f.path: f.columns for f in reports}
+    reports = [replace(r, notes=list(r.notes)) for r in reports]     # notes added are returned, not kept here
+    before = {r.path: len(r.notes) for r in reports}
+    hh = _staged(_parts(households, counties=group), "households")
+    hh, problems = _unify_counties(hh, reports, allowed, names)
+    mem = schema.empty_frame("members").assign(_file=pd.Series(dtype="string"), _row=pd.Series(dtype="int64"))
+    if member_files:
+        ids = pa.array(hh["household_id"].dropna().unique().tolist(), type=pa.string())
+        mem = _staged(_read_staged(member_files, keep=lambda t: pc.is_in(t.column("household_id"), value_set=ids)),
+                      "members")
+    problems += _same_file_duplicates(hh, headers) + _cross_checks(hh, mem, headers)
+    notes = {r.path: r.notes[before[r.path]:] for r in reports if len(r.notes) > before[r.path]}
+    if problems:
+        return (0, 0), notes, problems
+    hh_out, mem_out = _final_tables(hh, mem)
+    _write_partitioned(hh_out, staging / "households", basename="part-{i}.parquet")
+    if len(mem_out):
+        _write_partitioned(mem_out, staging / "members", basename="part-{i}.parquet")
+    return (len(hh_out), len(mem_out)), notes, []
+
+
+def _member_files(households: Path, members: Path, groups: list[list]) -> dict[int, list[tuple[Path, str | None]]]:
+    """For each county (its index in ``groups``, the county names of each), the staged member files that
+    hold a member of one of its households, whatever county the member rows name: found once for all
+    counties by joining each file's household identifiers to the counties' (each file read once, one column)."""
+    index = {county: i for i, group in enumerate(groups) for county in group}
+    owners = _parts(households, columns=["household_id"])
+    owners = pa.table({"household_id": owners.column("household_id"),
+                       "group": pa.array([index[c] for c in owners.column("county").to_pylist()], type=pa.int32())})
+    owners = owners.group_by(["household_id", "group"], use_threads=False).aggregate([])
+    files = _staged_files(members)
+    held = pa.concat_tables([_file_ids(path, n) for n, (path, _) in enumerate(files)])
+    pairs = held.join(owners, "household_id", join_type="inner", use_threads=False) \
+        .group_by(["group", "file"], use_threads=False).aggregate([]).sort_by([("group", "ascending"),
+                                                                              ("file", "ascending")])
+    out: dict[int, list] = {}
+    for group, file in zip(pairs.column("group").to_pylist(), pairs.column("file").to_pylist()):
+        out.setdefault(group, []).append(files[file])
+    return out
+
+
+def _file_ids(path: Path, n: int) -> pa.Table:
+    """The distinct household identifiers of one staged file, with the file's number ``n``."""
+    ids = pc.unique(pq.ParquetFile(path, pre_buffer=False).read(columns=["household_id"], use_threads=False)
+                    .column("household_id"))
+    return pa.table({"household_id": ids, "file": pa.array(np.full(len(ids), n, dtype=np.int32))})
+
+
+def _staged_files(folder: Path, counties: list | None = None) -> list[tuple[Path, str | None]]:
+    """The staged Parquet files under ``folder`` (a folder per county, as :func:`_write_partitioned` writes
+    them) with their county (None for records without one), of ``counties`` only when given."""
+    files = []
     for sub in sorted(folder.glob("county=*")):
         name = unquote(sub.name.removeprefix("county="))
         county = None if name == HIVE_NULL else name
-        if counties is not None and county not in counties:
-            continue
-        for path in sorted(sub.glob("*.parquet")):
-            table = pq.ParquetFile(path, pre_buffer=False).read(columns=columns, use_threads=False)
-            if keep is not None:
-                table = table.filter(keep(table))
-            tables.append(table.append_column("county", pa.array([county] * table.num_rows, type=pa.string())))
-    if not tables:
+        if counties is None or county in counties:
+            files += [(path, county) for path in sorted(sub.glob("*.parquet"))]
+    return files
+
+
+def _read_staged(files: list[tuple[Path, str | None]], columns: list[str] | None = None, keep=None) -> pa.Table | None:
+    """The records of staged ``files`` (as :func:`_staged_files` lists them) with their ``county``: ``columns``
+    only, and the rows for which ``keep(table)`` is true; None when there are no files. Read file by file in
+    the calling thread: Arrow's dataset scanner starts I/O threads, which are then torn down at exit."""
+    tables = []
+    for path, county in files:
+        table = pq.ParquetFile(path, pre_buffer=False).read(columns=columns, use_threads=False)
+        if keep is not None:
+            table = table.filter(keep(table))
+        tables.append(table.append_column("county", pa.array([county] * table.num_rows, type=pa.string())))
+    return pa.concat_tables(tables, promote_options="default") if tables else None
+
+
+def _parts(folder: Path, counties: list | None = None, columns: list[str] | None = None, keep=None) -> pa.Table:
+    """Staged records under ``folder`` with their ``county``: those of ``counties`` only (None stands for no
+    county), ``columns`` only, and the rows for which ``keep(table)`` is true (see :func:`_read_staged`)."""
+    table = _read_staged(_staged_files(folder, counties), columns, keep)
+    if table is None:
         schema_ = pq.read_schema(next(folder.rglob("*.parquet")))
         fields = [schema_.field(c) for c in (columns or schema_.names)]
         return pa.schema([*fields, pa.field("county", pa.string())]).empty_table()
-    return pa.concat_tables(tables, promote_options="default")
+    return table
 
 
 def _staged(table: pa.Table, name: str) -> pd.DataFrame:

@@ -73,6 +73,7 @@ def pseudonymize(values: pd.Series, key: bytes, prefix: str) -> pd.Series:
     17
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
     hashed = [prefix + hmac.digest(key, str(v).encode("utf-8"), "sha256").hex()[:16] for v in uniques]
     hashed = np.array(hashed + [None], dtype=object)
     return pd.Series(hashed[codes], index=values.index, dtype="string")      # code -1 (missing) takes the None
@@ -203,16 +204,20 @@ def column_kind(values: pd.Series, min_names: int = 5, sample: int = 500) -> str
 
 
 def _first_values(values: pd.Series, sample: int) -> pd.Series:
-    """The first ``sample`` values that are not empty once stripped, stripped. Only the first values of a long
-    column are stripped: a column whose values are mostly blank is read through to its end."""
-    def nonempty(part):
-        return part[part.notna().to_numpy(dtype=bool) & (part.fillna("") != "").to_numpy(dtype=bool)].astype("string")
-    head = nonempty(values.iloc[:2 * sample]).head(sample).str.strip()     # a long column's first rows usually
-    head = head[head != ""]                                                 # hold enough values
-    if len(head) == sample:
-        return head
-    stripped = nonempty(values).str.strip()
-    return stripped[stripped != ""].head(sample)
+    """The first ``sample`` values that are not empty once stripped, stripped. Only values that are not
+    missing or empty as they stand are stripped (a column whose values are mostly blank is searched through
+    to its end by one comparison, not stripped whole)."""
+    present = values.notna().to_numpy(dtype=bool) & (values.fillna("") != "").to_numpy(dtype=bool)
+    where = np.flatnonzero(present)
+    taken = 0
+    while True:
+        # Most columns hold enough values among their first candidates; more are taken only when many
+        # candidates are blank once stripped.
+        taken = min(len(where), max(2 * sample, 2 * taken))
+        stripped = values.iloc[where[:taken]].astype("string").str.strip()
+        stripped = stripped[stripped != ""]
+        if len(stripped) >= sample or taken == len(where):
+            return stripped.head(sample)
 
 
 def personal_columns_by_content(frame: pd.DataFrame, sample: int = 500, min_names: int = 5) -> dict[str, str]:

@@ -364,7 +364,7 @@ def _columnar(text: str, sep: str) -> pd.DataFrame | None:
         table = pacsv.read_csv(pa.py_buffer(text.encode("utf-8")), **_arrow_options(width, sep))
     except (pa.ArrowException, ValueError):
         return None
-    return _text_frame(table)
+    return _text_frame(table, unquoted='"' not in text)
 
 
 def _plain_width(text: str, sep: str) -> int | None:
@@ -395,19 +395,21 @@ def _arrow_options(width: int, sep: str) -> dict:
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False))
 
 
-def _text_frame(table) -> pd.DataFrame | None:
+def _text_frame(table, unquoted: bool = False) -> pd.DataFrame | None:
     """An Arrow table or record batch of text as a frame of trimmed :data:`TEXT` columns labelled 0, 1, ...;
-    None when a cell holds a line break or a NUL character (the row reader finds and names those)."""
+    None when a cell holds a line break or a NUL character (the row reader finds and names those). With
+    ``unquoted`` (the text read holds no quote mark and no NUL), no cell can hold either and none is searched:
+    unquoted, a line break ends the row."""
     columns = {}
     for i in range(table.num_columns):
         column = table.column(i)
-        if any(pc.any(pc.match_substring(column, c)).as_py() for c in ("\n", "\r", "\x00")):
+        if not unquoted and any(pc.any(pc.match_substring(column, c)).as_py() for c in ("\n", "\r", "\x00")):
             return None
         columns[i] = pd.Series(pc.utf8_trim(column, characters=EDGE_CHARS), dtype=TEXT)
     return pd.DataFrame(columns)
 
 
-def _holds(values, needles: tuple[bytes, ...]) -> bool:
+def might_hold(values, needles: tuple[bytes, ...]) -> bool:
     """Whether any cell of a column might hold one of ``needles`` (UTF-8 bytes): a search of the column's
     bytes all at once, which may say yes for bytes outside the cells (a slice of a larger array) but never
     says no wrongly. True for a column that is not held in Arrow."""
@@ -709,7 +711,7 @@ def _split_header(path: Path, grid: _Grid, row_offset: int = 0, allow_empty: boo
         width = max(map(len, grid.records), default=0)
         records = [[v.strip(EDGE_CHARS) for v in r] + [""] * (width - len(r)) for r in grid.records]
         frame = pd.DataFrame(records, dtype=object, columns=range(width))
-    if not (frame != "").any().any():
+    if not (frame.head(HEAD_ROWS) != "").any().any() and not (frame != "").any().any():
         raise DataError(Problem(str(path), None, None, "the file is empty (no values)"))
     notes = list(grid.notes)
     at, first_data, header = _find_header(frame, notes)
@@ -745,7 +747,11 @@ def _split_header(path: Path, grid: _Grid, row_offset: int = 0, allow_empty: boo
 
 def _find_header(frame: pd.DataFrame, notes: list[str]) -> tuple[int, int, list[str]]:
     """The header's row index, the first data row's index, and the header (two rows joined if need be)."""
-    nonblank = (frame != "").sum(axis=1)
+    # The header is in the first rows that hold values: only those are looked at, unless all are blank.
+    head = frame.head(64)
+    nonblank = (head != "").sum(axis=1)
+    if not nonblank.any() and len(frame) > len(head):
+        nonblank = (frame != "").sum(axis=1)
     at = int((nonblank > 0).idxmax())
     while at + 1 < len(frame) and nonblank[at] == 1 and nonblank[at + 1] >= 2 and at < 5:
         title = next(v for v in frame.iloc[at] if v)
@@ -765,7 +771,8 @@ def _unwrap_text_formulas(body: pd.DataFrame, headers: dict, notes: list[str]) -
     zeros) hold the text between the quotation marks."""
     changed = {}
     for label in body.columns:
-        if not body[label].str.startswith("=").any():          # the usual column: a quick look suffices
+        # the usual column: a search of its bytes, or a quick look, suffices
+        if not might_hold(body[label], (b"=",)) or not body[label].str.startswith("=").any():
             continue
         col = body[label].astype(object)
         hit = col.str.fullmatch(r'=\s*"[^"]*"').fillna(False).astype(bool)
@@ -807,24 +814,25 @@ def _repeated_headers(path: Path, body: pd.DataFrame, rows: pd.Series, header: l
 
 def _data_rows(body: pd.DataFrame, rows: pd.Series, notes: list[str]) -> pd.Series:
     """Rows holding data: blank rows and totals rows are left out, and noted."""
-    blank = (body == "").all(axis=1)
+    filled = (body != "").to_numpy(dtype=bool, na_value=True)
+    blank = pd.Series(~filled.any(axis=1), index=body.index)
     if blank.any():
         notes.append(f"{int(blank.sum())} blank row(s) skipped: rows {fmt_rows(rows[blank])}")
     total = _totals_rows(body) & ~blank
     if total.any():
         notes.append(f"{int(total.sum())} totals row(s) (合计/总计/小计, 分类汇总 汇总) removed: rows {fmt_rows(rows[total])}")
-    footer = _footer_rows(body) & ~blank & ~total
+    footer = _footer_rows(body, filled.sum(axis=1)) & ~blank & ~total
     if footer.any():
         notes.append(f"{int(footer.sum())} signature or contact line(s) (填表人, 审核人, 联系电话, 填报日期...) "
                      f"skipped; their content is not repeated here: rows {fmt_rows(rows[footer])}")
     return ~blank & ~total & ~footer
 
 
-def _footer_rows(body: pd.DataFrame) -> pd.Series:
+def _footer_rows(body: pd.DataFrame, nonblank: np.ndarray) -> pd.Series:
     """Lines under or beside the table that sign it or give a contact (填表人：…, 联系电话：…, 填报日期：…):
-    at most :data:`FOOTER_CELLS` cells, one of them starting with such a word."""
-    nonblank = (body != "").sum(axis=1)
-    few = nonblank.between(1, FOOTER_CELLS)
+    at most :data:`FOOTER_CELLS` cells (``nonblank``: each row's cells that are not blank), one of them
+    starting with such a word."""
+    few = pd.Series((nonblank >= 1) & (nonblank <= FOOTER_CELLS), index=body.index)
     found = pd.Series(False, index=body.index)
     if few.any():
         found[few] = body[few].astype(object).apply(lambda row: any(FOOTER.match(v) for v in row if v), axis=1).astype(bool)
@@ -897,7 +905,7 @@ def _totals_rows(body: pd.DataFrame) -> pd.Series:
     # Every such label holds 计 or 汇: only rows with one of them in a cell are looked at closely.
     maybe = pd.Series(False, index=body.index)
     for label in body.columns:
-        if _holds(body[label], TOTAL_BYTES):
+        if might_hold(body[label], TOTAL_BYTES):
             maybe |= body[label].str.contains("[计計汇匯]", regex=True).to_numpy(dtype=bool)
     has_word = pd.Series(False, index=body.index)
     if maybe.any():
@@ -1123,7 +1131,8 @@ def _plain_chunks(path: Path, width: int, sep: str, chunk_rows: int, group_of, c
 
     for block in _line_blocks(path, count_bytes):
         try:
-            frame = _text_frame(pacsv.read_csv(pa.py_buffer(block), **_arrow_options(width, sep)))
+            frame = _text_frame(pacsv.read_csv(pa.py_buffer(block), **_arrow_options(width, sep)),
+                                unquoted=b'"' not in block and b"\x00" not in block)
         except (pa.ArrowException, ValueError):
             frame = None
         if frame is None:

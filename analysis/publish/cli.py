@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from analysis.config import DATA_PROCESSED, REPORTS, SAMPLE_RAW
+from analysis.core.workers import WorkerLost
 from analysis.errors import DataError, ParameterError
 
 
@@ -39,7 +40,7 @@ def _synth(args) -> int:
 def _ingest(args) -> int:
     from analysis.io import ingest
     result = ingest.ingest(args.paths, out_dir=args.out, progress=not args.quiet, report_path=args.report,
-                           counties=args.counties, chunk_rows=args.chunk_rows)
+                           counties=args.counties, chunk_rows=args.chunk_rows, jobs=args.jobs)
     print(result.report())
     print(f"wrote {args.out}/households and {args.out}/members")
     return 0
@@ -162,6 +163,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--chunk-rows", type=int, default=None,
                    help="read CSV files this many rows at a time, with memory bounded by the chunk (default: "
                         "100000-row chunks when the inputs exceed 256 MB, else whole files)")
+    s.add_argument("--jobs", type=int, default=None,
+                   help="worker processes, a file each (default: the cores available when the inputs exceed "
+                        "24 MB, else 1); the result is the same")
     s.set_defaults(func=_ingest)
 
     s = sub.add_parser("build", help="compute all result tables for all regions")
@@ -237,3 +241,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ParameterError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except WorkerLost as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
