@@ -718,11 +718,12 @@ class OfficeMissing(RuntimeError):
     """LibreOffice is not installed (Debian: ``apt-get install libreoffice-writer-nogui``, or ``make office``)."""
 
 
-def to_pdf(paths: Iterable[str | Path], timeout: float = 600) -> list[Path]:
-    """Convert Word files to PDF beside them with LibreOffice headless, all in one LibreOffice run.
+def to_pdf(paths: Iterable[str | Path], timeout: float = 600, jobs: int = 1) -> list[Path]:
+    """Convert Word files to PDF beside them with LibreOffice headless: ``jobs`` LibreOffice runs at once
+    (LibreOffice converts on one core), each converting its share of the files in one call.
 
-    A private LibreOffice profile (a temporary folder) lets several conversions run at once on one machine.
-    Pictures are kept lossless at full resolution (:data:`PDF_OPTIONS`).
+    Each run has a private LibreOffice profile (a temporary folder), so that several conversions can run at
+    once on one machine. Pictures are kept lossless at full resolution (:data:`PDF_OPTIONS`).
     Raises :class:`OfficeMissing` without LibreOffice, :class:`RuntimeError` when a PDF is not written.
     """
     command = soffice()
@@ -730,6 +731,25 @@ def to_pdf(paths: Iterable[str | Path], timeout: float = 600) -> list[Path]:
         raise OfficeMissing("LibreOffice (soffice) is not installed: run `make office` as root or "
                             "`apt-get install libreoffice-writer-nogui`; Word files were written, PDFs were not.")
     paths = [Path(p).resolve() for p in paths]
+    # the largest files first, each to the share with the least bytes so far: shares of similar work
+    shares: list[list[Path]] = [[] for _ in range(max(1, min(jobs, len(paths))))]
+    for path in sorted(paths, key=lambda p: -p.stat().st_size):
+        min(shares, key=lambda share: sum(p.stat().st_size for p in share)).append(path)
+    if len(shares) == 1:
+        errors = [_convert(command, shares[0], timeout)]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+            errors = list(pool.map(lambda share: _convert(command, share, timeout), shares))
+    errors = [e for e in errors if e]
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return [p.with_suffix(".pdf") for p in paths]
+
+
+def _convert(command: str, paths: Sequence[Path], timeout: float) -> str:
+    """Convert ``paths`` in one LibreOffice run with a private profile; the error ('' when all converted).
+    A timeout is raised (:class:`subprocess.TimeoutExpired`)."""
     with tempfile.TemporaryDirectory(prefix="documents-pdf-") as work:
         work = Path(work)
         # copies under unique names: every region's report has the same file name
@@ -741,14 +761,15 @@ def to_pdf(paths: Iterable[str | Path], timeout: float = 600) -> list[Path]:
                                "--convert-to", f"pdf:writer_pdf_Export:{PDF_OPTIONS}", "--outdir", str(work),
                                *map(str, copies)], capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, "HOME": str(work)}, check=False)
-        missing = [p.name for p, c in zip(paths, copies) if not c.with_suffix(".pdf").is_file()]
-        if done.returncode or missing:
-            raise RuntimeError(f"LibreOffice did not convert {', '.join(missing) or 'the files'} "
-                               f"(exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        missing = [p.parent.name + "/" + p.name for p, c in zip(paths, copies) if not c.with_suffix(".pdf").is_file()]
         for source, copy in zip(paths, copies):
-            with atomic_path(source.with_suffix(".pdf")) as tmp:
-                shutil.move(copy.with_suffix(".pdf"), tmp)
-    return [p.with_suffix(".pdf") for p in paths]
+            if copy.with_suffix(".pdf").is_file():
+                with atomic_path(source.with_suffix(".pdf")) as tmp:
+                    shutil.move(copy.with_suffix(".pdf"), tmp)
+        if done.returncode or missing:
+            return (f"LibreOffice did not convert {', '.join(missing) or 'the files'} "
+                    f"(exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    return ""
 
 
 # ------------------------------------------------------------------------------------------ all regions
@@ -849,7 +870,7 @@ def write_all(selection: str = "all", langs: Sequence[str] = ("zh",), data_dir: 
     skipped = ""
     if pdf and files:
         try:
-            files += to_pdf(files)
+            files += to_pdf(files, jobs=jobs)
         except OfficeMissing as exc:
             skipped = str(exc)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
