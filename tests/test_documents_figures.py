@@ -118,8 +118,13 @@ def test_run_parameters_are_the_cell_defaults_then_the_injected():
 
 
 # ------------------------------------------------------------------------------------------- the store
-def _recorded(tmp_path, name: str = f"{__name__}.demo_figure", **kwargs):
-    png, metadata = _shown(demo_figure())
+@functools.cache
+def _demo_shown() -> tuple[str, dict]:
+    return _shown(demo_figure())
+
+
+def _recorded(tmp_path, **kwargs):
+    png, metadata = _demo_shown()
     nb = _notebook([new_code_cell(f"import {__name__} as demo"),
                     new_code_cell("demo.demo_figure(ctx)", outputs=[_picture_output(png, metadata)])], **kwargs)
     kept = figures.record(tmp_path, "A县", "01-demo", nb, lang="en", inputs=INPUTS, specs=[SPEC])

@@ -16,6 +16,8 @@ declared inputs (one tagged parameters cell; outputs named by content and parame
   hash, the parameters, the notebook file, the analysis code and configuration, and package versions
   (kept in ``reports/.run-state.json``). ``force`` re-runs everything, ``retry_failed`` only what failed.
 * Every file is written to a temporary name in its folder and renamed into place.
+* The pictures each page showed are kept with their titles in ``reports/<region>/.figures/``
+  (:mod:`analysis.publish.figures`), so that the Word reports take them instead of drawing them again.
 
 Examples
 --------
