@@ -14,6 +14,7 @@ load average.
 Usage::
 
     python benchmarks/bench_documents.py [--data-dir data/processed] [--region 北岭县] [--lang zh] [--skip-html]
+"""
 from __future__ import annotations
 
 import argparse
