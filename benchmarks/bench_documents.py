@@ -1,11 +1,15 @@
 """Time one county's Word + PDF report against its five HTML pages, in the same run on the same data.
 
 The HTML side is ``pipeline.run`` for the county and every notebook (``force=True``, one worker, a warm
-kernel), as ``python -m analysis run --region X --no-documents`` does; the document side is
-:func:`analysis.publish.documents.write` (Word, from the stored tables through the page functions) then
-:func:`analysis.publish.documents.to_pdf` (LibreOffice headless, a fresh private profile). The goal: Word and
-PDF within 5 s of the HTML pages. The prefecture's report is timed too. Wall seconds, and this process's CPU
-seconds (LibreOffice's and the kernels' CPU are in the children's line), are printed with the data size.
+kernel), as ``python -m analysis run --region X --no-documents`` does; it also keeps the pages' pictures
+(:mod:`analysis.publish.figures`). The document side is :func:`analysis.publish.documents.write` into the
+county's report folder (Word, from the stored tables through the page functions, figures from the pages'
+pictures) then :func:`analysis.publish.documents.to_pdf` (LibreOffice headless, a fresh private profile).
+The goal: Word and PDF within 5 s of the HTML pages. The county's Word report with every figure drawn again
+(``reuse=False``, as ``python -m analysis documents`` does without pages) and the prefecture's Word report
+(no pages rendered for it: drawn) are timed too. Wall seconds, and this process's CPU seconds
+(LibreOffice's and the kernels' CPU are in the children's line), are printed with the data size and the
+load average.
 
 Usage::
 
@@ -14,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -62,9 +67,12 @@ def main(argv=None) -> None:
         html = _since(start)
         print(_line(f"HTML pages ({county})", html))
     start = _clock()
-    docx = documents.write(county, args.lang, args.data_dir, out / county)
+    docx = documents.write(county, args.lang, args.data_dir, out / "site" / county)
     word = _since(start)
     print(_line(f"Word ({county})", word))
+    start = _clock()
+    documents.write(county, args.lang, args.data_dir, out / "drawn" / county, reuse=False)
+    print(_line(f"Word ({county}, all drawn)", _since(start)))
     start = _clock()
     documents.to_pdf([docx])
     pdf = _since(start)
@@ -76,7 +84,7 @@ def main(argv=None) -> None:
     print(f"Word + PDF of {county}: {total:.1f} s, {docx.stat().st_size / 1e6:.1f} MB .docx")
     if html is not None:
         print(f"against the HTML pages: {total - html[0]:+.1f} s (goal: at most +5 s)")
-    print(f"files under {out}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; files under {out}")
 
 
 if __name__ == "__main__":

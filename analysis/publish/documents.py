@@ -10,7 +10,9 @@ return into Word content:
 * a styled table (:class:`pandas.io.formats.style.Styler` from :func:`analysis.reporting.text.table`) ->
   a native Word table of the Styler's displayed strings (number formats and the suppression marker as on
   the page), with a numbered caption above and a unit/source line below;
-* a matplotlib figure -> a PNG picture at :data:`DPI` with a numbered caption below.
+* a matplotlib figure -> a PNG picture (:data:`DPI` or more) with a numbered caption below: the picture
+  the page showed, kept by the runner (:mod:`analysis.publish.figures`), or drawn the same way when the
+  pages were not rendered (or are stale);
 
 Sections follow a post-assessment report: 成效巩固 (income, employment, training, monitoring and basic
 needs), the scorecard and rank, 存在问题 and 建议 (from the scorecard's weaknesses), and an appendix on
@@ -58,7 +60,7 @@ from analysis import build
 from analysis.config import DATA_PROCESSED, min_households
 from analysis.core.files import atomic_path
 from analysis.io import data
-from analysis.publish import site
+from analysis.publish import figures, site
 from analysis.reporting import (
     assessment,
     assistance,
@@ -69,6 +71,7 @@ from analysis.reporting import (
     labels,
     monitoring,
     page,
+    plots,
     prefecture,
     text,
     townships,
@@ -77,7 +80,8 @@ from analysis.reporting import (
 from analysis.studies import assessment as assessment_study
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.docx"
-#: Resolution of the figures' pictures (dots per inch).
+#: The least resolution of the figures' pictures (dots per inch); pages and reports draw them at twice
+#: ``figure.dpi`` (:func:`analysis.reporting.plots.picture`), 220 dpi.
 DPI = 200
 FIGURE_WIDTH = Cm(15)
 MARKER = page.SUPPRESSED
@@ -182,7 +186,7 @@ def _assessment_section(actx: assessment.AssessmentContext) -> Section:
 def prefecture_outline(actx: assessment.AssessmentContext) -> list[Section]:
     """The sections of a prefecture's report: the counties side by side with their townships, the ranking,
     problems, advice."""
-    counties = Section("sections.counties", (lambda: prefecture.key_series_figure(actx),), children=(
+    counties = Section("sections.counties", (functools.partial(prefecture.key_series_figure, actx),), children=(
         Section("townships", _calls(townships, ("township_summary", "township_table", "growth_figure"), actx)),))
     return [counties, _assessment_section(actx), *_problems_sections(actx), _appendix(actx)]
 
@@ -370,6 +374,8 @@ class Writer:
     headings: list[tuple[int, str]] = field(default_factory=list)
     level: int = 0
     style_ids: dict[str, str] = field(default_factory=dict)
+    #: the pictures the pages showed (:class:`analysis.publish.figures.Store`); None: draw every figure
+    store: figures.Store | None = None
 
     def paragraph(self, text: str = "", style: str | None = None):
         """A new paragraph in the named style; the style id is looked up once per name (python-docx's
@@ -519,16 +525,18 @@ class Writer:
                 cell.width = width
 
     def figure(self, fig: Figure) -> None:
-        """The figure as a picture at :data:`DPI`, with a numbered caption (its title) and a source line."""
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
-        buffer.seek(0)
-        picture = self.paragraph()
-        picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        picture.add_run().add_picture(buffer, width=FIGURE_WIDTH)
+        """The figure drawn as the pages draw it (:func:`analysis.reporting.plots.picture`, :data:`DPI` or
+        more); an empty figure, which a page does not show, adds nothing."""
+        drawn = plots.picture(fig)
+        if drawn is not None:
+            self.picture(drawn[0], drawn[1]["title"])
+
+    def picture(self, png: bytes, title: str) -> None:
+        """A figure's picture at :data:`FIGURE_WIDTH`, with a numbered caption (its title) and a source line."""
+        paragraph = self.paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.add_run().add_picture(io.BytesIO(png), width=FIGURE_WIDTH)
         self.figures += 1
-        title = fig._suptitle.get_text() if fig._suptitle is not None else next(
-            (ax.get_title() for ax in fig.axes if ax.get_title()), "")
         self._caption("figure", title)
         self.paragraph(labels.text("documents.figure_note", self.lang, source=self.source), "Source Note")
 
@@ -536,7 +544,12 @@ class Writer:
         self.heading(labels.text(f"documents.{section.key}", self.lang), level, section.numbered)
         self.level = level
         for call in section.items:
-            self.add(call())
+            # the picture the page showed for this figure, when fresh; else the page function is called
+            shown = self.store.get(call) if self.store is not None else None
+            if shown is not None:
+                self.picture(*shown)
+            else:
+                self.add(call())
         for child in section.children:
             self.section(child, level + 1)
             self.level = level
@@ -635,11 +648,18 @@ def _years(region: str, data_dir: Path, level: str) -> list[int]:
 
 
 def compose(region: str, lang: str = "zh", data_dir: str | Path | None = None,
-            years: list[int] | None = None):
-    """The python-docx Document of ``region``'s report (a county, or a prefecture: all its counties)."""
+            years: list[int] | None = None, pictures: str | Path | None = None, inputs: dict | None = None):
+    """The python-docx Document of ``region``'s report (a county, or a prefecture: all its counties).
+
+    ``pictures``: the region's report folder, whose figure store (:mod:`analysis.publish.figures`) holds the
+    pictures its pages showed; a fresh one is used instead of drawing the figure again. ``inputs``:
+    :func:`figures.inputs` of ``data_dir`` when already known.
+    """
     folder = Path(data_dir or DATA_PROCESSED)
     level = "prefecture" if region in data.list_regions(folder, "prefecture") else "county"
     years = years or _years(region, folder, level)
+    store = None if pictures is None else figures.Store.open(
+        pictures, figures.key(region, lang, years, inputs or figures.inputs(folder)))
     actx = assessment.context(region=region, years=years, data_dir=str(folder), lang=lang)
     doc = Document(str(TEMPLATE))
     if level == "county":
@@ -660,7 +680,7 @@ def compose(region: str, lang: str = "zh", data_dir: str | Path | None = None,
                              place, labels.text("documents.date", lang, date=today),
                              labels.text("documents.source", lang, source=source_text(ctx, short=False))])
     toc = _toc(doc, lang)
-    writer = Writer(doc, lang, source_text(ctx))
+    writer = Writer(doc, lang, source_text(ctx), store=store)
     for section in outline:
         writer.section(section)
     _fill_toc(toc, writer.headings)
@@ -672,13 +692,17 @@ def compose(region: str, lang: str = "zh", data_dir: str | Path | None = None,
 
 
 def write(region: str, lang: str = "zh", data_dir: str | Path | None = None, out_dir: str | Path | None = None,
-          years: list[int] | None = None) -> Path:
-    """Write ``out_dir/report-<lang>.docx`` (default ``reports/<region>/``) and return its path."""
+          years: list[int] | None = None, reuse: bool = True, inputs: dict | None = None) -> Path:
+    """Write ``out_dir/report-<lang>.docx`` (default ``reports/<region>/``) and return its path.
+
+    With ``reuse``, figures come from the pictures the region's pages showed (kept in ``out_dir`` by the
+    runner) where they are fresh; the others are drawn. ``inputs``: :func:`figures.inputs` when known.
+    """
     from analysis.config import REPORTS
     folder = Path(out_dir) if out_dir else REPORTS / region
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"report-{lang}.docx"
-    doc = compose(region, lang, data_dir, years)
+    doc = compose(region, lang, data_dir, years, pictures=folder if reuse else None, inputs=inputs)
     with atomic_path(path) as tmp:
         doc.save(str(tmp))
     return path
@@ -694,11 +718,12 @@ class OfficeMissing(RuntimeError):
     """LibreOffice is not installed (Debian: ``apt-get install libreoffice-writer-nogui``, or ``make office``)."""
 
 
-def to_pdf(paths: Iterable[str | Path], timeout: float = 600) -> list[Path]:
-    """Convert Word files to PDF beside them with LibreOffice headless, all in one LibreOffice run.
+def to_pdf(paths: Iterable[str | Path], timeout: float = 600, jobs: int = 1) -> list[Path]:
+    """Convert Word files to PDF beside them with LibreOffice headless: ``jobs`` LibreOffice runs at once
+    (LibreOffice converts on one core), each converting its share of the files in one call.
 
-    A private LibreOffice profile (a temporary folder) lets several conversions run at once on one machine.
-    Pictures are kept lossless at full resolution (:data:`PDF_OPTIONS`).
+    Each run has a private LibreOffice profile (a temporary folder), so that several conversions can run at
+    once on one machine. Pictures are kept lossless at full resolution (:data:`PDF_OPTIONS`).
     Raises :class:`OfficeMissing` without LibreOffice, :class:`RuntimeError` when a PDF is not written.
     """
     command = soffice()
@@ -706,6 +731,25 @@ def to_pdf(paths: Iterable[str | Path], timeout: float = 600) -> list[Path]:
         raise OfficeMissing("LibreOffice (soffice) is not installed: run `make office` as root or "
                             "`apt-get install libreoffice-writer-nogui`; Word files were written, PDFs were not.")
     paths = [Path(p).resolve() for p in paths]
+    # the largest files first, each to the share with the least bytes so far: shares of similar work
+    shares: list[list[Path]] = [[] for _ in range(max(1, min(jobs, len(paths))))]
+    for path in sorted(paths, key=lambda p: -p.stat().st_size):
+        min(shares, key=lambda share: sum(p.stat().st_size for p in share)).append(path)
+    if len(shares) == 1:
+        errors = [_convert(command, shares[0], timeout)]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+            errors = list(pool.map(lambda share: _convert(command, share, timeout), shares))
+    errors = [e for e in errors if e]
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return [p.with_suffix(".pdf") for p in paths]
+
+
+def _convert(command: str, paths: Sequence[Path], timeout: float) -> str:
+    """Convert ``paths`` in one LibreOffice run with a private profile; the error ('' when all converted).
+    A timeout is raised (:class:`subprocess.TimeoutExpired`)."""
     with tempfile.TemporaryDirectory(prefix="documents-pdf-") as work:
         work = Path(work)
         # copies under unique names: every region's report has the same file name
@@ -717,14 +761,15 @@ def to_pdf(paths: Iterable[str | Path], timeout: float = 600) -> list[Path]:
                                "--convert-to", f"pdf:writer_pdf_Export:{PDF_OPTIONS}", "--outdir", str(work),
                                *map(str, copies)], capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, "HOME": str(work)}, check=False)
-        missing = [p.name for p, c in zip(paths, copies) if not c.with_suffix(".pdf").is_file()]
-        if done.returncode or missing:
-            raise RuntimeError(f"LibreOffice did not convert {', '.join(missing) or 'the files'} "
-                               f"(exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        missing = [p.parent.name + "/" + p.name for p, c in zip(paths, copies) if not c.with_suffix(".pdf").is_file()]
         for source, copy in zip(paths, copies):
-            with atomic_path(source.with_suffix(".pdf")) as tmp:
-                shutil.move(copy.with_suffix(".pdf"), tmp)
-    return [p.with_suffix(".pdf") for p in paths]
+            if copy.with_suffix(".pdf").is_file():
+                with atomic_path(source.with_suffix(".pdf")) as tmp:
+                    shutil.move(copy.with_suffix(".pdf"), tmp)
+        if done.returncode or missing:
+            return (f"LibreOffice did not convert {', '.join(missing) or 'the files'} "
+                    f"(exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    return ""
 
 
 # ------------------------------------------------------------------------------------------ all regions
@@ -753,10 +798,10 @@ def regions(selection: str = "all", data_dir: str | Path | None = None) -> list[
     return chosen
 
 
-def _write_one(region: str, lang: str, data_dir, out_dir) -> tuple[str, str, str, str]:
+def _write_one(region: str, lang: str, data_dir, out_dir, inputs: dict | None = None) -> tuple[str, str, str, str]:
     """(region, lang, path, error) of one report; an error is returned, not raised (a worker's result)."""
     try:
-        return region, lang, str(write(region, lang, data_dir, out_dir)), ""
+        return region, lang, str(write(region, lang, data_dir, out_dir, inputs=inputs)), ""
     except Exception as exc:  # noqa: BLE001 -- one failing report must not stop the others; the error is reported
         return region, lang, "", f"{type(exc).__name__}: {exc}"
 
@@ -764,13 +809,13 @@ def _write_one(region: str, lang: str, data_dir, out_dir) -> tuple[str, str, str
 STATE_FILE = ".documents-state.json"
 
 
-def fingerprints(tasks: Sequence[tuple[str, str]], data_dir: str | Path | None = None) -> dict[str, str]:
+def fingerprints(tasks: Sequence[tuple[str, str]], data_dir: str | Path | None = None,
+                 inputs: dict | None = None) -> dict[str, str]:
     """What each (region, lang) report depends on, hashed: the stored tables' build steps and input files,
-    the package's code and configuration, and the template."""
-    from analysis.publish.pipeline import code_hash, fingerprint
-    folder = Path(data_dir or DATA_PROCESSED)
-    inputs = {"steps": _file_hash(build.results_dir(folder) / "steps.json"),
-              "sources": _file_hash(folder / "sources.json"), "code": code_hash(), "template": _file_hash(TEMPLATE)}
+    the package's code and configuration (``inputs``: :func:`figures.inputs`, computed when None), and the
+    template."""
+    from analysis.publish.pipeline import fingerprint
+    inputs = {**(inputs or figures.inputs(data_dir or DATA_PROCESSED)), "template": _file_hash(TEMPLATE)}
     return {f"{region}/{lang}": fingerprint(region=region, lang=lang, **inputs) for region, lang in tasks}
 
 
@@ -803,9 +848,10 @@ def write_all(selection: str = "all", langs: Sequence[str] = ("zh",), data_dir: 
     for region in regions(selection, data_dir):
         check_region_name(region, out)
         wanted += [(region, lang) for lang in langs]
-    prints, state = fingerprints(wanted, data_dir), _state(out)
+    inputs = figures.inputs(data_dir or DATA_PROCESSED)
+    prints, state = fingerprints(wanted, data_dir, inputs), _state(out)
     suffixes = (".docx", ".pdf") if pdf else (".docx",)
-    tasks = [(region, lang, data_dir, out / region) for region, lang in wanted
+    tasks = [(region, lang, data_dir, out / region, inputs) for region, lang in wanted
              if force or state.get(f"{region}/{lang}") != prints[f"{region}/{lang}"]
              or not all((out / region / f"report-{lang}{s}").is_file() for s in suffixes)]
     if jobs > 1 and len(tasks) > 1:
@@ -824,7 +870,7 @@ def write_all(selection: str = "all", langs: Sequence[str] = ("zh",), data_dir: 
     skipped = ""
     if pdf and files:
         try:
-            files += to_pdf(files)
+            files += to_pdf(files, jobs=jobs)
         except OfficeMissing as exc:
             skipped = str(exc)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:

@@ -16,6 +16,8 @@ declared inputs (one tagged parameters cell; outputs named by content and parame
   hash, the parameters, the notebook file, the analysis code and configuration, and package versions
   (kept in ``reports/.run-state.json``). ``force`` re-runs everything, ``retry_failed`` only what failed.
 * Every file is written to a temporary name in its folder and renamed into place.
+* The pictures each page showed are kept with their titles in ``reports/<region>/.figures/``
+  (:mod:`analysis.publish.figures`), so that the Word reports take them instead of drawing them again.
 
 Examples
 --------
@@ -50,7 +52,7 @@ from tqdm import tqdm
 from analysis import config
 from analysis.core.files import atomic_write, sha256_file, tree_hash
 from analysis.errors import ParameterError
-from analysis.publish import kernels, site
+from analysis.publish import figures, kernels, site
 from analysis.studies.spec import MIME_TYPE as SPEC_MIME_TYPE
 
 STATUSES = ("ok", "failed", "skipped", "timeout", "killed")
@@ -149,6 +151,9 @@ class RenderTask:
     #: the page's <title> and navigation bar (:func:`_with_navigation`); empty: the region and notebook names
     title: str = ""
     nav: str = ""
+    #: what the figure store needs to keep the page's pictures for the Word report (:mod:`figures`):
+    #: ``inputs`` (:func:`figures.inputs`) and ``specs`` (:func:`figures.build_specs`); None: keep none
+    figures: dict | None = None
 
 
 # --------------------------------------------------------------------------------------------- checks
@@ -399,6 +404,11 @@ def _write_outputs(task: RenderTask, nb, status: str, error: str, failing: str) 
     page = site.notebook_html(nb, lang=task.lang, title=task.title or f"{task.region} · {task.notebook}",
                               footer=footer, banner=banner, nav=task.nav)
     atomic_write(region_dir / f"{task.notebook}.html", page)
+    if task.figures is not None:
+        if status == "ok":
+            figures.record(region_dir, task.region, task.notebook, nb, lang=task.lang, **task.figures)
+        else:
+            figures.forget(region_dir, task.notebook)
 
 
 def _crashed(task: RenderTask, status: str, error: str, attempts: int) -> RunResult:
@@ -589,6 +599,9 @@ def run(regions: str | Iterable[str] = "all", notebooks: str | Iterable[str] = "
     tasks, rows, fingerprints = _schedule(plan, inputs, state, force=force, retry_failed=retry_failed)
     facts = site.data_facts(plan.data_dir)
     tasks = _with_navigation(tasks, rows, state, plan.lang, facts["places"])
+    if tasks:   # the pages' pictures are kept for the Word reports (the figure store)
+        kept = {"inputs": figures.inputs(plan.data_dir, inputs.code), "specs": figures.build_specs()}
+        tasks = [replace(t, figures=kept) for t in tasks]
 
     done: dict[int, RunResult] = {}
     try:

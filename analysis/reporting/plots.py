@@ -7,6 +7,7 @@ Windows (Microsoft YaHei) and macOS (PingFang) have one already.
 from __future__ import annotations
 
 import logging
+from base64 import b64encode
 
 import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
@@ -60,13 +61,52 @@ def setup(lang: str = "zh") -> str | None:
 
 
 def _sharp_inline_figures() -> None:
-    """In a notebook, figures are shown as PNG at twice the resolution ("retina"), displayed at the same
-    size: sharp in the HTML pages and in print. Outside IPython (Word reports, tests) nothing changes."""
+    """In a notebook, figures are shown as PNG at twice the resolution ("retina", :func:`picture`), displayed
+    at the same size: sharp in the HTML pages and in print. The figure's title goes with the picture (the
+    output's ``image/png`` metadata, beside its display width and height), so that the Word report can
+    caption the very picture the page showed (:mod:`analysis.publish.figures`). Outside IPython (Word
+    reports, tests) nothing changes."""
     from IPython import get_ipython
-    if get_ipython() is None:
+    shell = get_ipython()
+    if shell is None:
         return
+    from matplotlib.figure import Figure
     from matplotlib_inline.backend_inline import set_matplotlib_formats
     set_matplotlib_formats("retina")
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _shown_picture)
+
+
+def _shown_picture(fig):
+    """The notebook's PNG formatter: :func:`picture` base64-encoded, as IPython's own retina formatter
+    returns it, or None for an empty figure."""
+    shown = picture(fig)
+    if shown is None:
+        return None
+    data, metadata = shown
+    return b64encode(data).decode("ascii"), metadata
+
+
+def figure_title(fig) -> str:
+    """The title of ``fig``: its suptitle, else the first axes title ('' when it has none)."""
+    if fig._suptitle is not None and fig._suptitle.get_text():
+        return fig._suptitle.get_text()
+    return next((ax.get_title() for ax in fig.axes if ax.get_title()), "")
+
+
+def picture(fig) -> tuple[bytes, dict] | None:
+    """``fig`` as the pages show it: PNG at twice its resolution (``figure.dpi`` 110, so 220 dpi), cropped
+    to its content, with metadata ``width`` and ``height`` (display size in pixels) and ``title``
+    (:func:`figure_title`); None for an empty figure (nothing is shown).
+
+    The one drawing of a figure for pages and Word reports alike: the page's picture is kept by the runner
+    and a Word report only draws one itself when the page's is missing or stale.
+    """
+    from IPython.core.pylabtools import retina_figure
+    shown = retina_figure(fig, base64=False)
+    if shown is None:
+        return None
+    data, metadata = shown
+    return data, {**metadata, "title": figure_title(fig)}
 
 
 def finish(fig):
