@@ -855,10 +855,10 @@ def write_all(selection: str = "all", langs: Sequence[str] = ("zh",), data_dir: 
              if force or state.get(f"{region}/{lang}") != prints[f"{region}/{lang}"]
              or not all((out / region / f"report-{lang}{s}").is_file() for s in suffixes)]
     if jobs > 1 and len(tasks) > 1:
-        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method)) as pool:
+
+        from analysis.core import workers
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=workers.context([])) as pool:
             results = list(pool.map(_write_one, *zip(*tasks)))
     else:
         results = [_write_one(*task) for task in tasks]

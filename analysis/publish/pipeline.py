@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import threading
@@ -50,6 +49,7 @@ from papermill.exceptions import PapermillExecutionError
 from tqdm import tqdm
 
 from analysis import config
+from analysis.core import workers
 from analysis.core.files import atomic_write, sha256_file, tree_hash
 from analysis.errors import ParameterError
 from analysis.publish import figures, kernels, site
@@ -426,13 +426,9 @@ def _run_serial(tasks, results, done) -> None:
 
 
 def _pool_context():
-    """Worker processes from a fork server that has imported this module once (a clean, single-threaded
-    parent, unlike this process; and the imports, several seconds, are paid once rather than per worker)."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["analysis.publish.pipeline"])
-        return context
-    return multiprocessing.get_context("spawn")
+    """Worker processes from a fork server that has imported this module once (see
+    :func:`analysis.core.workers.context`)."""
+    return workers.context(["analysis.publish.pipeline"])
 
 
 def _run_pool(tasks, results, done, workers: int) -> None:
