@@ -46,7 +46,9 @@ def test_calibrated_magnitudes(small_processed):
     assert (pref["growth_nominal"].dropna() > 0).all()
     assert pref["share_wage"].between(0.55, 0.80).all()
     types = h[h["year"] == 2024]["monitoring_type"].value_counts(normalize=True)
-    assert {"unstable", "marginal", "sudden_hardship"} <= set(types.index)
+    # 180 households hold a handful of targets: two types at least here; all three are required of every
+    # year of the 1,600-household sample below
+    assert len({"unstable", "marginal", "sudden_hardship"} & set(types.index)) >= 2
     assert 0.02 < 1 - types["none"] < 0.25
     eliminated = h[(h["year"] == 2024) & (h["monitoring_type"] != "none")]["risk_eliminated"].mean()
     assert eliminated > 0.2

@@ -15,6 +15,14 @@ Known effects are embedded and written to ``ground_truth.json``:
 * assistance workshops open in villages in staggered years (some never); while open they raise villagers'
   employment probability by ``WORKSHOP_EFFECT[e]`` at ``e`` years since opening (growing with time).
 
+* the early-warning risk process: a household falls below the monitoring threshold in t+1 when its income
+  before social assistance is below the threshold and the minimum living allowance (低保) does not reach
+  it that year. Reach is drawn every year (:data:`DIBAO_REACH`: highest under monitoring, lowest for last
+  year's recipients at the annual review; both recorded). Income before assistance moves with jobs kept or
+  lost (a person's lasting attachment to work, shown in the months worked, :data:`WORK_PERSISTENCE`),
+  members leaving working age after 64, and illness, disaster and accident shocks. The oracle (``warning_oracle``) knows
+  the generator's whole state at the end of t, latent traits included.
+
 The realised sample effects (from both potential outcomes of every person, drawn with the same random
 numbers) are stored beside the structural parameters, so estimators are judged against the truth of
 this very sample.
@@ -49,6 +57,8 @@ SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅玉兰海燕志强春")
 YEARS = (2020, 2021, 2022, 2023, 2024)
 ORACLE_REPLICATES = 100  # draws of each next year behind the early warning's oracle (true risk)
+FOUND_RATE = 0.85        # share of at-risk households that identification finds in the year
+ASSIST_STREAM = 7_919   # key of the yearly stream that draws who social assistance reaches
 THRESHOLDS = {2020: 6000, 2021: 6000, 2022: 6500, 2023: 7000, 2024: 7500}  # as analysis/config/thresholds.csv
 
 # Embedded effects (the ground truth).
@@ -60,8 +70,12 @@ WORKSHOP_COHORTS = (2021, 2022, 2023)
 MONTHLY_WAGE_2020 = {"in_county": 1500.0, "in_province": 2200.0, "out_province": 2900.0}
 WORKSHOP_WAGE_2020 = 1700.0
 WAGE_GROWTH = 1.07
-WORK_PERSISTENCE = 0.85  # correlation of a person's propensity to work from one year to the next
+WORK_PERSISTENCE = 0.95  # weight of a person's lasting attachment to work in each year's chance to work
 POST_WAGE_MONTH = 600.0
+# Chance that 低保 reaches a household whose income before assistance is below the threshold, drawn each
+# year: a new case (enrolled within the year), one under monitoring (enrolled first), and last year's
+# recipient (the annual review drops some who still need it).
+DIBAO_REACH = {"new": 0.99, "monitored": 0.995, "renewal": 0.96}
 TRAINING_TYPES = ["种植养殖技术", "电工焊工", "家政服务", "电子商务", "建筑施工"]
 EDUCATION = ["文盲或半文盲", "小学", "初中", "高中", "中专/职高", "大专及以上"]
 
@@ -110,8 +124,8 @@ def _people(rng, hh_village: np.ndarray, villages: pd.DataFrame) -> tuple[pd.Dat
         "poverty_exited": rng.random(n) < 0.38,
         "income_level": rng.normal(0, 0.30, n),
         "business_level": rng.lognormal(0, 0.8, n),
-        "assistance_reached": rng.random(n) < 0.95,   # social assistance finds most, and the same ones yearly
     })
+    rng.random(n)   # one spare uniform per household, so that the traits drawn below stay those of the seed
     households["hh_code"] = households["vcode"] + pd.Series(np.arange(n) % 10000).map("{:04d}".format).to_numpy()
     m = households.loc[households.index.repeat(households["size"]), ["hh", "poverty_exited", "hh_code"]]
     m = m.reset_index(drop=True)
@@ -177,7 +191,10 @@ def _year_members(rng, m: pd.DataFrame, hh: pd.DataFrame, year: int) -> tuple[pd
     emp_w1 = able & (u < np.clip(p_base + ws + tr, 0, 1))            # workshop as it is, trained
     employed = np.where(trained, emp_w1, emp_w0)
     by_workshop = employed & ~np.where(trained, able & (u < np.clip(p_base + tr, 0, 1)), emp_00)
-    months = np.where(employed, rng.integers(6, 13, len(m)), 0)
+    # Months worked (6-12) follow the person's attachment to work, with a yearly spread: marginal workers work
+    # short seasons, so the months recorded in a year tell how secure a job is.
+    months = np.where(employed, np.clip(np.rint(9 + 2 * m["work_draw"].to_numpy()
+                                                + 0.4 * (rng.integers(6, 13, len(m)) - 9)), 6, 12), 0)
     loc = np.where(by_workshop, "in_county", m["location_pref"].to_numpy())
     growth = WAGE_GROWTH ** (year - 2020)
     monthly = np.select([loc == place for place in MONTHLY_WAGE_2020], list(MONTHLY_WAGE_2020.values())) \
@@ -212,9 +229,35 @@ def _year_members(rng, m: pd.DataFrame, hh: pd.DataFrame, year: int) -> tuple[pd
     return out, truth
 
 
+def _reach_probability(state: pd.DataFrame) -> np.ndarray:
+    """The chance that the minimum living allowance reaches each household this year, given the state at the
+    end of last year (see :func:`_assistance_reach`)."""
+    under_monitoring = (state["monitored"] & ~state["eliminated"]).to_numpy()
+    had = state["dibao"].to_numpy()
+    return np.where(had, DIBAO_REACH["renewal"],
+                    np.where(under_monitoring, DIBAO_REACH["monitored"], DIBAO_REACH["new"]))
+
+
+def _assistance_reach(rng, state: pd.DataFrame) -> np.ndarray:
+    """Whether the minimum living allowance would reach each household this year (drawn every year).
+
+    Reaching an eligible household takes an application, a means test and the county's yearly review, so it
+    is a yearly event, not a trait. :data:`DIBAO_REACH` is the chance for a new case, raised for a household
+    under monitoring at the end of last year (monitoring targets come first for 低保 and 兜底 cover), and
+    lower for last year's recipients: the annual review (动态管理) drops some whose income before
+    assistance is still below the line. Both conditions are in the records (``监测对象类别``/``风险是否已消除``,
+    ``是否享受低保``). In 2020 every household counts as last year's recipient if eligible.
+    """
+    return rng.random(len(state)) < _reach_probability(state)
+
+
 def _household_year(rng, hh: pd.DataFrame, mem: pd.DataFrame, m: pd.DataFrame, year: int,
-                    state: pd.DataFrame) -> pd.DataFrame:
-    """Incomes, expenditures, shocks and basic needs of every household in ``year``."""
+                    state: pd.DataFrame, assist_rng=None) -> pd.DataFrame:
+    """Incomes, expenditures, shocks and basic needs of every household in ``year``.
+
+    ``assist_rng`` draws who the minimum living allowance reaches (:func:`_assistance_reach`); ``rng`` if
+    None.
+    """
     n = len(hh)
     by = m["hh"].to_numpy()
     wage = np.bincount(by, mem["wage"], n)
@@ -236,11 +279,11 @@ def _household_year(rng, hh: pd.DataFrame, mem: pd.DataFrame, m: pd.DataFrame, y
     monitored = state["monitored"].to_numpy()
     expense = 0.35 * business
     transfer = 2000 * 1.05 ** g * elderly + 200 + np.where(monitored, 800 * size, 0)
-    # Minimum living allowance (低保) and other social-assistance top-ups (兜底): most households whose
-    # income would fall below the monitoring range are lifted above it; some are not reached.
+    # Minimum living allowance (低保) and other social-assistance top-ups (兜底): households whose income
+    # would fall below the monitoring range are lifted above it when assistance reaches them this year.
     before = (wage + business * 0.65 + property_ + transfer) / size
     thr = THRESHOLDS[year]
-    reached = hh["assistance_reached"].to_numpy()
+    reached = _assistance_reach(rng if assist_rng is None else assist_rng, state)
     dibao = (before < thr) & reached
     transfer = transfer + np.where(dibao, (thr * rng.uniform(1.0, 1.5, n) - before) * size, 0)
     rigid = rng.lognormal(np.log(600), 0.6, n) * size ** 0.5 + 1000 * pupils \
@@ -259,30 +302,47 @@ def _household_year(rng, hh: pd.DataFrame, mem: pd.DataFrame, m: pd.DataFrame, y
     rec["schooling"] = pupils > 0
     rec["workers"] = np.bincount(by, mem["employed"], n)
     # Basic needs (True = secured); failures are rare and cluster in poorer households.
-    poor = rec["net_income_pc"].to_numpy() < THRESHOLDS[year] * 1.5
-    rec["bn_food_clothing"] = rng.random(n) > 0.0002 + 0.0005 * poor
-    rec["bn_education"] = ~((pupils > 0) & (rng.random(n) < 0.0005 + 0.001 * poor))
-    rec["bn_medical"] = rng.random(n) > 0.0008
-    rec["bn_housing"] = rng.random(n) > 0.0003 + 0.002 * poor * (year <= 2022)
-    rec["bn_water"] = rng.random(n) > 0.0003 + 0.002 * poor * (year <= 2022)
+    q = _needs_failure(rec["net_income_pc"].to_numpy(), year)
+    rec["bn_food_clothing"] = rng.random(n) > q["food_clothing"]
+    rec["bn_education"] = ~((pupils > 0) & (rng.random(n) < q["education"]))
+    rec["bn_medical"] = rng.random(n) > q["medical"]
+    rec["bn_housing"] = rng.random(n) > q["housing"]
+    rec["bn_water"] = rng.random(n) > q["water"]
+    rec["pupils"] = pupils
     rec["dibao"] = dibao
+    rec["income_before_assistance_pc"] = before
     return rec
+
+
+def _needs_failure(pc: np.ndarray, year: int) -> dict[str, np.ndarray]:
+    """Chance that each basic need fails in ``year`` (education: for a household with pupils); failures are
+    rare and cluster in poorer households (income below 1.5 times the threshold)."""
+    poor = pc < THRESHOLDS[year] * 1.5
+    early = year <= 2022
+    return {"food_clothing": 0.0002 + 0.0005 * poor, "education": 0.0005 + 0.001 * poor,
+            "medical": np.full(len(pc), 0.0008), "housing": 0.0003 + 0.002 * poor * early,
+            "water": 0.0003 + 0.002 * poor * early}
+
+
+def _risk_flags(rec: pd.DataFrame, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The identification tests of a year's records: income below the threshold, rigid spending beyond the
+    household's means, and a basic need (三保障, water) not secured."""
+    low = rec["net_income_pc"].to_numpy() < THRESHOLDS[year]
+    rigid = (rec["expense_rigid"].to_numpy() > 0.6 * np.maximum(rec["net_income"].to_numpy(), 1)) \
+        & (rec["expense_rigid"].to_numpy() > 20000)
+    needs = ~rec[["bn_food_clothing", "bn_education", "bn_medical", "bn_housing", "bn_water"]].all(axis=1).to_numpy()
+    return low, rigid, needs
 
 
 def _monitoring_step(rng, rec: pd.DataFrame, pe: np.ndarray, state: pd.DataFrame, year: int) -> pd.DataFrame:
     """Identify, assist and eliminate: update the monitoring state with this year's records."""
     n = len(rec)
-    thr = THRESHOLDS[year]
-    pc = rec["net_income_pc"].to_numpy()
-    low = pc < thr
-    rigid = (rec["expense_rigid"].to_numpy() > 0.6 * np.maximum(rec["net_income"].to_numpy(), 1)) \
-        & (rec["expense_rigid"].to_numpy() > 20000)
-    needs = ~rec[["bn_food_clothing", "bn_education", "bn_medical", "bn_housing", "bn_water"]].all(axis=1).to_numpy()
+    low, rigid, needs = _risk_flags(rec, year)
     at_risk = low | rigid | needs
     st = state.copy()
     active = st["monitored"].to_numpy() & ~st["eliminated"].to_numpy()
-    # Identification: most at-risk households are found (about 15% are missed: the coverage gap).
-    found = at_risk & ~active & (rng.random(n) < 0.85)
+    # Identification: most at-risk households are found (the rest are the coverage gap).
+    found = at_risk & ~active & (rng.random(n) < FOUND_RATE)
     returned = found & st["eliminated"].to_numpy()
     day = rng.integers(0, 330, n)
     start = pd.Timestamp(f"{year}-01-01") + pd.to_timedelta(day, unit="D")
@@ -325,8 +385,8 @@ def generate(seed: int = 0, counties: int = 7, households_per_county: int = 400,
     hh, m = _people(rng, hh_village, villages)
     n = len(hh)
     state = pd.DataFrame({"monitored": False, "eliminated": False, "type": "", "start": pd.NaT,
-                          "elim_date": pd.NaT, "elim_mode": "", "risks": "", "aid": "", "returns": 0},
-                         index=range(n))
+                          "elim_date": pd.NaT, "elim_mode": "", "risks": "", "aid": "", "returns": 0,
+                          "dibao": True}, index=range(n))   # 2020: households below the line were on the rolls
     state["start"] = pd.to_datetime(state["start"])
     state["elim_date"] = pd.to_datetime(state["elim_date"])
     frames, truths, oracle = [], [], []
@@ -334,8 +394,9 @@ def generate(seed: int = 0, counties: int = 7, households_per_county: int = 400,
     risk, before = None, None
     for year in years:
         mem, truth = _year_members(rng, m, hh, year)
-        rec = _household_year(rng, hh, mem, m, year, state)
+        rec = _household_year(rng, hh, mem, m, year, state, np.random.default_rng([seed, ASSIST_STREAM, year]))
         state = _monitoring_step(rng, rec, hh["poverty_exited"].to_numpy(), state, year)
+        state["dibao"] = rec["dibao"].to_numpy()
         if risk is not None:
             oracle += _oracle_scores(risk, before, rec, state, year)
         if year != years[-1] and oracle_replicates:
@@ -350,8 +411,19 @@ def generate(seed: int = 0, counties: int = 7, households_per_county: int = 400,
     truth["warning_oracle"] = {
         "estimand": "AUC of each household's true probability of the event in year t+1 given the generator's "
                     "whole state at the end of year t (latent traits included), against the realised event",
-        "probability": f"Monte Carlo over {oracle_replicates} replicate draws of year t+1 from that state",
+        "probability": f"Monte Carlo over {oracle_replicates} replicate draws of year t+1 from that state, "
+                       "with the assistance-reach, basic-needs and identification chances averaged exactly "
+                       "(conditional Monte Carlo)",
         "pooled": "origin null: every origin but the first (which a rolling-origin validation only trains on)",
+        "risk_process": {
+            "fell": "income before social assistance below the threshold in t+1 and the minimum living allowance "
+                    "not reaching the household that year",
+            "dibao_reach_by_year": DIBAO_REACH,
+            "observable_at_t": ["income relative to the threshold", "低保 received", "monitoring status",
+                                "wage earners' months worked and ages", "income components"],
+            "latent": ["attachment to work", "income and business levels", "person effects"],
+            "shocks_in_t_plus_1": ["whether 低保 reaches", "jobs kept or lost", "months worked", "wages",
+                                   "business income", "illness, disaster, accident"]},
         "outcomes": {"fell": "per-capita net income at or above the monitoring threshold in t, below it in t+1",
                      "newly_identified": "not a monitoring target in t, identified as one in t+1"},
         "by_origin": _oracle_auc(oracle)}
@@ -362,17 +434,20 @@ def _true_risk(seed: int, hh: pd.DataFrame, m: pd.DataFrame, state: pd.DataFrame
                replicates: int) -> dict[str, np.ndarray]:
     """Each household's probability of falling below the threshold and of being newly identified in ``year``.
 
-    The generator's own year (members, incomes, identification) is drawn ``replicates`` times from the state
-    at the end of the year before, on copies of the prefecture stacked end to end, with a random stream of
-    its own (the sample's draws are not disturbed).
+    The generator's own year (members, incomes, shocks) is drawn ``replicates`` times from the state at the
+    end of the year before, on copies of the prefecture stacked end to end, with a random stream of its own
+    (the sample's draws are not disturbed). Whether assistance reaches a household, whether a basic need
+    fails and whether identification finds an at-risk household are averaged exactly within each replicate
+    (conditional Monte Carlo), which removes their sampling noise from these small probabilities; rigid
+    spending is judged on the replicate's own incomes.
     """
     n, k = len(hh), len(m)
     rng = np.random.default_rng([seed, 104_729, year])
-    hh = hh[["size", "poverty_exited", "business_level", "income_level", "assistance_reached", "village_effect",
-             "workshop_year"]]
+    hh = hh[["size", "poverty_exited", "business_level", "income_level", "village_effect", "workshop_year"]]
     m = m[["hh", "birth_year", "edu", "health", "sex", "poverty_exited", "person_effect", "work_draw",
            "location_pref"]].astype({"health": "category", "sex": "category", "location_pref": "category"})
-    state = state[["monitored", "eliminated", "type", "start", "elim_date", "elim_mode", "risks", "aid", "returns"]]
+    state = state[["monitored", "eliminated", "type", "start", "elim_date", "elim_mode", "risks", "aid", "returns",
+                   "dibao"]]
     fell, new = np.zeros(n), np.zeros(n)
     chunk = max(1, min(replicates, 2_000_000 // max(k, 1)))
     done = 0
@@ -385,9 +460,17 @@ def _true_risk(seed: int, hh: pd.DataFrame, m: pd.DataFrame, state: pd.DataFrame
         state_r = pd.concat([state] * r, ignore_index=True)
         mem, _ = _year_members(rng, m_r, hh_r, year)
         rec = _household_year(rng, hh_r, mem, m_r, year, state_r)
-        after = _monitoring_step(rng, rec, hh_r["poverty_exited"].to_numpy(), state_r, year)
-        fell += (rec["net_income_pc"].to_numpy() < THRESHOLDS[year]).reshape(r, n).sum(axis=0)
-        new += (after["monitored"].to_numpy() & ~state_r["monitored"].to_numpy()).reshape(r, n).sum(axis=0)
+        # Conditional Monte Carlo: the reach, basic-needs and identification coins are averaged exactly,
+        # given the rest of the replicate (without assistance the income is the one before it).
+        unreached = (rec["income_before_assistance_pc"].to_numpy() < THRESHOLDS[year]) \
+            * (1 - _reach_probability(state_r))
+        q = _needs_failure(rec["net_income_pc"].to_numpy(), year)
+        secured = (1 - q["food_clothing"]) * (1 - q["education"] * (rec["pupils"].to_numpy() > 0)) \
+            * (1 - q["medical"]) * (1 - q["housing"]) * (1 - q["water"])
+        _, rigid, _ = _risk_flags(rec, year)
+        at_risk = np.where(rigid, 1.0, 1 - secured * (1 - unreached))
+        fell += unreached.reshape(r, n).sum(axis=0)
+        new += (FOUND_RATE * at_risk * ~state_r["monitored"].to_numpy()).reshape(r, n).sum(axis=0)
         done += r
     return {"fell": fell / replicates, "newly_identified": new / replicates}
 

@@ -7,7 +7,11 @@ International Journal of Forecasting 16(4)). Three rankings of the same househol
 
 * ``score``: the configurable points score (:func:`analysis.measures.monitoring.risk_score`; no fitted
   parameter);
-* ``logit``: a statsmodels Logit on the score's indicators (the ``pts_*`` columns), refitted at each origin;
+* ``logit``: a statsmodels Logit, refitted at each origin, on the score's indicators (the ``pts_*`` columns)
+  and on recorded quantities that the points coarsen (:data:`FEATURES`): the log of income relative to the
+  threshold, and the shares of net income at stake in wages (all wages; the top earner's; the wages of
+  members who worked at most 8 or 9-10 months, the short seasons of insecure jobs; the wages of members
+  aged 64, who leave working age next year), from the members' records when they are given;
 * ``baseline``: the policy's own rule, income within the monitoring range (per-person income below
   ``near_band`` times the threshold), ranked by income relative to the threshold (lowest first).
 
@@ -38,6 +42,10 @@ MODELS = ("score", "logit", "baseline")
 RELIABILITY_BINS = 5
 OUTCOMES = ("fell", "newly_identified")
 CALIBRATION_BINS = 10
+SHORT_MONTHS, MID_MONTHS = 8, 10   # wage earners with at most 8, or 9-10 months worked in the year
+LAST_WORKING_AGE = 64
+FEATURES = ("log_ratio", "wage_share", "top_wage_share", "short_wage_share", "mid_wage_share",
+            "leaving_wage_share")
 COLUMNS = ["outcome", "origin", "train_from", "model", "n", "events", "auc", "pr_auc", "calibration_error",
            "capacity", "visited", "precision_at_capacity", "recall_at_capacity", "auc_vs_oracle"]
 
@@ -120,8 +128,44 @@ def transitions(households: pd.DataFrame, members: pd.DataFrame | None = None, r
     nxt = scores[["household_id", "year", "ratio", "monitored"]].assign(year=scores["year"] - 1)
     pairs = scores.merge(nxt, on=["household_id", "year"], suffixes=("", "_next"))
     pairs = pairs[pairs["ratio_next"].notna() & pairs["ratio"].notna()]
+    pairs = pairs.assign(log_ratio=np.log(pairs["ratio"].clip(lower=0.05)))
+    if members is not None and {"age", "months_worked", "wage_income"} <= set(members.columns) \
+            and "net_income" in households.columns:
+        pairs = pairs.merge(wage_exposure(households, members), on=["household_id", "year"], how="left")
+        pairs[list(FEATURES[1:])] = pairs[list(FEATURES[1:])].fillna(0.0)
     return pairs.assign(fell=(pairs["ratio"] >= 1) & (pairs["ratio_next"] < 1),
                         newly_identified=~pairs["monitored"] & pairs["monitored_next"]).reset_index(drop=True)
+
+
+def wage_exposure(households: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Shares of each household-year's net income earned in wages, by whom (the logit's wage features).
+
+    Returns
+    -------
+    DataFrame
+        ``household_id``, ``year`` and, over the household's net income (at least 1 yuan): ``wage_share``
+        (all members' wage income), ``top_wage_share`` (the top earner's), ``short_wage_share`` and
+        ``mid_wage_share`` (members who worked at most :data:`SHORT_MONTHS`, or up to :data:`MID_MONTHS`
+        months), ``leaving_wage_share`` (members aged :data:`LAST_WORKING_AGE`). Members without a wage
+        count 0.
+    """
+    m = members[["household_id", "year", "age", "months_worked", "wage_income"]]
+    wage = m["wage_income"].astype("float64").fillna(0.0).to_numpy()
+    months = m["months_worked"].astype("float64").fillna(0.0).to_numpy()
+    age = m["age"].astype("float64").to_numpy()
+    parts = pd.DataFrame({"household_id": m["household_id"].to_numpy(), "year": m["year"].to_numpy(),
+                          "wage": wage, "top": wage, "short": wage * (months <= SHORT_MONTHS),
+                          "mid": wage * ((months > SHORT_MONTHS) & (months <= MID_MONTHS)),
+                          "leaving": wage * (age == LAST_WORKING_AGE)})
+    sums = parts.groupby(["household_id", "year"]).agg(wage=("wage", "sum"), top=("top", "max"), short=("short", "sum"),
+                                                       mid=("mid", "sum"), leaving=("leaving", "sum"))
+    income = households.set_index(["household_id", "year"])["net_income"].astype("float64")
+    income = income.reindex(sums.index).clip(lower=1.0)
+    shares = sums.div(income, axis=0).add_suffix("_share").rename(columns={"top_share": "top_wage_share",
+                                                                           "short_share": "short_wage_share",
+                                                                           "mid_share": "mid_wage_share",
+                                                                           "leaving_share": "leaving_wage_share"})
+    return shares.reset_index()
 
 
 def _population(pairs: pd.DataFrame, outcome: str) -> pd.DataFrame:
@@ -131,7 +175,7 @@ def _population(pairs: pd.DataFrame, outcome: str) -> pd.DataFrame:
 
 def _predictions(pairs: pd.DataFrame, outcome: str, near_band: float, group: str) -> pd.DataFrame:
     """Out-of-sample predictions of every model for every origin: one row per household x origin x model."""
-    pts = [c for c in pairs.columns if c.startswith("pts_")]
+    pts = [c for c in pairs.columns if c.startswith("pts_")] + [c for c in FEATURES if c in pairs.columns]
     data = _population(pairs, outcome)
     years = sorted(int(y) for y in data["year"].unique())
     parts = []
