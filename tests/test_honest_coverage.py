@@ -46,3 +46,26 @@ def test_smoothness_interval_covers_under_a_linear_trend():
     expected = stats.norm.cdf(z - SLOPE / se0) - stats.norm.cdf(-z - SLOPE / se0)
     assert naive / DRAWS == pytest.approx(expected, abs=3 * np.sqrt(expected * (1 - expected) / DRAWS))
     assert expected < 0.9   # the design is one where ignoring the trend matters
+
+
+RM_DRAWS = 60
+
+
+@pytest.mark.slow
+def test_relative_magnitudes_interval_covers_under_a_linear_trend():
+    """The same design under Delta^RM(Mbar = 1): a straight-line trend moves as much after the reference
+    period as between any two periods before it, so it lies in the set and the interval (about 20 s each,
+    hence fewer draws) must cover the true effect at the nominal rate, within the draws' error."""
+    table = pd.read_csv(PUBLISHED)
+    sigma = table[[c for c in table.columns if c.startswith("sigma_")]].to_numpy()
+    times = table["year"].to_numpy() - 2014
+    truth = SLOPE * (times + 1) + np.where(times >= 0, TAU, 0.0)
+    chol = np.linalg.cholesky(sigma)
+    rng = np.random.default_rng(2)
+    covered = 0
+    for _ in range(RM_DRAWS):
+        es = honest.EventStudy(truth + chol @ rng.standard_normal(len(truth)), sigma, times)
+        row = honest.relative_magnitudes(es, mbar=[1.0], target=0).iloc[0]
+        covered += row["conf_low"] <= TAU <= row["conf_high"]
+    print(f"relative magnitudes, Mbar 1: coverage {covered / RM_DRAWS:.3f} in {RM_DRAWS} draws")
+    assert covered / RM_DRAWS >= 0.95 - 3 * np.sqrt(0.95 * 0.05 / RM_DRAWS), f"coverage {covered / RM_DRAWS:.3f}"

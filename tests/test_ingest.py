@@ -248,3 +248,14 @@ def test_ordered_map_keeps_the_order_and_names_a_lost_worker():
     assert list(workers.ordered_map(operator.neg, [3, 1, 2], 1, [])) == [-3, -1, -2]
     with pytest.raises(workers.WorkerLost, match="stopped before finishing"):
         list(workers.ordered_map(os._exit, [3, 4], 2, []))
+
+
+def test_personal_values_are_looked_up_one_by_one_and_in_bulk():
+    from analysis.io import readers
+    frame = pd.DataFrame({"姓名": pd.Series(["王丽华", "李四", "", "王"], dtype=readers.TEXT),
+                          "村": pd.Series(["东村", "西村", "南村", "北村"], dtype=readers.TEXT)})
+    raw = readers.RawTable("f.csv", frame, pd.Series([2, 3, 4, 5]), "utf-8", [], {}, {})
+    known = ingest.PersonalValues(raw, {"姓名": ("personal:name", False), "村": ("village", False)})
+    assert "王丽华" in known and "东村" not in known
+    assert "王" not in known and "" not in known          # one character is no personal value to look for
+    assert known.among(["李四", "东村", "王丽华", None]) == {"李四", "王丽华"}

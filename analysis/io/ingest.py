@@ -906,6 +906,7 @@ class PersonalValues:
     def __init__(self, raw: RawTable, mapping: dict):
         labels = [label for label, (canon, _) in mapping.items() if canon.startswith("personal:")]
         self._columns = [raw.frame[label] for label in labels]
+        self._cells: list[pa.Array] | None = None
         self._answers: dict[str, bool] = {}
 
     def __contains__(self, value) -> bool:
@@ -915,11 +916,14 @@ class PersonalValues:
         """Those of ``values`` that are personal values, all looked for at once."""
         asked = [v for v in dict.fromkeys(values) if isinstance(v, str) and v not in self._answers]
         if asked:
+            if self._cells is None:
+                self._cells = [pa.array(column.astype(readers.TEXT).array) for column in self._columns]
             probe = pa.array(asked, type=pa.string())
             hit = np.zeros(len(asked), dtype=bool)
-            for column in self._columns:
-                cells = pa.array(column.astype(readers.TEXT).array)
-                hit |= pc.is_in(probe, value_set=cells).to_numpy(zero_copy_only=False)
+            for cells in self._cells:
+                # the few values asked are hashed, the column's cells looked up in them
+                found = pc.unique(cells.filter(pc.is_in(cells, value_set=probe)))
+                hit |= pc.is_in(probe, value_set=found).to_numpy(zero_copy_only=False)
             self._answers.update({v: bool(h) and len(v) >= 2 for v, h in zip(asked, hit)})
         return {v for v in values if isinstance(v, str) and self._answers.get(v)}
 
@@ -933,18 +937,19 @@ def _leaks(raw: RawTable, known: PersonalValues, frames: list[pd.DataFrame], hea
     name of the file's personal columns (``known``): such a value in a kept column is refused, naming row
     and column."""
     problems = []
-    for frame in frames:
-        text = [c for c, dtype in frame.dtypes.items() if dtype == "string" and c not in ("household_id", "person_id")]
-        for c in text:
-            values = [v for v in frame[c].unique() if isinstance(v, str)]
-            personal = known.among(values)
-            found = [v for v in values if v in personal or privacy.find_identifiers(v)]
-            if not found:
-                continue
-            rows = frame.loc[frame[c].isin(found), "_row"]
-            problems += [Problem(raw.path, int(r), header.get(c, c),
-                                 "this cell holds personal data (an ID number, phone number, address or name), which "
-                                 "cannot be kept in this column; remove it from the export") for r in rows.head(LIMIT)]
+    columns = [(frame, c) for frame in frames for c, dtype in frame.dtypes.items()
+               if dtype == "string" and c not in ("household_id", "person_id")]
+    distinct = {(id(frame), c): [v for v in frame[c].unique() if isinstance(v, str)] for frame, c in columns}
+    personal = known.among([v for values in distinct.values() for v in values])   # all looked for at once
+    for frame, c in columns:
+        values = distinct[(id(frame), c)]
+        found = [v for v in values if v in personal or privacy.find_identifiers(v)]
+        if not found:
+            continue
+        rows = frame.loc[frame[c].isin(found), "_row"]
+        problems += [Problem(raw.path, int(r), header.get(c, c),
+                             "this cell holds personal data (an ID number, phone number, address or name), which "
+                             "cannot be kept in this column; remove it from the export") for r in rows.head(LIMIT)]
     return list(dict.fromkeys(problems))
 
 
