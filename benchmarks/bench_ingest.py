@@ -110,12 +110,15 @@ def timed(cmd: list[str]) -> tuple[float, float, float]:
     cpu_seen: dict[int, float] = {}
     peak_seen = 0.0
     root = psutil.Process(proc.pid)
-    while proc.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)     # reaps the command once it has ended
+        if pid:
+            break
         rss = 0
         try:
             tree = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            break
+            tree = []
         for process in tree:
             try:
                 times, memory = process.cpu_times(), process.memory_info()
@@ -125,7 +128,6 @@ def timed(cmd: list[str]) -> tuple[float, float, float]:
             rss += memory.rss
         peak_seen = max(peak_seen, rss / 1e6)
         time.sleep(0.2)
-    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(cmd[:4])} failed: {proc.stderr.read().decode()[-2000:]}")

@@ -234,9 +234,10 @@ def test_staged_members_are_found_by_their_household_not_their_own_county(tmp_pa
                               tmp_path / "members", basename="m2-{i}.parquet")
     ingest._write_partitioned(pd.DataFrame({"household_id": ["h9"], "county": ["丙县"]}),
                               tmp_path / "members", basename="m3-{i}.parquet")
-    found = ingest._member_files(tmp_path / "households", tmp_path / "members", [["甲县"], ["乙县"]])
+    found, unowned = ingest._member_files(tmp_path / "households", tmp_path / "members", [["甲县"], ["乙县"]])
     names = {group: sorted(path.name for path, _ in files) for group, files in found.items()}
     assert names == {0: ["m1-0.parquet", "m2-0.parquet"], 1: ["m1-0.parquet"]}
+    assert [path.name for path, _ in unowned] == ["m3-0.parquet"]      # h9 belongs to no household: an orphan
 
 
 def test_ordered_map_keeps_the_order_and_names_a_lost_worker():

@@ -1495,7 +1495,7 @@ def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allow
     groups: dict = {}
     for county in counties:
         groups.setdefault(names[0].get(county, county), []).append(county)
-    files = _member_files(households, members, list(groups.values())) if members is not None else {}
+    files, unowned = _member_files(households, members, list(groups.values())) if members is not None else ({}, [])
     tasks = [(i, group, files.get(i, [])) for i, group in enumerate(groups.values())]
     finish = partial(_finish_county, households=households, staging=staging, reports=reports, allowed=allowed,
                      names=names)
@@ -1506,8 +1506,8 @@ def _finish_chunked(parts: Path, staging: Path, reports: list[FileReport], allow
             by_path[path].notes += added
         problems += county_problems
         n_households, n_members = n_households + n_hh, n_members + n_mem
-    if members is not None and not problems:
-        problems += _orphans(households, members, {f.path: f.columns for f in reports})
+    if unowned and not problems:
+        problems += _orphans(households, unowned, {f.path: f.columns for f in reports})
     if problems:
         return (0, 0), problems
     if not (staging / "members").exists():
@@ -1542,10 +1542,12 @@ def _finish_county(task: tuple, households: Path, staging: Path, reports: list[F
     return (len(hh_out), len(mem_out)), notes, []
 
 
-def _member_files(households: Path, members: Path, groups: list[list]) -> dict[int, list[tuple[Path, str | None]]]:
+def _member_files(households: Path, members: Path, groups: list[list]
+                  ) -> tuple[dict[int, list[tuple[Path, str | None]]], list[tuple[Path, str | None]]]:
     """For each county (its index in ``groups``, the county names of each), the staged member files that
-    hold a member of one of its households, whatever county the member rows name: found once for all
-    counties by joining each file's household identifiers to the counties' (each file read once, one column)."""
+    hold a member of one of its households, whatever county the member rows name; and the files that hold
+    a member of no household at all. Found once for all counties by joining each file's household
+    identifiers to the counties' (each file read once, one column)."""
     index = {county: i for i, group in enumerate(groups) for county in group}
     owners = _parts(households, columns=["household_id"])
     owners = pa.table({"household_id": owners.column("household_id"),
@@ -1559,7 +1561,8 @@ def _member_files(households: Path, members: Path, groups: list[list]) -> dict[i
     out: dict[int, list] = {}
     for group, file in zip(pairs.column("group").to_pylist(), pairs.column("file").to_pylist()):
         out.setdefault(group, []).append(files[file])
-    return out
+    unowned = held.join(owners.select(["household_id"]), "household_id", join_type="left anti", use_threads=False)
+    return out, [files[n] for n in sorted(set(unowned.column("file").to_pylist()))]
 
 
 def _file_ids(path: Path, n: int) -> pa.Table:
@@ -1611,19 +1614,20 @@ def _staged(table: pa.Table, name: str) -> pd.DataFrame:
     return schema.conform(frame, name).assign(_file=frame["_file"], _row=frame["_row"])
 
 
-def _orphans(households: Path, members: Path, headers: dict[str, dict]) -> list[Problem]:
-    """Members whose household is in no county of the household data (those whose household exists in
-    other years are found county by county), read file by file."""
+def _orphans(households: Path, member_files: list[tuple[Path, str | None]], headers: dict[str, dict]
+             ) -> list[Problem]:
+    """Members whose household is in no county of the household data, located in the staged
+    ``member_files`` that hold them (see :func:`_member_files`; those whose household exists in other years
+    are found county by county), read file by file."""
     known = pc.unique(_parts(households, columns=["household_id"]).column("household_id"))
     found, total = [], 0
-    for sub in sorted(members.glob("county=*")):
-        for path in sorted(sub.glob("*.parquet")):
-            batch = pq.ParquetFile(path, pre_buffer=False).read(columns=["household_id", "year", "_file", "_row"],
-                                                                 use_threads=False)
-            lost = batch.filter(pc.invert(pc.is_in(batch.column("household_id"), value_set=known)))
-            total += lost.num_rows
-            if len(found) < LIMIT:
-                found += lost.slice(0, LIMIT - len(found)).to_pylist()
+    for path, _ in member_files:
+        batch = pq.ParquetFile(path, pre_buffer=False).read(columns=["household_id", "year", "_file", "_row"],
+                                                            use_threads=False)
+        lost = batch.filter(pc.invert(pc.is_in(batch.column("household_id"), value_set=known)))
+        total += lost.num_rows
+        if len(found) < LIMIT:
+            found += lost.slice(0, LIMIT - len(found)).to_pylist()
     problems = [Problem(row["_file"], int(row["_row"]), headers.get(row["_file"], {}).get("household_id", "户编号"),
                         f"this member's household is missing from the household data of {row['year']}")
                 for row in found]
