@@ -815,12 +815,8 @@ def fingerprints(tasks: Sequence[tuple[str, str]], data_dir: str | Path | None =
     the package's code and configuration (``inputs``: :func:`figures.inputs`, computed when None), and the
     template."""
     from analysis.publish.pipeline import fingerprint
-    inputs = {**(inputs or figures.inputs(data_dir or DATA_PROCESSED)), "template": _file_hash(TEMPLATE)}
+    inputs = {**(inputs or figures.inputs(data_dir or DATA_PROCESSED)), "template": figures.file_hash(TEMPLATE)}
     return {f"{region}/{lang}": fingerprint(region=region, lang=lang, **inputs) for region, lang in tasks}
-
-
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
 
 
 def _state(out: Path) -> dict:

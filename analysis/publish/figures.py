@@ -56,7 +56,8 @@ def figure_id(call: Callable) -> str | None:
     return f"{func.__module__}.{func.__qualname__}"
 
 
-def _file_hash(path: Path) -> str:
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes; '' when there is no such file."""
     return sha256_file(path) if path.is_file() else ""
 
 
@@ -67,8 +68,8 @@ def inputs(data_dir: str | Path, code: str | None = None) -> dict:
     from analysis import build
     from analysis.publish.pipeline import code_hash
     folder = Path(data_dir)
-    return {"steps": _file_hash(build.results_dir(folder) / "steps.json"),
-            "sources": _file_hash(folder / "sources.json"), "code": code or code_hash()}
+    return {"steps": file_hash(build.results_dir(folder) / "steps.json"),
+            "sources": file_hash(folder / "sources.json"), "code": code or code_hash()}
 
 
 def key(region: str, lang: str, years: Sequence[int], inputs: Mapping) -> dict:
