@@ -67,6 +67,17 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def sha256_files(paths, jobs: int = 1) -> list[str]:
+    """:func:`sha256_file` of each path, in order, ``jobs`` at a time (in threads: the hash releases the
+    interpreter lock on large blocks, so the files are hashed on as many cores)."""
+    paths = list(paths)
+    if jobs <= 1 or len(paths) <= 1:
+        return [sha256_file(p) for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+        return list(pool.map(sha256_file, paths))
+
+
 def tree_hash(root: str | Path, patterns: tuple[str, ...]) -> tuple[str, int]:
     """SHA-256 over the files under ``root`` matching ``patterns``, in sorted order of relative path.
 

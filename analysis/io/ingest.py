@@ -58,7 +58,7 @@ import pyarrow.parquet as pq
 from analysis.io import parsing, privacy, schema, text_checks
 from analysis.config import DATA_PROCESSED, load_yaml, thresholds
 from analysis.core import workers
-from analysis.core.files import atomic_write, sha256_file
+from analysis.core.files import atomic_write, sha256_files
 from analysis.errors import DataError, ParameterError, Problem
 from analysis.io import readers
 from analysis.io.readers import (TOTAL_WORD, RawTable, fmt_rows, normalize_header, read_raw, rows_of,
@@ -402,8 +402,9 @@ def _per_distinct(text: pd.Series, function) -> pd.Series:
     """``function`` (of a Series of text, value by value) computed once per distinct value of ``text`` and spread
     over its rows: a column of places, categories or risks repeats a few values down all its rows."""
     codes, uniques = pd.factorize(text, sort=False)
-    done = function(pd.Series(np.asarray(uniques, dtype=object), dtype=object)).to_numpy(dtype=object)
-    return pd.Series(np.append(done, None)[codes], index=text.index, dtype=object)   # code -1: a missing value
+    done = function(pd.Series(np.asarray(uniques, dtype=object), dtype=object)).tolist()
+    values = pa.array(done + [None], type=pa.string()).take(np.where(codes < 0, len(done), codes))  # -1: missing
+    return pd.Series(pd.arrays.ArrowStringArray(values), index=text.index)
 
 
 def _parse_report(parsed: parsing.Parsed, text: pd.Series, raw: RawTable, header: str, expected: str,
@@ -1022,9 +1023,10 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     if not files:
         raise DataError(Problem(", ".join(map(str, paths)), None, None, "no CSV or XLSX files found"))
     allowed = known_counties(counties, config_dir)
-    before = {str(f): sha256_file(f) for f in files if f.is_file()}   # raw files must be the same after reading
     size = sum(f.stat().st_size for f in files if f.is_file())
     jobs = _jobs(jobs, size, len(files))
+    readable = [f for f in files if f.is_file()]
+    before = dict(zip(map(str, readable), sha256_files(readable, jobs)))   # raw files must not change
     if chunk_rows is None and size > STREAM_BYTES:
         chunk_rows = CHUNK_ROWS
     if chunk_rows is not None:
@@ -1058,7 +1060,7 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
         problems += county_problems
     if not problems:
         problems += _cross_checks(households, members, {f.path: f.columns for f in reports})
-    _refuse_if_any(problems, before, reports, report_path)
+    _refuse_if_any(problems, before, reports, report_path, jobs)
     households, members = _final_tables(households, members)
     result = IngestResult(households, members, reports)
     if write:
@@ -1087,12 +1089,13 @@ NO_HOUSEHOLDS = ("no household data among the inputs: a household file or a pers
 
 
 def _refuse_if_any(problems: list[Problem], before: dict[str, str], reports: list[FileReport],
-                   report_path: Path | None) -> None:
-    """Add a problem for each raw file that changed while being read; if there is any problem, write the
-    refusal report (when asked) and raise :class:`DataError` listing them all."""
+                   report_path: Path | None, jobs: int = 1) -> None:
+    """Add a problem for each raw file that changed while being read (hashed again, ``jobs`` at a time); if
+    there is any problem, write the refusal report (when asked) and raise :class:`DataError` listing them all."""
+    after = sha256_files(before, jobs)
     problems = problems + [Problem(name, None, None, "the file changed while it was being read; nothing was "
                                                      "written, ingest it again once it is complete")
-                           for name, digest in before.items() if sha256_file(name) != digest]
+                           for (name, digest), now in zip(before.items(), after) if now != digest]
     if not problems:
         return
     problems = _redacted(problems, set())     # whatever the check, no message quotes a personal value
@@ -1389,7 +1392,7 @@ def _ingest_chunked(files: list[Path], out: Path, key: bytes, config_dir, allowe
         if not problems:
             counts, finish_problems = _finish_chunked(parts, staging, reports, allowed, jobs)
             problems += finish_problems
-        _refuse_if_any(problems, before, reports, report_path)
+        _refuse_if_any(problems, before, reports, report_path, jobs)
         result = IngestResult(None, None, reports, *counts)
         if write:
             (staging / "ingest_report.md").write_text(result.report(), encoding="utf-8")

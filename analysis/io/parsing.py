@@ -24,6 +24,8 @@ from functools import wraps
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # ASCII digits only: a regular expression's \d also matches full-width digits (０-９), which the number
 # conversion does not read; those are folded first (NFKC) and the cell counted as repaired.
@@ -97,14 +99,21 @@ def _reason(s: pd.Series, bad: pd.Series) -> pd.Series:
 def number(text: pd.Series) -> Parsed:
     plain = text.str.fullmatch(PLAIN).astype(bool)
     if plain.all():   # the usual column: nothing to repair
-        return Parsed(pd.to_numeric(text).astype("float64"), ~plain, ~plain)
-    values = pd.to_numeric(text.where(plain), errors="coerce").astype("float64")
+        return Parsed(_plain_numbers(text), ~plain, ~plain)
+    values = _plain_numbers(text.where(plain))
     bad, repaired = pd.Series(False, index=text.index), pd.Series(False, index=text.index)
     rest = ~plain & (text != "")
     if rest.any():
         part = _number_text(text[rest])
         values[rest], bad[rest], repaired[rest] = part.values, part.bad, part.repaired
     return Parsed(values, bad, repaired, _reason(fold(text), bad) if bad.any() else None)
+
+
+def _plain_numbers(text: pd.Series) -> pd.Series:
+    """Text that is :data:`PLAIN` or missing as float64 (missing as NaN), parsed in one pass by Arrow, which
+    rounds correctly (as Python's ``float`` does) and is many times faster than parsing value by value."""
+    values = pc.cast(pa.array(text.astype("string").array), pa.float64())
+    return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 
 
 def _number_text(text: pd.Series) -> Parsed:
