@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -130,3 +131,36 @@ def test_a_row_gone_wrong_far_down_is_read_again_by_rows(tmp_path):
         ingest.ingest([ragged], key=b"k", write=False)
     assert [str(p) for p in chunked.value.problems] == [str(p) for p in at_once.value.problems]
     assert f"row {len(rows) + 1}" in str(chunked.value.problems[0])
+
+
+def test_plain_numbers_parsed_in_bulk_equal_python_floats():
+    """Plain decimal text parsed by Arrow in one pass gives the double Python's float gives, for long and
+    hard-to-round decimals too; text that is not plain is left to the repairs."""
+    from analysis.io import parsing
+    rng = np.random.default_rng(3)
+    texts = [f"{v:.{k}f}" for v, k in zip(rng.uniform(-1e7, 1e7, 2000), rng.integers(0, 9, 2000))]
+    texts += ["0", "-0", "+3", "007", "0.1", "9007199254740993", "123456789012345678901234.5678901234567",
+              "2.22507385850720113"]
+    parsed = parsing.number(pd.Series(texts, dtype="string"))
+    assert parsed.values.tolist() == [float(t) for t in texts]
+    assert not parsed.bad.any()
+    mixed = parsing.number(pd.Series(["1,200", "", "12.5", "abc"], dtype="string"))
+    assert mixed.values.tolist()[0] == 1200.0 and mixed.values.tolist()[2] == 12.5
+    assert mixed.bad.tolist() == [False, False, False, True]
+
+
+def test_personal_column_found_below_a_long_blank_head():
+    """The content test samples the first values that are not blank, however far down they start."""
+    phones = [f"139{n:08d}" for n in range(600)]
+    column = pd.Series([""] * 5000 + [" "] * 10 + phones, dtype=readers.TEXT)
+    assert privacy.column_kind(column) == "phone"
+    assert privacy.column_kind(pd.Series([""] * 5000, dtype=readers.TEXT)) is None
+
+
+def test_files_hashed_on_several_cores_as_one_by_one(tmp_path):
+    from analysis.core.files import sha256_file, sha256_files
+    paths = []
+    for n in range(5):
+        paths.append(tmp_path / f"f{n}.csv")
+        paths[-1].write_bytes(bytes(range(256)) * (n * 5000 + 1))
+    assert sha256_files(paths, jobs=2) == [sha256_file(p) for p in paths] == sha256_files(paths)
