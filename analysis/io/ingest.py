@@ -625,12 +625,12 @@ def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[st
                                 "table (工资性收入, 生产经营性收入, 财产性收入, 转移性收入) nor person columns "
                                 f"(人编号, 证件号码, 姓名...). Headers found: "
                                 f"{', '.join(repr(h) for h in list(raw.headers.values())[:20])}"))
-        return None, None, report, _redacted(problems, _personal_values(raw, mapping))
+        return None, None, report, _redacted(problems, PersonalValues(raw, mapping))
     problems += _required_problems(raw, canon, kind, config_dir)
     raw, error_problems = _excel_errors(raw, mapping)
     problems += error_problems
     if problems:
-        return None, None, report, _redacted(problems, _personal_values(raw, mapping))
+        return None, None, report, _redacted(problems, PersonalValues(raw, mapping))
     t, typed_problems, notes = _typed(raw, mapping, config_dir, id_widths)
     problems += typed_problems
     report.notes += notes
@@ -650,7 +650,7 @@ def export_from_raw(raw: RawTable, key: bytes, config_dir=None, counties: set[st
     text_notes, text_problems = text_checks.check(raw, mapping)
     report.notes += text_notes
     problems += text_problems
-    known = _personal_values(raw, mapping)
+    known = PersonalValues(raw, mapping)
     problems += _leaks(raw, known, [f for f in (households, members) if f is not None], report.columns)
     report.notes = [_redact_text(n, known) for n in report.notes]
     return households, members, report, _redacted(problems, known)
@@ -929,10 +929,6 @@ class PersonalValues:
         return {v for v in values if isinstance(v, str) and self._answers.get(v)}
 
 
-def _personal_values(raw: RawTable, mapping: dict) -> PersonalValues:
-    return PersonalValues(raw, mapping)
-
-
 def _leaks(raw: RawTable, known: PersonalValues, frames: list[pd.DataFrame], header: dict) -> list[Problem]:
     """Text kept in the output (places, relations, training types) must hold no ID number, phone number or
     name of the file's personal columns (``known``): such a value in a kept column is refused, naming row
@@ -1023,9 +1019,9 @@ def ingest(paths, out_dir: str | Path | None = None, key: bytes | None = None, c
     if not files:
         raise DataError(Problem(", ".join(map(str, paths)), None, None, "no CSV or XLSX files found"))
     allowed = known_counties(counties, config_dir)
-    size = sum(f.stat().st_size for f in files if f.is_file())
-    jobs = _jobs(jobs, size, len(files))
     readable = [f for f in files if f.is_file()]
+    size = sum(f.stat().st_size for f in readable)
+    jobs = _jobs(jobs, size, len(files))
     before = dict(zip(map(str, readable), sha256_files(readable, jobs)))   # raw files must not change
     if chunk_rows is None and size > STREAM_BYTES:
         chunk_rows = CHUNK_ROWS

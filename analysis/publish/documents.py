@@ -29,7 +29,6 @@ Examples
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
 import io
 import json
@@ -58,6 +57,7 @@ from pandas.io.formats.style import Styler
 
 from analysis import build
 from analysis.config import DATA_PROCESSED, min_households
+from analysis.core import workers
 from analysis.core.files import atomic_path
 from analysis.io import data
 from analysis.publish import figures, site
@@ -283,7 +283,7 @@ def _method(ctx: page.Context) -> Markdown:
 
 def _manifest_line(ctx: page.Context) -> Markdown:
     path = Path(ctx.data_dir) / "sources.json"
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else MARKER
+    digest = figures.file_hash(path)[:12] or MARKER
     now = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return Markdown(labels.text("documents.appendix_manifest", ctx.lang, digest=digest, time=now,
                                 commit=text.md(site.git_commit()[:12])))
@@ -798,6 +798,10 @@ def regions(selection: str = "all", data_dir: str | Path | None = None) -> list[
     return chosen
 
 
+def _write_task(task: tuple) -> tuple[str, str, str, str]:
+    return _write_one(*task)
+
+
 def _write_one(region: str, lang: str, data_dir, out_dir, inputs: dict | None = None) -> tuple[str, str, str, str]:
     """(region, lang, path, error) of one report; an error is returned, not raised (a worker's result)."""
     try:
@@ -850,14 +854,7 @@ def write_all(selection: str = "all", langs: Sequence[str] = ("zh",), data_dir: 
     tasks = [(region, lang, data_dir, out / region, inputs) for region, lang in wanted
              if force or state.get(f"{region}/{lang}") != prints[f"{region}/{lang}"]
              or not all((out / region / f"report-{lang}{s}").is_file() for s in suffixes)]
-    if jobs > 1 and len(tasks) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        from analysis.core import workers
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=workers.context([])) as pool:
-            results = list(pool.map(_write_one, *zip(*tasks)))
-    else:
-        results = [_write_one(*task) for task in tasks]
+    results = list(workers.ordered_map(_write_task, tasks, jobs, []))
     files = [Path(path) for _, _, path, error in results if not error]
     failed = [(region, lang, error) for region, lang, _, error in results if error]
     if progress:
