@@ -12,11 +12,11 @@ sizes, N and 4N counties of the same size, and times in fresh subprocesses:
 Both times include starting Python and importing what each needs. Printed per size: person rows, megabytes
 of CSV, wall seconds of each and their ratio (ingest / DuckDB), CPU seconds of each (user + system, all
 threads and worker processes; steadier than wall time when other jobs share the machine) and their ratio,
-person rows a second of each (wall), and the ingest's peak memory (all its processes together; see
-:func:`timed`). Usage::
+person rows a second of each (wall), the ingest's peak memory (all its processes together; see
+:func:`timed`), and the wall time's ratio to the ingest of the UTF-8 files (for ``--formats``). Usage::
 
     python benchmarks/bench_ingest.py [--counties 4] [--households-per-county 2900] [--repeat 1] [--chunks]
-                                      [--formats gbk,xlsx] [--jobs N]
+                                      [--formats gbk,xlsx,xlsx-inline] [--jobs N]
 """
 from __future__ import annotations
 
@@ -42,12 +42,14 @@ import sys
 from analysis.io import synth
 n, fmt = int(sys.argv[2]), sys.argv[4]
 synth.write(sys.argv[1], seed=1, counties=n, households_per_county=int(sys.argv[3]),
-            xlsx_counties=n if fmt == "xlsx" else 0, gbk_counties=n if fmt == "gbk" else 0, oracle_replicates=0)
+            xlsx_counties=n if fmt.startswith("xlsx") else 0, gbk_counties=n if fmt == "gbk" else 0,
+            oracle_replicates=0, xlsx_writer="openpyxl" if fmt == "xlsx-inline" else "xlsxwriter")
 """
 
 
 def make_raw(counties: int, per_county: int, fmt: str = "utf8") -> Path:
-    """Exports (UTF-8 CSV, GBK CSV or XLSX; the same rows in each), generated in a subprocess: this process
+    """Exports (UTF-8 CSV, GBK CSV, XLSX as Excel and WPS save it, or XLSX with inline text as openpyxl writes
+    it; the same rows in each), generated in a subprocess: this process
     must stay small, since a child's peak memory as the kernel reports it starts from its parent's size at the
     fork."""
     path = OUT / f"raw_{fmt}_{counties}x{per_county}"
@@ -174,7 +176,8 @@ def main(argv=None) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="the ingest's worker processes (default: its own "
                                                                "choice, the cores for inputs over 24 MB)")
     parser.add_argument("--formats", default="", help="also ingest the same rows as these formats, comma-separated "
-                                                      "(gbk, xlsx); their ratio is to the DuckDB load of the UTF-8 CSV")
+                                                      "(gbk; xlsx, text in a shared table as Excel and WPS save "
+                                                      "it; xlsx-inline, text in each cell as openpyxl writes it)")
     parser.add_argument("--province", type=int, default=0, metavar="COPIES",
                         help="instead: a province's exports, COPIES copies of the --counties counties under new "
                              "names and identifiers (20 counties of 2,900 households are 1.0 million person rows "
@@ -184,7 +187,7 @@ def main(argv=None) -> None:
     if args.province:
         return province(args)
     print(f"{'counties':>8} {'person rows':>11} {'CSV MB':>6} {'mode':>14} {'wall s':>6} {'DuckDB':>6} {'ratio':>5} "
-          f"{'CPU s':>6} {'DuckDB':>6} {'ratio':>5} {'rows/s':>7} {'DuckDB':>7} {'peak MB':>7}")
+          f"{'CPU s':>6} {'DuckDB':>6} {'ratio':>5} {'rows/s':>7} {'DuckDB':>7} {'peak MB':>7} {'vs UTF-8':>8}")
     for counties in (args.counties, 4 * args.counties):
         raw = make_raw(counties, args.households_per_county)
         size = sum(f.stat().st_size for f in raw.glob("*.csv")) / 1e6
@@ -194,11 +197,13 @@ def main(argv=None) -> None:
             ([(f"chunks {args.chunk_rows:,}", args.chunk_rows, raw, args.jobs)] if args.chunks else []) + \
             [(f"whole {fmt}", None, make_raw(counties, args.households_per_county, fmt), args.jobs)
              for fmt in filter(None, args.formats.split(","))]
+        utf8 = None                     # the first mode's wall time: the UTF-8 CSV files read whole
         for label, chunk, folder, jobs in modes:
             wall, cpu, peak = best(lambda: ingest(folder, chunk, jobs), args.repeat)
+            utf8 = utf8 or wall
             print(f"{counties:>8} {rows:>11,} {size:>6.0f} {label:>14} {wall:>6.1f} {wall_ref:>6.1f} "
                   f"{wall / wall_ref:>5.1f} {cpu:>6.1f} {cpu_ref:>6.1f} {cpu / cpu_ref:>5.1f} {rows / wall:>7,.0f} {rows / wall_ref:>7,.0f} "
-                  f"{peak:>7.0f}", flush=True)
+                  f"{peak:>7.0f} {wall / utf8:>8.2f}", flush=True)
     shutil.rmtree(OUT / "ingested", ignore_errors=True)
     (OUT / "duckdb.parquet").unlink(missing_ok=True)
 

@@ -41,7 +41,11 @@ break inside a cell) is read column by column by Arrow's CSV reader, all columns
 thread; its cells are then Arrow text (:data:`TEXT`), and the checks on them run over whole columns. Any
 other file is read row by row, which finds and names each departure; both give the same cells. A large
 plain UTF-8 file read in chunks (:func:`iter_text_chunks`) is read the same way, a block of whole lines at a
-time; a workbook sheet's cells become Arrow text column by column (:func:`_sheet_frame`). Tests
+time. A workbook sheet whose cells are all text, or whole numbers below 1e15 in a format that is not a date
+(:func:`_reads_as_text`, a check of the sheet's XML), is read by fastexcel straight into Arrow text, on
+another core while the XML is checked; any other sheet by python-calamine as Python values, shown as the
+spreadsheet shows them and made Arrow text column by column (:func:`_sheet_frame`). Both readers are
+calamine underneath, and give the same cells wherever the first is used. Tests
 whose meaning depends on the regular-expression engine (what counts as a space or a digit) run on
 Python strings whichever way a file was read, so that the outcome never depends on the reader.
 """
@@ -56,6 +60,7 @@ import itertools
 import re
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -468,21 +473,36 @@ def _csv_records(path: Path, lines, sep: str):
 # Excel workbooks
 
 def _read_workbook(path: Path, legacy: bool = False) -> list[tuple[str, _Grid]]:
-    """Every sheet of a workbook as a grid of text, in the workbook's order: (sheet name, grid)."""
-    from python_calamine import CalamineWorkbook
-    checks: dict[str, tuple[list, dict]] = {}
+    """Every sheet of a workbook as a grid of text, in the workbook's order: (sheet name, grid).
+
+    A sheet whose cells all read the same as text and as values (see :func:`_reads_as_text`) is read by
+    fastexcel straight into Arrow text; any other sheet, and a legacy .xls, by python-calamine as Python
+    values, each shown by :func:`_cell_text`. Both readers are calamine underneath, so the cells are the same.
+    fastexcel starts on the sheets whose first rows read as text while the cells are checked, on another
+    core (it releases the interpreter lock); its frames are used only for sheets that pass the check."""
+    checks: dict[str, _SheetChecks] = {}
+    read: dict[str, pd.DataFrame] = {}
     if not legacy:
         try:
-            with zipfile.ZipFile(path) as zf:
+            with zipfile.ZipFile(path) as zf, ThreadPoolExecutor(1) as pool:
                 names = set(zf.namelist())
                 if "xl/workbook.xml" not in names:
                     what = "a Word document" if "word/document.xml" in names else "a ZIP archive"
                     raise DataError(Problem(str(path), None, None, f"this is {what}, not an Excel workbook; save "
                                                                     "the table as .xlsx or CSV"))
-                checks = {name: _cell_checks(zf, part) for name, part in _sheet_paths(zf).items()}
+                dates, parts = _date_styles(zf), _sheet_paths(zf)
+                likely = [name for name, part in parts.items() if _reads_as_text(_sheet_head(zf, part), dates)]
+                reading = pool.submit(_plain_sheets, path, likely, list(parts)) if likely else None
+                checks = {name: _cell_checks(zf, part, dates) for name, part in parts.items()}
+                read = reading.result() if reading else {}
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError, NotImplementedError) as exc:
             raise DataError(Problem(str(path), None, None, f"the Excel file is damaged or incomplete (truncated copy "
                                                             f"or download?): {exc}")) from None
+    read = {name: frame for name, frame in read.items() if checks[name].plain}
+    if read and len(read) == len(checks):
+        return [(name, _Grid([], "xlsx", [], merged=checks[name].merged, pending=checks[name].problems,
+                             frame=frame)) for name, frame in read.items()]
+    from python_calamine import CalamineWorkbook
     try:
         # calamine reads a county export some 20x faster than openpyxl, and reads .xls (BIFF8) too.
         book = CalamineWorkbook.from_path(str(path))
@@ -495,9 +515,13 @@ def _read_workbook(path: Path, legacy: bool = False) -> list[tuple[str, _Grid]]:
         raise DataError(Problem(str(path), None, None,
                                 f"the Excel file cannot be opened (damaged or truncated?): {exc}")) from None
     if legacy:
-        checks = {name: ([], errors) for name, errors in _xls_errors(path).items()}
+        checks = {name: _SheetChecks([], errors) for name, errors in _xls_errors(path).items()}
     sheets = []
     for n, name in enumerate(names):
+        if name in read:
+            sheets.append((name, _Grid([], "xlsx", [], merged=checks[name].merged, pending=checks[name].problems,
+                                       frame=read[name])))
+            continue
         try:
             sheet = book.get_sheet_by_name(name)
             cells = sheet.to_python(skip_empty_area=False)
@@ -507,9 +531,49 @@ def _read_workbook(path: Path, legacy: bool = False) -> list[tuple[str, _Grid]]:
                 raise DataError(Problem(sheet_label(path, name), None, None,
                                         f"the Excel file cannot be opened (damaged or truncated?): {exc}")) from None
             continue                     # an unreadable later sheet is reported as not read
-        pending, errors = checks.get(name, ([], {}))
-        sheets.append((name, _Grid([], "xlsx", [], merged=merged, pending=pending, frame=_sheet_frame(cells, errors))))
+        found = checks.get(name, _SheetChecks([], {}))
+        sheets.append((name, _Grid([], "xlsx", [], merged=merged, pending=found.problems,
+                                   frame=_sheet_frame(cells, found.errors))))
     return sheets
+
+
+def _plain_sheets(path: Path, wanted: list[str], sheets: list[str]) -> dict[str, pd.DataFrame]:
+    """The sheets named ``wanted`` read by fastexcel, in the workbook's order, as frames of trimmed Arrow text
+    (:data:`TEXT`) as :func:`_sheet_frame` makes them; none when fastexcel cannot read the workbook or lists
+    other sheets than ``sheets`` (calamine then reads it, and names any damage)."""
+    import fastexcel
+    try:
+        reader = fastexcel.read_excel(str(path))
+        if sorted(reader.sheet_names) != sorted(sheets):
+            return {}
+        frames = {}
+        for name in (name for name in reader.sheet_names if name in wanted):
+            sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+            frames[name] = _arrow_sheet_frame(sheet.to_arrow(), [c.absolute_index for c in sheet.selected_columns])
+        return frames
+    except Exception:  # noqa: BLE001 - any failure here leaves the sheets to calamine, which reports it
+        return {}
+
+
+def _sheet_head(zf: zipfile.ZipFile, part: str, size: int = 1 << 20) -> bytes:
+    """The first rows of a sheet's XML (about ``size`` bytes, cut after a row)."""
+    with zf.open(part) as fh:
+        head = fh.read(size)
+    end = head.rfind(b"</row>")
+    return head[:end + 6] if end >= 0 else head
+
+
+def _arrow_sheet_frame(table: pa.RecordBatch, positions: list[int]) -> pd.DataFrame:
+    """A sheet's cells read as Arrow text (columns at sheet column ``positions``; empty cells null) as the
+    frame :func:`_sheet_frame` gives: every column from A, empty cells ''."""
+    width = max(positions, default=-1) + 1
+    blank = pa.array([""] * table.num_rows, type=pa.string())
+    columns = dict.fromkeys(range(width), blank)
+    for position, column in zip(positions, table.columns):
+        columns[position] = pc.utf8_trim(column.cast(pa.string()).fill_null(""),
+                                         characters=EDGE_CHARS)
+    return pd.DataFrame({j: pd.Series(c, dtype=TEXT) for j, c in columns.items()},
+                        index=pd.RangeIndex(table.num_rows), columns=range(width))
 
 
 def _sheet_frame(cells: list[list], errors: dict[tuple[int, int], str]) -> pd.DataFrame:
@@ -618,29 +682,113 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _cell_checks(zf: zipfile.ZipFile, part: str) -> tuple[list[tuple[int, int, str]], dict[tuple[int, int], str]]:
+@dataclass
+class _SheetChecks:
+    """What the cell reader does not show of one sheet (see :func:`_cell_checks`)."""
+
+    problems: list[tuple[int, int, str]]      # (row, column index, message)
+    errors: dict[tuple[int, int], str]        # (row index, column index) -> the error as shown
+    plain: bool = False                       # every cell reads the same as text and as a value
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+
+
+# A value element holding anything but an integer of at most 15 digits (a shared-string index is one), or
+# written with attributes.
+_NOT_PLAIN_VALUE = re.compile(rb"<v(?!>(?:0|-?[1-9]\d{0,14})</v>)")
+_MERGED = re.compile(rb'<mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def _cell_checks(zf: zipfile.ZipFile, part: str, date_styles: set[int] | None) -> _SheetChecks:
     """What the cell reader does not show of one sheet: cells holding a formula but no saved result (files
     written by programs that do not calculate; read as empty, they would silently become zeros), as
     problems (row, column index, message); and cells showing an Excel error (``#N/A``...), which the
-    reader gives as empty: (row index, column index) -> the error as shown."""
+    reader gives as empty: (row index, column index) -> the error as shown. Also whether the sheet reads
+    as text (:func:`_reads_as_text`), and then its merged cells."""
     xml = zf.read(part)
-    if b"<f" not in xml and b't="e"' not in xml:
-        return [], {}
+    plain, merged = _reads_as_text(xml, date_styles), []
+    if plain:                                  # merged cells follow the cells
+        tail = max(xml.rfind(b"</sheetData>"), 0)
+        merged = [((int(r0) - 1, _column_index(c0)), (int(r1 or r0) - 1, _column_index(c1 or c0)))
+                  for c0, r0, c1, r1 in _MERGED.findall(xml, tail)]
+        plain = len(merged) == xml.count(b"<mergeCell ", tail)
+    # A sheet that reads as text has no error cells (an error's value is not a number).
+    if b"<f" not in xml and (plain or b't="e"' not in xml):
+        return _SheetChecks([], {}, plain, merged)
     found, errors = [], {}
     for m in re.finditer(rb'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', xml, re.S):
         body = m.group(4) or b""
-        col = 0
-        for ch in m.group(1).decode():
-            col = col * 26 + ord(ch) - 64
+        col = _column_index(m.group(1))
         if re.search(rb'\bt="e"', m.group(3)):
             value = re.search(rb"<v>([^<]*)</v>", body)
-            errors[(int(m.group(2)) - 1, col - 1)] = value.group(1).decode("utf-8", "replace") if value else "#N/A"
+            errors[(int(m.group(2)) - 1, col)] = value.group(1).decode("utf-8", "replace") if value else "#N/A"
         elif b"<f" in body and not re.search(rb"<v>[^<]+</v>", body):
             formula = re.search(rb"<f[^>]*>([^<]*)</f>", body)
             text = f"={formula.group(1).decode()}" if formula else "a formula"
-            found.append((int(m.group(2)), col - 1, f"the cell holds {text} without a saved result; open the "
-                                                    "file in Excel or WPS and save it again so results are stored"))
-    return found, errors
+            found.append((int(m.group(2)), col, f"the cell holds {text} without a saved result; open the "
+                                                "file in Excel or WPS and save it again so results are stored"))
+    return _SheetChecks(found, errors, plain and not errors, merged)
+
+
+def _column_index(letters: bytes) -> int:
+    """A column's letters (b"AB") as its index from 0."""
+    col = 0
+    for ch in letters:
+        col = col * 26 + ch - 64
+    return col - 1
+
+
+def _reads_as_text(xml: bytes, date_styles: set[int] | None) -> bool:
+    """Whether every cell of a sheet (its part's XML) is text, or a whole number below 1e15 in a format that
+    is not a date: cells that any reader shows as the same text, with no Excel display rule to apply.
+
+    Conservative: False for any value written otherwise (a decimal, an exponent, 16 digits or more, an error
+    or a date as text), an apostrophe anywhere (attributes may be quoted with it), prefixed elements, a
+    boolean cell, or a cell in a style whose number format may show a date (or a workbook whose styles this
+    does not follow)."""
+    start = xml.find(b"<sheetData")
+    if (date_styles is None or start < 0 or xml.find(b"'", start) >= 0 or xml.find(b't="b"', start) >= 0
+            or _NOT_PLAIN_VALUE.search(xml, start)):
+        return False
+    if date_styles:
+        styles = b"|".join(b"%d" % k for k in sorted(date_styles))
+        if re.compile(rb's="(?:%s)"' % styles).search(xml, start):
+            return False
+    return True
+
+
+# Built-in number formats that never show a date or time (ECMA-376 Part 1, 18.8.30): General, numbers,
+# percentages, fractions, scientific, accounting and text. Every other built-in format (14-36, 45-47 and
+# the East Asian 50-81) may show one.
+_NUMBER_FORMATS = frozenset(range(0, 14)) | frozenset(range(37, 45)) | {48, 49}
+# A custom format code that may show a date or time, once its quoted text and escaped characters are removed.
+_DATE_CODE = re.compile(r"[yYmMdDhHsSeEgGbB年月日时分秒]")
+
+
+def _date_styles(zf: zipfile.ZipFile) -> set[int] | None:
+    """The cell styles (the ``s`` indices into the workbook's cell formats) whose number format may show a
+    number as a date or time; None when the workbook's styles cannot be followed this way."""
+    try:
+        xml = zf.read("xl/styles.xml")
+    except KeyError:
+        return None
+    custom = {}
+    for m in re.finditer(rb'<numFmt\s[^>]*>', xml):
+        fmt_id = re.search(rb'numFmtId="(\d+)"', m.group(0))
+        code = re.search(rb'formatCode="([^"]*)"', m.group(0))
+        if not fmt_id or not code:
+            return None
+        text = re.sub(r'"[^"]*"|\\.', "", html.unescape(code.group(1).decode("utf-8", "replace")))
+        custom[int(fmt_id.group(1))] = bool(_DATE_CODE.search(text))
+    block = re.search(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", xml, re.S)
+    if block is None:
+        return None if b"cellXfs" in xml else set()
+    dates = set()
+    for index, xf in enumerate(re.finditer(rb"<xf\b([^>]*)>", block.group(1))):
+        fmt = re.search(rb'numFmtId="(\d+)"', xf.group(1))
+        k = int(fmt.group(1)) if fmt else 0
+        if custom.get(k, k not in _NUMBER_FORMATS):
+            dates.add(index)
+    return dates
 
 
 def _xls_errors(path: Path) -> dict[str, dict[tuple[int, int], str]]:

@@ -45,6 +45,7 @@ import pandas as pd
 from scipy.special import ndtr
 from scipy.stats import mannwhitneyu
 
+from analysis.core.escaping import XLSXWRITER_OPTIONS
 from analysis.core.files import atomic_path
 from analysis.io.privacy import id_check_char
 
@@ -608,11 +609,14 @@ def _ground_truth(t: pd.DataFrame, seed: int, counties: int, households_per_coun
 
 def write(out_dir: str | Path, seed: int = 0, counties: int = 7, households_per_county: int = 400,
           years: tuple[int, ...] = YEARS, xlsx_counties: int = 1, gbk_counties: int = 1,
-          oracle_replicates: int = ORACLE_REPLICATES) -> list[Path]:
+          oracle_replicates: int = ORACLE_REPLICATES, xlsx_writer: str = "openpyxl") -> list[Path]:
     """Write the synthetic prefecture as raw exports, one file per county, plus its ground truth.
 
     Most counties are UTF-8 CSV; ``gbk_counties`` are GBK-encoded CSV and ``xlsx_counties`` are XLSX,
-    as offices send them. Files are written to temporary names and renamed when complete.
+    as offices send them. ``xlsx_writer`` "openpyxl" writes each text cell inline, its Chinese characters
+    as character references; "xlsxwriter" writes text once in a shared table, in UTF-8, as Excel and WPS
+    save a workbook (half the XML for the same cells). Files are written to temporary names and renamed
+    when complete.
     """
     region = generate(seed, counties, households_per_county, years, oracle_replicates)
     out = Path(out_dir)
@@ -623,7 +627,8 @@ def write(out_dir: str | Path, seed: int = 0, counties: int = 7, households_per_
         path = out / (f"{stem}.xlsx" if i < xlsx_counties else f"{stem}.csv")
         with atomic_path(path) as tmp:
             if i < xlsx_counties:
-                frame.to_excel(tmp, index=False, engine="openpyxl")
+                options = {"options": XLSXWRITER_OPTIONS} if xlsx_writer == "xlsxwriter" else None
+                frame.to_excel(tmp, index=False, engine=xlsx_writer, engine_kwargs=options)
             else:
                 encoding = "gbk" if i < xlsx_counties + gbk_counties else "utf-8-sig"
                 frame.to_csv(tmp, index=False, encoding=encoding)
