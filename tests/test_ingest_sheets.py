@@ -160,3 +160,26 @@ def test_ingest_of_workbooks_equal_by_either_reader(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(fast.households, slow.households)
     pd.testing.assert_frame_equal(fast.members, slow.members)
     assert fast.report() == slow.report()
+
+
+def test_rich_text_escapes_and_phonetic_guides_are_read_alike(tmp_path):
+    """Text as Excel stores it beyond plain runs: formatted runs, the _x000D_ escape of a carriage return, an
+    entity, and a phonetic guide (not part of the text)."""
+    def write(book, sheet):
+        sheet.write_row(0, 0, HEAD)
+        sheet.write_rich_string(1, 0, "安", book.add_format({"bold": True}), "丰镇", "北赵")
+        sheet.write_string(2, 0, "第一行\r\n第二行")
+        sheet.write_string(3, 0, "PLACEHOLDER")
+    plain = _book(tmp_path / "plain.xlsx", write)
+    path = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/sharedStrings.xml":
+                data = data.replace(b"<t>PLACEHOLDER</t>", "<t>安丰_x000D_甲&amp;乙</t><rPh sb=\"0\" eb=\"1\"><t>an</t>"
+                                    "</rPh><phoneticPr fontId=\"1\"/>".encode())
+            zout.writestr(item, data)
+    ((plain_, fast, slow, _, _),) = _both(path).values()
+    assert plain_ and fast is not None
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast[0].tolist()[1:4] == ["安丰镇北赵", "第一行\r\n第二行", "安丰\r甲&乙"]
