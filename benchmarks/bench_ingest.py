@@ -52,7 +52,8 @@ def make_raw(counties: int, per_county: int, fmt: str = "utf8") -> Path:
     it; the same rows in each), generated in a subprocess: this process
     must stay small, since a child's peak memory as the kernel reports it starts from its parent's size at the
     fork."""
-    path = OUT / f"raw_{fmt}_{counties}x{per_county}"
+    # XLSX was written with inline text before "xlsx-inline" existed: a new folder name, so none is reused
+    path = OUT / f"raw_{'xlsx-excel' if fmt == 'xlsx' else fmt}_{counties}x{per_county}"
     if not path.exists():
         subprocess.run([sys.executable, "-c", GENERATE, str(path), str(counties), str(per_county), fmt], check=True,
                        stdout=subprocess.DEVNULL)
